@@ -1,0 +1,164 @@
+"""Mesh catalog: loading, units, normalization, and built-in primitives.
+
+An :class:`Asset` is a triangle mesh in its own object frame, in metres. Catalog meshes are
+centred on their bounding-box centre (so the physics body's centre of mass is the mesh origin)
+and optionally rescaled to a target size; imported models (BOP) keep their frame.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from simgen.config import PYBULLET_DATA_PREFIX, ObjectEntry, SceneConfig
+from simgen.errors import SimgenError
+
+UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+
+
+@dataclass(frozen=True, eq=False)
+class Asset:
+    """A renderable, labelable mesh.
+
+    Attributes:
+        name: human-readable source (file path or ``primitive:box``).
+        vertices: (N, 3) float64 vertex positions in metres, object frame.
+        faces: (M, 3) int64 triangle vertex indices.
+        mesh: the ``trimesh.Trimesh`` in the same frame, with its original visuals.
+        primitive: primitive name or ``None`` for a mesh file.
+        textured: whether the mesh carries its own texture image or vertex colours.
+    """
+
+    name: str
+    vertices: np.ndarray = field(repr=False)
+    faces: np.ndarray = field(repr=False)
+    mesh: object = field(repr=False)
+    primitive: str | None = None
+    textured: bool = False
+
+    @property
+    def extents(self) -> np.ndarray:
+        """(3,) float64 bounding-box side lengths in metres."""
+        return self.vertices.max(axis=0) - self.vertices.min(axis=0)
+
+    @functools.cached_property
+    def hull_vertices(self) -> np.ndarray:
+        """(K, 3) float64 vertices of the convex hull (the physics collision shape)."""
+        return np.asarray(self.mesh.convex_hull.vertices, dtype=np.float64)
+
+
+def resolve_mesh_path(mesh: str) -> Path:
+    """Turn a catalog ``mesh`` string into a path (``pybullet_data:`` is looked up in pybullet)."""
+    if mesh.startswith(PYBULLET_DATA_PREFIX):
+        try:
+            import pybullet_data
+        except ImportError as exc:  # pragma: no cover - pybullet is a hard dependency
+            raise SimgenError("pybullet is not installed", field="mesh") from exc
+        return Path(pybullet_data.getDataPath()) / mesh.removeprefix(PYBULLET_DATA_PREFIX)
+    return Path(mesh)
+
+
+def _has_own_colors(mesh) -> bool:
+    visual = mesh.visual
+    if getattr(visual, "kind", None) == "texture":
+        material = getattr(visual, "material", None)
+        image = getattr(material, "image", None) or getattr(material, "baseColorTexture", None)
+        return image is not None and getattr(visual, "uv", None) is not None
+    return getattr(visual, "kind", None) in ("vertex", "face")
+
+
+def load_mesh_file(
+    path: Path, *, units: str = "m", source: str | Path | None = None, field_name: str | None = None
+):
+    """Load a triangle mesh and convert it to metres, keeping its frame.
+
+    Raises:
+        SimgenError: if the file is missing, unreadable, not a mesh, or has no faces.
+    """
+    import trimesh
+
+    if not path.is_file():
+        raise SimgenError(f"mesh file not found: {path}", file=source, field=field_name)
+    try:
+        loaded = trimesh.load(str(path), force="mesh", process=False)
+    except Exception as exc:  # trimesh raises many types for corrupt files
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise SimgenError(
+            f"cannot read mesh {path}: {reason}", file=source, field=field_name
+        ) from None
+    faces = np.asarray(getattr(loaded, "faces", np.zeros((0, 3))), dtype=np.int64)
+    vertices = np.asarray(getattr(loaded, "vertices", np.zeros((0, 3))), dtype=np.float64)
+    if faces.ndim != 2 or len(faces) == 0 or len(vertices) == 0:
+        raise SimgenError(f"mesh has no faces: {path}", file=source, field=field_name)
+    if not np.isfinite(vertices).all():
+        raise SimgenError(f"mesh has non-finite vertices: {path}", file=source, field=field_name)
+    scale = UNIT_SCALE[units]
+    if scale != 1.0:
+        loaded.apply_scale(scale)
+    return loaded
+
+
+def _primitive_mesh(name: str):
+    """Unit primitive (longest side 1), centred at the origin, z up."""
+    import trimesh
+
+    if name == "box":
+        return trimesh.creation.box(extents=(1.0, 1.0, 1.0))
+    if name == "sphere":
+        return trimesh.creation.icosphere(subdivisions=4, radius=0.5)
+    if name == "cylinder":
+        return trimesh.creation.cylinder(radius=0.5, height=1.0, sections=48)
+    if name == "capsule":
+        return trimesh.creation.capsule(height=0.5, radius=0.25, count=(24, 24))
+    if name == "cone":
+        return trimesh.creation.cone(radius=0.5, height=1.0, sections=48)
+    raise ValueError(f"unknown primitive {name!r}")
+
+
+def _asset_from_mesh(name: str, mesh, primitive: str | None) -> Asset:
+    return Asset(
+        name=name,
+        vertices=np.asarray(mesh.vertices, dtype=np.float64),
+        faces=np.asarray(mesh.faces, dtype=np.int64),
+        mesh=mesh,
+        primitive=primitive,
+        textured=primitive is None and _has_own_colors(mesh),
+    )
+
+
+def load_entry(
+    entry: ObjectEntry, *, source: str | Path | None = None, field_name: str | None = None
+) -> Asset:
+    """Load one catalog entry: centred on its bounding box, in metres, rescaled to ``size``."""
+    if entry.primitive is not None:
+        mesh = _primitive_mesh(entry.primitive)
+        name = f"primitive:{entry.primitive}"
+    else:
+        path = resolve_mesh_path(entry.mesh or "")
+        mesh = load_mesh_file(path, units=entry.units, source=source, field_name=field_name)
+        name = entry.mesh or str(path)
+    lo, hi = mesh.bounds
+    mesh.apply_translation(-(lo + hi) / 2.0)
+    if entry.size is not None:
+        longest = float(np.max(hi - lo))
+        if longest <= 0:
+            raise SimgenError("mesh is degenerate (zero size)", file=source, field=field_name)
+        mesh.apply_scale(entry.size / longest)
+    return _asset_from_mesh(name, mesh, entry.primitive)
+
+
+_CACHE: dict[tuple, Asset] = {}
+
+
+def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> list[Asset]:
+    """Load every catalog entry once per process; errors name ``objects.catalog.I.mesh``."""
+    assets = []
+    for i, entry in enumerate(config.objects.catalog):
+        key = (entry.mesh, entry.primitive, entry.units, entry.size)
+        if key not in _CACHE:
+            _CACHE[key] = load_entry(entry, source=source, field_name=f"objects.catalog.{i}.mesh")
+        assets.append(_CACHE[key])
+    return assets

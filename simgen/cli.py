@@ -1,0 +1,183 @@
+"""The ``simgen`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simgen.errors import SimgenError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Domain-randomized synthetic datasets with exact COCO labels, rendered headless.",
+)
+
+
+def _progress_bar(description: str):
+    """A rich progress bar with images/s and ETA; returns (progress, callback)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("-- img/s" if speed is None else f"{speed:.2f} img/s")
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    task = progress.add_task(description, total=None)
+    state = {"started": False}
+
+    def callback(done: int, total: int) -> None:
+        if not state["started"]:
+            progress.reset(task, total=total, completed=done)
+            state["started"] = True
+        else:
+            progress.update(task, completed=done)
+
+    return progress, callback
+
+
+def _print_summary(summary, categories: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"simgen render → {summary.out_dir}")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_row("images in dataset", str(summary.images))
+    table.add_row("rendered now / resumed", f"{summary.rendered} / {summary.resumed}")
+    table.add_row("time (s)", f"{summary.seconds:.1f}")
+    table.add_row("images/s", f"{summary.images_per_second:.2f}")
+    for name in categories:
+        table.add_row(f"instances: {name}", str(summary.instances.get(name, 0)))
+    table.add_row("instances flagged ignore", str(summary.ignored))
+    if summary.unsettled_scenes:
+        table.add_row("scenes not at rest after max_steps", str(summary.unsettled_scenes))
+    if summary.rendered:
+        total = sum(summary.stage_seconds.values()) or 1.0
+        stages = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in summary.stage_seconds.items())
+        table.add_row("time by stage", stages)
+    Console(stderr=True).print(table)
+
+
+@app.command()
+def render(
+    scene: Annotated[
+        Path | None, typer.Argument(help="Scene YAML; the built-in tabletop scene if omitted.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory.")] = Path("out"),
+    num: Annotated[int | None, typer.Option("--num", "-n", help="Number of images.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", "-s", help="Root seed.")] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config value: key.path=value (repeatable)."),
+    ] = None,
+    depth: Annotated[
+        bool | None, typer.Option("--depth/--no-depth", help="Also write depth PNGs.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Render a labeled dataset: DIR/images, DIR/annotations.json (COCO), DIR/config.yaml."""
+    from simgen.config import load_config
+    from simgen.runner import render_dataset
+
+    items = list(overrides or [])
+    if num is not None:
+        items.append(f"num_images={num}")
+    if seed is not None:
+        items.append(f"seed={seed}")
+    if depth is not None:
+        items.append(f"output.depth={str(depth).lower()}")
+    config = load_config(scene, items)
+    if quiet:
+        summary = render_dataset(config, out, source=scene)
+    else:
+        progress, callback = _progress_bar("render")
+        with progress:
+            summary = render_dataset(config, out, source=scene, progress=callback)
+        _print_summary(summary, config.categories())
+
+
+@app.command("import-bop")
+def import_bop_command(
+    split_dir: Annotated[
+        Path, typer.Argument(help="A BOP scene folder (scene_gt.json …) or a split of them.")
+    ],
+    models: Annotated[Path, typer.Option("--models", help="BOP models folder (PLY in mm).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output COCO dataset directory.")],
+    visib_threshold: Annotated[
+        float, typer.Option(help="Instances less visible than this are flagged ignore.")
+    ] = 0.1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Turn a BOP split into COCO by rendering every model at its ground-truth pose."""
+    from simgen.bop import import_bop
+
+    if quiet:
+        summary = import_bop(split_dir, models, out, visib_threshold=visib_threshold)
+    else:
+        progress, callback = _progress_bar("import-bop")
+        with progress:
+            summary = import_bop(
+                split_dir, models, out, visib_threshold=visib_threshold, progress=callback
+            )
+    typer.echo(
+        f"{summary['images']} images, {summary['instances']} instances "
+        f"({summary['ignored']} flagged ignore) -> {summary['annotations']}",
+        err=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app; bad input prints one line and exits with status 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except SimgenError as exc:
+        typer.echo(f"simgen: error: {exc}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        typer.echo("simgen: interrupted; finished images are kept, re-run to resume", err=True)
+        return 130
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 1
+        raise
+    return 0
+
+
+def run() -> None:  # pragma: no cover - console-script shim
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

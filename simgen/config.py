@@ -1,0 +1,389 @@
+"""Typed, validated scene configuration (the contents of ``scenes/*.yaml``).
+
+Every model rejects unknown keys and is frozen. :func:`load_config` reads a YAML file, applies
+``--set key=value`` overrides, resolves mesh paths relative to the file, and turns any
+validation problem into a one-line :class:`~simgen.errors.SimgenError` naming the file and the
+dotted path of the field.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from simgen.errors import SimgenError
+
+PYBULLET_DATA_PREFIX = "pybullet_data:"
+"""Mesh paths starting with this prefix are resolved inside the ``pybullet_data`` package."""
+
+MAX_OBJECTS = 250
+"""Upper bound on labeled objects in one scene (instance ids are stored in one 8-bit channel)."""
+
+
+def _ordered(value: tuple[float, float]) -> tuple[float, float]:
+    if value[0] > value[1]:
+        raise ValueError(f"min > max ({value[0]} > {value[1]})")
+    return value
+
+
+FloatRange = Annotated[tuple[float, float], AfterValidator(_ordered)]
+"""``[min, max]``, sampled uniformly; ``min == max`` fixes the value."""
+
+PositiveRange = Annotated[
+    tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]], AfterValidator(_ordered)
+]
+UnitRange = Annotated[
+    tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]],
+    AfterValidator(_ordered),
+]
+CountRange = Annotated[
+    tuple[Annotated[int, Field(ge=0, le=MAX_OBJECTS)], Annotated[int, Field(ge=0, le=MAX_OBJECTS)]],
+    AfterValidator(_ordered),
+]
+RGB = tuple[
+    Annotated[float, Field(ge=0, le=1)],
+    Annotated[float, Field(ge=0, le=1)],
+    Annotated[float, Field(ge=0, le=1)],
+]
+ColorSpec = Literal["random", "original"] | RGB
+"""``random`` draws from the scene's material ranges, ``original`` keeps the mesh's own texture
+or vertex colours, ``[r, g, b]`` in [0, 1] fixes the colour."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ImageConfig(_Model):
+    width: int = Field(640, gt=0, le=8192, description="Image width in pixels.")
+    height: int = Field(480, gt=0, le=8192, description="Image height in pixels.")
+
+
+class IntrinsicsConfig(_Model):
+    """Pinhole intrinsics in pixels (OpenCV convention: pixel centres at integer coordinates)."""
+
+    fx: float = Field(gt=0)
+    fy: float = Field(gt=0)
+    cx: float
+    cy: float
+
+
+class CameraConfig(_Model):
+    """Camera views on a sphere around a jittered look-at point at the centre of the table."""
+
+    distance: PositiveRange = Field((0.6, 1.1), description="Metres from the look-at point.")
+    elevation_deg: Annotated[
+        tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-90, le=90)]],
+        AfterValidator(_ordered),
+    ] = Field((25.0, 75.0), description="Degrees above the table plane.")
+    azimuth_deg: FloatRange = Field((0.0, 360.0), description="Degrees around the vertical axis.")
+    look_at_jitter: float = Field(
+        0.05, ge=0, description="Half-size in metres of the cube the look-at point is drawn from."
+    )
+    fov_deg: Annotated[
+        tuple[Annotated[float, Field(gt=0, lt=180)], Annotated[float, Field(gt=0, lt=180)]],
+        AfterValidator(_ordered),
+    ] = Field((40.0, 60.0), description="Vertical field of view; ignored when intrinsics are set.")
+    intrinsics: IntrinsicsConfig | None = Field(None, description="Fixed K; overrides fov_deg.")
+    znear: float = Field(0.01, gt=0)
+    zfar: float = Field(20.0, gt=0)
+
+    @model_validator(mode="after")
+    def _near_far(self) -> CameraConfig:
+        if self.znear >= self.zfar:
+            raise ValueError("znear must be smaller than zfar")
+        return self
+
+
+Primitive = Literal["box", "sphere", "cylinder", "capsule", "cone"]
+
+
+class ObjectEntry(_Model):
+    """One kind of labeled object: a mesh file or a primitive, and the category it is labeled as."""
+
+    category: str = Field(min_length=1, description="Category name written to the COCO file.")
+    mesh: str | None = Field(
+        None,
+        description="Mesh file (obj, ply, stl, glb …), relative to the scene file, or "
+        "'pybullet_data:NAME' for a file shipped with pybullet.",
+    )
+    primitive: Primitive | None = Field(None, description="A unit primitive instead of a mesh.")
+    units: Literal["m", "cm", "mm"] = Field("m", description="Units of the mesh file.")
+    size: float | None = Field(
+        None,
+        gt=0,
+        description="If set, the mesh is rescaled so its longest side is this many metres.",
+    )
+    scale: PositiveRange = Field((1.0, 1.0), description="Random scale factor per instance.")
+    color: ColorSpec = "random"
+    weight: float = Field(1.0, gt=0, description="Relative frequency when drawing objects.")
+    mass: float = Field(0.2, gt=0, description="Mass in kg for the physics drop.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ObjectEntry:
+        if (self.mesh is None) == (self.primitive is None):
+            raise ValueError("give exactly one of 'mesh' or 'primitive'")
+        if self.primitive is not None and self.size is None:
+            raise ValueError("a primitive needs 'size' (metres)")
+        return self
+
+
+class ObjectsConfig(_Model):
+    count: CountRange = Field((3, 8), description="Number of labeled objects per scene.")
+    catalog: list[ObjectEntry] = Field(min_length=1)
+
+
+class MaterialConfig(_Model):
+    """Ranges for random base colours (HSV) and PBR parameters."""
+
+    saturation: UnitRange = (0.3, 1.0)
+    value: UnitRange = (0.3, 1.0)
+    metallic: UnitRange = (0.0, 0.3)
+    roughness: UnitRange = (0.3, 0.9)
+
+
+LightKind = Literal["directional", "point", "spot"]
+
+
+class LightsConfig(_Model):
+    """Lights placed on a dome above the table, aimed at its centre."""
+
+    count: Annotated[
+        tuple[Annotated[int, Field(ge=0, le=16)], Annotated[int, Field(ge=0, le=16)]],
+        AfterValidator(_ordered),
+    ] = (1, 4)
+    kinds: list[LightKind] = Field(["directional", "point", "spot"], min_length=1)
+    intensity: PositiveRange = Field(
+        (2.0, 5.0),
+        description="Illuminance at the table centre summed over all lights (pyrender units); "
+        "each of n lights gets a draw from this range divided by n. Point and spot lights are "
+        "given the candela that yields their share at their distance.",
+    )
+    saturation: UnitRange = Field((0.0, 0.25), description="Tint of the light colour (HSV).")
+    distance: PositiveRange = Field((1.0, 2.0), description="Metres from the table centre.")
+    elevation_deg: Annotated[
+        tuple[Annotated[float, Field(ge=0, le=90)], Annotated[float, Field(ge=0, le=90)]],
+        AfterValidator(_ordered),
+    ] = (30.0, 85.0)
+    ambient: UnitRange = Field((0.15, 0.35), description="Ambient light level per channel.")
+    shadows: bool = Field(True, description="Directional and spot shadows.")
+
+
+class GroundConfig(_Model):
+    """A square slab whose top face is the plane z = 0."""
+
+    size: float = Field(2.0, gt=0, le=100, description="Side length in metres.")
+    color: Literal["random"] | RGB = "random"
+
+
+class BackgroundConfig(_Model):
+    color: Literal["random"] | RGB = "random"
+
+
+class PhysicsConfig(_Model):
+    """pybullet drop onto the ground; with ``enabled: false`` objects keep their drawn pose."""
+
+    enabled: bool = True
+    drop_area: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = Field(
+        (0.4, 0.4), description="Width and depth in metres of the area objects are dropped over."
+    )
+    gap: float = Field(0.02, ge=0, description="Vertical gap in metres between dropped objects.")
+    timestep: float = Field(1 / 240, gt=0, le=0.05)
+    max_steps: int = Field(2400, ge=1)
+    lateral_friction: float = Field(0.8, ge=0)
+    rolling_friction: float = Field(1e-3, ge=0)
+    spinning_friction: float = Field(1e-3, ge=0)
+    linear_threshold: float = Field(1e-3, gt=0, description="m/s below which a body is at rest.")
+    angular_threshold: float = Field(1e-2, gt=0, description="rad/s below which it is at rest.")
+
+
+class OutputConfig(_Model):
+    depth: bool = Field(False, description="Also write depth/NNNNNN.png (uint16 millimetres).")
+    visib_threshold: float = Field(
+        0.1, ge=0, le=1, description="Instances less visible than this are flagged ignore."
+    )
+    png_compression: int = Field(3, ge=0, le=9)
+
+
+class SceneConfig(_Model):
+    """A whole scene file. ``seed`` and ``num_images`` are also set by ``--seed`` / ``--num``."""
+
+    name: str = "scene"
+    seed: int = Field(0, ge=0, description="Root seed; image N depends only on (config, seed, N).")
+    num_images: int = Field(20, ge=1)
+    views_per_scene: int = Field(4, ge=1, description="Camera views rendered per settled scene.")
+    image: ImageConfig = ImageConfig()
+    camera: CameraConfig = CameraConfig()
+    objects: ObjectsConfig
+    materials: MaterialConfig = MaterialConfig()
+    lights: LightsConfig = LightsConfig()
+    ground: GroundConfig = GroundConfig()
+    background: BackgroundConfig = BackgroundConfig()
+    physics: PhysicsConfig = PhysicsConfig()
+    output: OutputConfig = OutputConfig()
+
+    def categories(self) -> list[str]:
+        """Category names in first-appearance order; COCO category id = position + 1."""
+        names: list[str] = []
+        for entry in self.objects.catalog:
+            if entry.category not in names:
+                names.append(entry.category)
+        return names
+
+
+DEFAULT_SCENE = "tabletop"
+
+
+def default_scene_path() -> Path:
+    """Path of the built-in default scene shipped inside the package."""
+    return Path(str(resources.files("simgen") / "scenes" / f"{DEFAULT_SCENE}.yaml"))
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _validation_message(error: ValidationError) -> tuple[str, str]:
+    first = error.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        msg = "unknown key"
+    elif kind == "missing":
+        msg = "required field is missing"
+    else:
+        msg = first["msg"].removeprefix("Value error, ")
+        if "input" in first and kind not in ("value_error",):
+            msg += f" (got {first['input']!r})"
+    more = len(error.errors()) - 1
+    if more:
+        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return _format_loc(loc), msg
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise SimgenError("expected key=value", file="--set", field=item)
+    key, raw = item.split("=", 1)
+    path = key.strip().split(".")
+    if not all(path):
+        raise SimgenError("empty key", file="--set", field=item)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise SimgenError(f"cannot parse value {raw!r}: {exc}", file="--set", field=key) from None
+    return path, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with ``a.b.c=value`` overrides applied (values parsed as YAML).
+
+    List items are addressed by index (``objects.catalog.0.size=0.1``).
+    """
+    data = copy.deepcopy(data)
+    for item in overrides:
+        path, value = _parse_override(item)
+        node: Any = data
+        for i, part in enumerate(path[:-1]):
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise SimgenError(
+                        "no such list item", file="--set", field=".".join(path[: i + 1])
+                    )
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                node = node.setdefault(part, {})
+            else:
+                raise SimgenError("not a mapping", file="--set", field=".".join(path[:i]))
+        last = path[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise SimgenError("no such list item", file="--set", field=".".join(path))
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise SimgenError("not a mapping", file="--set", field=".".join(path[:-1]))
+    return data
+
+
+def _resolve_mesh_paths(data: dict[str, Any], base_dir: Path) -> None:
+    catalog = (
+        data.get("objects", {}).get("catalog") if isinstance(data.get("objects"), dict) else None
+    )
+    if not isinstance(catalog, list):
+        return
+    for entry in catalog:
+        if isinstance(entry, dict) and isinstance(entry.get("mesh"), str):
+            mesh = entry["mesh"]
+            if not mesh.startswith(PYBULLET_DATA_PREFIX) and not Path(mesh).is_absolute():
+                entry["mesh"] = str((base_dir / mesh).resolve())
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping safely; empty or non-mapping files raise a one-line error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SimgenError("file not found", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SimgenError(f"cannot read: {exc}", file=path) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SimgenError(f"invalid YAML: {problem}", file=path, field=where) from None
+    if data is None:
+        raise SimgenError("empty file (expected a mapping of scene settings)", file=path)
+    if not isinstance(data, dict):
+        raise SimgenError(f"expected a mapping at top level, got {type(data).__name__}", file=path)
+    return data
+
+
+def validate_config(data: dict[str, Any], *, source: str | Path) -> SceneConfig:
+    """Validate a raw mapping into a :class:`SceneConfig`, raising a one-line error."""
+    try:
+        return SceneConfig.model_validate(data)
+    except ValidationError as exc:
+        field, msg = _validation_message(exc)
+        raise SimgenError(msg, file=source, field=field) from None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> SceneConfig:
+    """Load, override and validate a scene file.
+
+    Args:
+        path: a scene YAML; ``None`` selects the built-in default tabletop scene.
+        overrides: ``key=value`` strings (dotted keys, YAML values) applied before validation.
+
+    Returns:
+        The frozen, validated config. Relative mesh paths are made absolute.
+
+    Raises:
+        SimgenError: naming the file and the field at fault.
+    """
+    source = default_scene_path() if path is None else Path(path)
+    data = read_yaml(source)
+    data = apply_overrides(data, overrides or [])
+    _resolve_mesh_paths(data, source.resolve().parent)
+    return validate_config(data, source=source)
+
+
+def config_to_yaml(config: SceneConfig) -> str:
+    """Serialize a config to YAML (stable key order, no timestamps)."""
+    data = config.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)

@@ -1,0 +1,153 @@
+"""pybullet settle in DIRECT mode: drop the sampled objects onto the ground until they rest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from simgen.assets import Asset
+from simgen.config import PhysicsConfig
+from simgen.geometry import pose_matrix, quaternion_from_rotation, rotation_from_quaternion
+from simgen.scene import SceneSample
+
+GROUND_THICKNESS = 0.1
+"""Metres; the ground slab's top face is z = 0."""
+
+CHECK_EVERY = 10
+"""Steps between rest checks."""
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    """The settled scene and how it got there."""
+
+    sample: SceneSample
+    steps: int
+    at_rest: bool
+
+
+class PhysicsWorld:
+    """One pybullet DIRECT client, created once and reset for every scene.
+
+    ``resetSimulation`` before each scene makes a settle depend only on its input, not on the
+    scenes simulated before it in the same process.
+    """
+
+    def __init__(self) -> None:
+        import pybullet
+
+        self._p = pybullet
+        self._client = pybullet.connect(pybullet.DIRECT)
+
+    def close(self) -> None:
+        """Disconnect the client (idempotent)."""
+        if self._client is not None:
+            self._p.disconnect(physicsClientId=self._client)
+            self._client = None
+
+    def __enter__(self) -> PhysicsWorld:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _collision_shape(self, asset: Asset, scale: float) -> int:
+        p, cid = self._p, self._client
+        extents = asset.extents * scale
+        if asset.primitive == "box":
+            return p.createCollisionShape(
+                p.GEOM_BOX, halfExtents=(extents / 2).tolist(), physicsClientId=cid
+            )
+        if asset.primitive == "sphere":
+            return p.createCollisionShape(
+                p.GEOM_SPHERE, radius=float(extents[0] / 2), physicsClientId=cid
+            )
+        if asset.primitive == "cylinder":
+            return p.createCollisionShape(
+                p.GEOM_CYLINDER,
+                radius=float(extents[0] / 2),
+                height=float(extents[2]),
+                physicsClientId=cid,
+            )
+        return p.createCollisionShape(
+            p.GEOM_MESH, vertices=(asset.hull_vertices * scale).tolist(), physicsClientId=cid
+        )
+
+    def settle(
+        self,
+        sample: SceneSample,
+        assets: Sequence[Asset],
+        masses: Sequence[float],
+        physics: PhysicsConfig,
+    ) -> SettleResult:
+        """Simulate until every body rests (or ``physics.max_steps``); return the final poses.
+
+        Args:
+            sample: scene with initial drop poses.
+            assets: the catalog; ``assets[obj.catalog_index]`` is each object's mesh.
+            masses: kg per catalog entry.
+            physics: step size, friction and rest thresholds.
+        """
+        p, cid = self._p, self._client
+        p.resetSimulation(physicsClientId=cid)
+        p.setGravity(0, 0, -9.81, physicsClientId=cid)
+        p.setTimeStep(physics.timestep, physicsClientId=cid)
+        half = sample.ground_size / 2
+        ground_shape = p.createCollisionShape(
+            p.GEOM_BOX, halfExtents=[half, half, GROUND_THICKNESS / 2], physicsClientId=cid
+        )
+        ground = p.createMultiBody(
+            0, ground_shape, basePosition=[0, 0, -GROUND_THICKNESS / 2], physicsClientId=cid
+        )
+        p.changeDynamics(ground, -1, lateralFriction=physics.lateral_friction, physicsClientId=cid)
+        bodies = []
+        for obj in sample.objects:
+            asset = assets[obj.catalog_index]
+            shape = self._collision_shape(asset, obj.scale)
+            qw, qx, qy, qz = quaternion_from_rotation(obj.pose[:3, :3])
+            body = p.createMultiBody(
+                baseMass=float(masses[obj.catalog_index]),
+                baseCollisionShapeIndex=shape,
+                basePosition=obj.pose[:3, 3].tolist(),
+                baseOrientation=[qx, qy, qz, qw],
+                physicsClientId=cid,
+            )
+            p.changeDynamics(
+                body,
+                -1,
+                lateralFriction=physics.lateral_friction,
+                rollingFriction=physics.rolling_friction,
+                spinningFriction=physics.spinning_friction,
+                restitution=0.05,
+                physicsClientId=cid,
+            )
+            bodies.append(body)
+
+        steps, at_rest = 0, False
+        while steps < physics.max_steps:
+            for _ in range(min(CHECK_EVERY, physics.max_steps - steps)):
+                p.stepSimulation(physicsClientId=cid)
+                steps += 1
+            at_rest = all(self._at_rest(b, physics) for b in bodies)
+            if at_rest:
+                break
+
+        poses = []
+        for body in bodies:
+            position, (qx, qy, qz, qw) = p.getBasePositionAndOrientation(body, physicsClientId=cid)
+            rotation = rotation_from_quaternion(np.array([qw, qx, qy, qz]))
+            poses.append(pose_matrix(rotation, np.asarray(position, dtype=np.float64)))
+        return SettleResult(sample.with_poses(poses, settled=True), steps, at_rest)
+
+    def _at_rest(self, body: int, physics: PhysicsConfig) -> bool:
+        p, cid = self._p, self._client
+        position, _ = p.getBasePositionAndOrientation(body, physicsClientId=cid)
+        if position[2] < -1.0:  # fell off the ground: it no longer matters
+            return True
+        linear, angular = p.getBaseVelocity(body, physicsClientId=cid)
+        return (
+            float(np.linalg.norm(linear)) < physics.linear_threshold
+            and float(np.linalg.norm(angular)) < physics.angular_threshold
+        )

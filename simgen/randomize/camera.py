@@ -1,0 +1,37 @@
+"""Camera sampler: intrinsics from fov or K, pose on a sphere around a jittered target."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simgen.config import CameraConfig, ImageConfig
+from simgen.geometry import intrinsics_from_fov, look_at, spherical_to_cartesian
+from simgen.scene import CameraView
+
+
+def sample_intrinsics(
+    camera: CameraConfig, image: ImageConfig, rng: np.random.Generator
+) -> np.ndarray:
+    """(3, 3) float64 K: the configured intrinsics, or square pixels with a random vertical fov."""
+    if camera.intrinsics is not None:
+        k = camera.intrinsics
+        return np.array([[k.fx, 0.0, k.cx], [0.0, k.fy, k.cy], [0.0, 0.0, 1.0]])
+    return intrinsics_from_fov(image.width, image.height, rng.uniform(*camera.fov_deg))
+
+
+def sample_view(camera: CameraConfig, image: ImageConfig, rng: np.random.Generator) -> CameraView:
+    """Draw one camera view looking at the origin (the table centre) plus jitter."""
+    K = sample_intrinsics(camera, image, rng)
+    distance = rng.uniform(*camera.distance)
+    elevation = rng.uniform(*camera.elevation_deg)
+    azimuth = rng.uniform(*camera.azimuth_deg)
+    target = rng.uniform(-camera.look_at_jitter, camera.look_at_jitter, size=3)
+    eye = target + spherical_to_cartesian(distance, elevation, azimuth)
+    return CameraView(
+        width=image.width,
+        height=image.height,
+        K=K,
+        pose=look_at(eye, target),
+        znear=camera.znear,
+        zfar=camera.zfar,
+    )

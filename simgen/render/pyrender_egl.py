@@ -1,0 +1,192 @@
+"""pyrender backend on headless EGL (Mesa llvmpipe on a CPU, the NVIDIA driver on a GPU).
+
+Two passes per view: a shaded RGB + depth pass (multisampled, optional shadows) and a flat
+segmentation pass whose red channel is the instance id. The renderer and each asset's vertex
+arrays are created once and reused; a pyrender scene is built once per sampled scene and
+shared by its views.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from simgen.assets import Asset
+from simgen.render.base import RenderOutput
+from simgen.scene import CameraView, SceneSample
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+FLAT_SHADED = ("box", "cylinder", "cone")
+"""Primitives drawn with per-face normals (sharp edges)."""
+
+
+def import_pyrender():
+    """Import pyrender with the numpy 2 shim (``np.infty`` was removed) and EGL selected."""
+    if not hasattr(np, "infty"):
+        np.infty = np.inf  # noqa: NPY201 - pyrender 0.1.45 still uses it
+    try:
+        import pyrender
+    except ImportError as exc:  # pragma: no cover - hard dependency
+        raise ImportError(
+            "pyrender is required for rendering: pip install 'pyrender==0.1.45'"
+        ) from exc
+    return pyrender
+
+
+class PyrenderRenderer:
+    """Render :class:`SceneSample` views with pyrender.
+
+    Args:
+        assets: the catalog; ``assets[obj.catalog_index]`` is each object's mesh.
+    """
+
+    def __init__(self, assets: Sequence[Asset]) -> None:
+        self._pyrender = import_pyrender()
+        self._assets = list(assets)
+        self._offscreen = None
+        self._size: tuple[int, int] | None = None
+        self._templates: dict[int, object] = {}
+        self._originals: dict[int, object] = {}
+        self._cached: tuple[int, object, dict, object] | None = None
+
+    def close(self) -> None:
+        """Delete the GL context."""
+        if self._offscreen is not None:
+            self._offscreen.delete()
+            self._offscreen = None
+        self._cached = None
+
+    def __enter__(self) -> PyrenderRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _renderer(self, width: int, height: int):
+        if self._size != (width, height):
+            if self._offscreen is not None:
+                self._offscreen.delete()
+            try:
+                self._offscreen = self._pyrender.OffscreenRenderer(width, height)
+            except Exception as exc:
+                raise RuntimeError(
+                    "cannot create a headless OpenGL (EGL) context; install the Debian "
+                    "packages libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 "
+                    f"({type(exc).__name__}: {exc})"
+                ) from exc
+            self._size = (width, height)
+        return self._offscreen
+
+    def _template(self, index: int):
+        """pyrender mesh with positions/normals/indices of an asset (built once)."""
+        if index not in self._templates:
+            import trimesh
+
+            asset = self._assets[index]
+            plain = trimesh.Trimesh(asset.vertices, asset.faces, process=False)
+            self._templates[index] = self._pyrender.Mesh.from_trimesh(
+                plain, smooth=asset.primitive not in FLAT_SHADED
+            ).primitives[0]
+        return self._templates[index]
+
+    def _mesh(self, obj):
+        pyrender = self._pyrender
+        if obj.color is None:
+            if obj.catalog_index not in self._originals:
+                asset = self._assets[obj.catalog_index]
+                self._originals[obj.catalog_index] = pyrender.Mesh.from_trimesh(asset.mesh)
+            return self._originals[obj.catalog_index]
+        template = self._template(obj.catalog_index)
+        material = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=obj.color,
+            metallicFactor=obj.metallic,
+            roughnessFactor=obj.roughness,
+        )
+        primitive = pyrender.Primitive(
+            positions=template.positions,
+            normals=template.normals,
+            indices=template.indices,
+            material=material,
+        )
+        return pyrender.Mesh([primitive])
+
+    def _build(self, sample: SceneSample):
+        pyrender = self._pyrender
+        scene = pyrender.Scene(
+            bg_color=(*sample.background_color, 1.0),
+            ambient_light=(sample.ambient,) * 3,
+        )
+        seg_map: dict = {}
+        if sample.ground_size > 0:
+            import trimesh
+
+            slab = trimesh.creation.box(extents=(sample.ground_size, sample.ground_size, 0.1))
+            slab.apply_translation((0, 0, -0.05))
+            material = pyrender.MetallicRoughnessMaterial(
+                baseColorFactor=sample.ground_color, metallicFactor=0.0, roughnessFactor=0.8
+            )
+            ground = scene.add(pyrender.Mesh.from_trimesh(slab, material=material, smooth=False))
+            seg_map[ground] = 0
+        for obj in sample.objects:
+            matrix = obj.pose @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
+            node = scene.add(self._mesh(obj), pose=matrix)
+            seg_map[node] = obj.instance_id
+        for light in sample.lights:
+            if light.kind == "directional":
+                item = pyrender.DirectionalLight(color=light.color, intensity=light.intensity)
+            elif light.kind == "point":
+                item = pyrender.PointLight(color=light.color, intensity=light.intensity)
+            else:
+                item = pyrender.SpotLight(
+                    color=light.color,
+                    intensity=light.intensity,
+                    innerConeAngle=np.pi / 8,
+                    outerConeAngle=np.pi / 4,
+                )
+            scene.add(item, pose=light.pose)
+        return scene, seg_map
+
+    def _camera(self, view: CameraView):
+        # simgen's K has pixel centres at integer coordinates; OpenGL puts them at i + 0.5.
+        K = view.K
+        return self._pyrender.IntrinsicsCamera(
+            fx=K[0, 0],
+            fy=K[1, 1],
+            cx=K[0, 2] + 0.5,
+            cy=K[1, 2] + 0.5,
+            znear=view.znear,
+            zfar=view.zfar,
+        )
+
+    def render(self, sample: SceneSample, view_index: int, *, color: bool = True) -> RenderOutput:
+        """Render one view; ``color=False`` skips the shaded pass (labels only)."""
+        from simgen.geometry import OPENGL_FROM_OPENCV
+
+        pyrender = self._pyrender
+        view = sample.views[view_index]
+        renderer = self._renderer(view.width, view.height)
+        if self._cached is None or self._cached[0] is not sample:
+            scene, seg_map = self._build(sample)
+            self._cached = (sample, scene, seg_map, None)
+        _, scene, seg_map, camera_node = self._cached
+        if camera_node is not None:
+            scene.remove_node(camera_node)
+        camera_node = scene.add(self._camera(view), pose=view.pose @ OPENGL_FROM_OPENCV)
+        self._cached = (sample, scene, seg_map, camera_node)
+
+        rgb = depth = None
+        if color:
+            flags = pyrender.RenderFlags.NONE
+            if sample.shadows:
+                flags |= (
+                    pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
+                )
+            rgb, depth = renderer.render(scene, flags=flags)
+            rgb = np.ascontiguousarray(rgb)
+            depth = np.ascontiguousarray(depth, dtype=np.float32)
+        seg, _ = renderer.render(scene, flags=pyrender.RenderFlags.SEG, seg_node_map=seg_map)
+        ids = np.ascontiguousarray(seg[:, :, 0], dtype=np.int32)
+        return RenderOutput(rgb=rgb, depth=depth, instance_ids=ids)

@@ -1,0 +1,132 @@
+"""A sampled scene as plain data: frozen dataclasses that round-trip through JSON.
+
+Conventions: metres; poses are 4x4 float64 homogeneous matrices mapping local coordinates to
+world coordinates (z up, the ground's top face is z = 0); cameras use the OpenCV convention
+(x right, y down, z forward) and ``K`` is the 3x3 pinhole matrix with pixel centres at integer
+coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+
+def _matrix(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ObjectInstance:
+    """One labeled object.
+
+    Attributes:
+        instance_id: 1-based id, unique within the scene (0 is background in instance maps).
+        catalog_index: index into ``config.objects.catalog``.
+        category: category name.
+        scale: uniform scale applied to the catalog's normalized mesh.
+        color: RGBA in [0, 1], or ``None`` to keep the mesh's own colours.
+        metallic, roughness: PBR parameters (ignored when ``color`` is ``None``).
+        pose: (4, 4) float64 world-from-object transform.
+    """
+
+    instance_id: int
+    catalog_index: int
+    category: str
+    scale: float
+    color: tuple[float, float, float, float] | None
+    metallic: float
+    roughness: float
+    pose: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Light:
+    """A light; ``pose`` is world-from-light with the light shining along its local -z."""
+
+    kind: str
+    color: tuple[float, float, float]
+    intensity: float
+    pose: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CameraView:
+    """One camera: ``K`` (3, 3) float64 and ``pose`` (4, 4) world-from-camera (OpenCV axes)."""
+
+    width: int
+    height: int
+    K: np.ndarray = field(repr=False)
+    pose: np.ndarray = field(repr=False)
+    znear: float = 0.01
+    zfar: float = 20.0
+
+
+@dataclass(frozen=True)
+class SceneSample:
+    """Everything drawn for one scene; rendering and labeling are pure functions of it."""
+
+    scene_index: int
+    seed: int
+    objects: tuple[ObjectInstance, ...]
+    lights: tuple[Light, ...]
+    views: tuple[CameraView, ...]
+    ground_size: float
+    ground_color: tuple[float, float, float, float]
+    background_color: tuple[float, float, float]
+    ambient: float
+    shadows: bool
+    settled: bool = False
+
+    def with_poses(self, poses: list[np.ndarray], *, settled: bool) -> SceneSample:
+        """Return a copy whose objects have the given (4, 4) poses (e.g. after physics)."""
+        objects = tuple(
+            replace(obj, pose=_matrix(p)) for obj, p in zip(self.objects, poses, strict=True)
+        )
+        return replace(self, objects=objects, settled=settled)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (numpy arrays become nested lists)."""
+
+        def convert(value: Any) -> Any:
+            if isinstance(value, np.ndarray):
+                return value.tolist()
+            if isinstance(value, dict):
+                return {k: convert(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [convert(v) for v in value]
+            return value
+
+        return convert(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SceneSample:
+        """Inverse of :meth:`to_dict`."""
+
+        def rgba(v: Any) -> tuple[float, ...] | None:
+            return None if v is None else tuple(float(x) for x in v)
+
+        objects = tuple(
+            ObjectInstance(**{**o, "color": rgba(o["color"]), "pose": _matrix(o["pose"])})
+            for o in data["objects"]
+        )
+        lights = tuple(
+            Light(**{**li, "color": tuple(li["color"]), "pose": _matrix(li["pose"])})
+            for li in data["lights"]
+        )
+        views = tuple(
+            CameraView(**{**v, "K": _matrix(v["K"]), "pose": _matrix(v["pose"])})
+            for v in data["views"]
+        )
+        return cls(
+            **{
+                **data,
+                "objects": objects,
+                "lights": lights,
+                "views": views,
+                "ground_color": tuple(data["ground_color"]),
+                "background_color": tuple(data["background_color"]),
+            }
+        )

@@ -1,0 +1,100 @@
+"""COCO instance-segmentation writer (RLE masks from pycocotools) plus BOP-style extras."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simgen.io import atomic_write_text, dump_json
+from simgen.labels import Box, Instance
+
+ANNOTATIONS_FILE = "annotations.json"
+
+
+def encode_rle(mask: np.ndarray) -> dict[str, Any]:
+    """COCO RLE of an (H, W) bool mask with ``counts`` as str (pycocotools' own encoder)."""
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode()}
+
+
+def xywh(box: Box) -> list[int]:
+    """Half-open ``(x0, y0, x1, y1)`` -> COCO ``[x, y, w, h]``."""
+    x0, y0, x1, y1 = box
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def instance_annotation(instance: Instance) -> dict[str, Any]:
+    """The per-image part of a COCO annotation (ids are assigned when the file is written).
+
+    Extras beyond COCO: ``bbox_amodal`` (full silhouette, clipped to the image),
+    ``area_amodal``, ``visib_fract`` and ``ignore`` (BOP semantics: ``visib_fract`` below the
+    threshold). ``iscrowd`` is always 0; stock pycocotools evaluation therefore scores ignored
+    instances like any other unless an evaluator reads ``ignore``.
+    """
+    return {
+        "category": instance.category,
+        "bbox": xywh(instance.bbox),
+        "area": instance.area,
+        "segmentation": encode_rle(instance.mask),
+        "iscrowd": 0,
+        "bbox_amodal": xywh(instance.amodal_bbox),
+        "area_amodal": instance.amodal_area,
+        "visib_fract": instance.visib_fract,
+        "ignore": bool(instance.ignore),
+        "instance_id": instance.instance_id,
+    }
+
+
+def build_coco(
+    records: Sequence[dict[str, Any]], categories: Sequence[str], *, info: dict[str, Any]
+) -> dict[str, Any]:
+    """Assemble a COCO dict. Image id = record index + 1; annotation ids run 1, 2, … in order."""
+    category_ids = {name: i + 1 for i, name in enumerate(categories)}
+    images, annotations = [], []
+    next_id = 1
+    for record in records:
+        image = record["image"]
+        image_id = int(image["index"]) + 1
+        images.append({"id": image_id, **{k: v for k, v in image.items() if k != "index"}})
+        for ann in record["annotations"]:
+            fields = {k: v for k, v in ann.items() if k != "category"}
+            annotations.append(
+                {
+                    "id": next_id,
+                    "image_id": image_id,
+                    "category_id": category_ids[ann["category"]],
+                    **fields,
+                }
+            )
+            next_id += 1
+    return {
+        "info": info,
+        "licenses": [],
+        "images": images,
+        "annotations": annotations,
+        "categories": [
+            {"id": cid, "name": name, "supercategory": "object"}
+            for name, cid in category_ids.items()
+        ],
+    }
+
+
+class CocoWriter:
+    """Writes ``DIR/annotations.json``."""
+
+    name = "coco"
+
+    def __init__(self, info: dict[str, Any] | None = None) -> None:
+        self.info = info or {}
+
+    def finalize(
+        self, out_dir: Path, records: Sequence[dict[str, Any]], categories: Sequence[str]
+    ) -> Path:
+        path = out_dir / ANNOTATIONS_FILE
+        atomic_write_text(path, dump_json(build_coco(records, categories, info=self.info)))
+        return path
