@@ -378,9 +378,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """
     source = default_scene_path() if path is None else Path(path)
     data = read_yaml(source)
-    data = apply_overrides(data, overrides or [])
+    overrides = overrides or []
+    data = apply_overrides(data, overrides)
     _resolve_mesh_paths(data, source.resolve().parent)
-    return validate_config(data, source=source)
+    try:
+        return validate_config(data, source=source)
+    except SimgenError as exc:
+        keys = [item.split("=", 1)[0].strip() for item in overrides]
+        if exc.field and any(exc.field == k or exc.field.startswith(k + ".") for k in keys):
+            raise SimgenError(exc.message, file="--set", field=exc.field) from None
+        raise
 
 
 def config_to_yaml(config: SceneConfig) -> str:

@@ -1,0 +1,139 @@
+"""Analytic geometry: primitives at known poses with a known K project where they must."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simgen.assets import load_entry
+from simgen.config import ObjectEntry
+from simgen.labels import annotate, mask_bbox, rasterize_triangles
+from simgen.render.pyrender_egl import PyrenderRenderer
+from simgen.scene import CameraView, ObjectInstance, SceneSample
+
+W, H = 320, 240
+K = np.array([[300.0, 0.0, 161.3], [0.0, 310.0, 118.6], [0.0, 0.0, 1.0]])
+
+
+def _scene(asset_index: int, pose: np.ndarray) -> SceneSample:
+    """One object seen by a camera at the world origin (world frame = camera frame)."""
+    obj = ObjectInstance(
+        instance_id=1,
+        catalog_index=asset_index,
+        category="thing",
+        scale=1.0,
+        color=(0.8, 0.3, 0.2, 1.0),
+        metallic=0.0,
+        roughness=0.5,
+        pose=pose,
+    )
+    view = CameraView(width=W, height=H, K=K, pose=np.eye(4))
+    return SceneSample(
+        scene_index=0,
+        seed=0,
+        objects=(obj,),
+        lights=(),
+        views=(view,),
+        ground_size=0.0,
+        ground_color=(0.5, 0.5, 0.5, 1.0),
+        background_color=(0.0, 0.0, 0.0),
+        ambient=1.0,
+        shadows=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def assets():
+    return [
+        load_entry(ObjectEntry(category="sphere", primitive="sphere", size=0.2)),
+        load_entry(ObjectEntry(category="cube", primitive="box", size=0.2)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def renderer(assets):
+    with PyrenderRenderer(assets) as r:
+        yield r
+
+
+def _boundary_distance_ok(mask: np.ndarray, expected: np.ndarray, distance: np.ndarray) -> None:
+    """Every pixel where ``mask`` and ``expected`` differ lies within 1 px of the true edge."""
+    differ = mask != expected
+    assert np.all(np.abs(distance[differ]) <= 1.0), np.abs(distance[differ]).max()
+
+
+@pytest.mark.parametrize(
+    "centre", [(0.0, 0.0, 1.0), (0.12, -0.05, 1.3), (-0.2, 0.1, 0.9), (0.35, 0.2, 1.5)]
+)
+def test_sphere_projects_to_expected_conic(renderer, assets, centre):
+    centre = np.asarray(centre)
+    radius = 0.1
+    pose = np.eye(4)
+    pose[:3, 3] = centre
+    sample = _scene(0, pose)
+    output = renderer.render(sample, 0, color=False)
+    (instance,) = annotate(sample, 0, output, assets)
+
+    # A pixel centre is inside the sphere's silhouette when its viewing ray passes within
+    # `radius` of the centre. Signed distance is converted to pixels via the local scale.
+    cols, rows = np.meshgrid(np.arange(W), np.arange(H))
+    rays = np.stack(
+        [(cols - K[0, 2]) / K[0, 0], (rows - K[1, 2]) / K[1, 1], np.ones_like(cols)], -1
+    )
+    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+    along = rays @ centre
+    miss = np.sqrt(np.maximum(centre @ centre - along**2, 0.0))
+    expected = miss <= radius
+    pixels_per_metre = K[0, 0] / centre[2]
+    distance = (miss - radius) * pixels_per_metre
+    _boundary_distance_ok(instance.mask, expected, distance)
+    _boundary_distance_ok(output.instance_ids == 1, expected, distance)
+    ex = mask_bbox(expected)
+    assert all(abs(a - b) <= 1 for a, b in zip(instance.bbox, ex, strict=True))
+    assert all(abs(a - b) <= 1 for a, b in zip(instance.amodal_bbox, ex, strict=True))
+    assert instance.visib_fract == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("offset", [(0.0, 0.0), (0.1, -0.07), (-0.13, 0.04)])
+def test_cube_facing_camera_projects_to_expected_box(renderer, assets, offset):
+    half, depth = 0.1, 1.2
+    pose = np.eye(4)
+    pose[:3, 3] = (offset[0], offset[1], depth)
+    sample = _scene(1, pose)
+    output = renderer.render(sample, 0, color=False)
+    (instance,) = annotate(sample, 0, output, assets)
+    # The front face (z = depth - half) hides the smaller back face: the silhouette is the
+    # front face's projection. Pixel (col,row) is inside when its centre is within it.
+    z = depth - half
+    u0 = K[0, 0] * (offset[0] - half) / z + K[0, 2]
+    u1 = K[0, 0] * (offset[0] + half) / z + K[0, 2]
+    v0 = K[1, 1] * (offset[1] - half) / z + K[1, 2]
+    v1 = K[1, 1] * (offset[1] + half) / z + K[1, 2]
+    expected_box = (
+        int(np.ceil(u0)),
+        int(np.ceil(v0)),
+        int(np.floor(u1)) + 1,
+        int(np.floor(v1)) + 1,
+    )
+    for got in (instance.bbox, instance.amodal_bbox):
+        assert all(abs(a - b) <= 1 for a, b in zip(got, expected_box, strict=True)), got
+    x0, y0, x1, y1 = expected_box
+    assert instance.area == pytest.approx((x1 - x0) * (y1 - y0), abs=2 * ((x1 - x0) + (y1 - y0)))
+
+
+def test_rasterizer_counts_pixel_centres():
+    # A square from (0.5, 0.5) to (3.5, 3.5) covers pixel centres 1, 2, 3 in each axis.
+    uv = np.array([[0.5, 0.5], [3.5, 0.5], [3.5, 3.5], [0.5, 3.5]])
+    faces = np.array([[0, 1, 2], [0, 2, 3]])
+    mask = rasterize_triangles(uv, faces, 6, 5)
+    expected = np.zeros((5, 6), dtype=bool)
+    expected[1:4, 1:4] = True
+    np.testing.assert_array_equal(mask, expected)
+
+
+def test_rasterizer_clips_to_image_and_handles_both_windings():
+    uv = np.array([[-10.0, -10.0], [30.0, -10.0], [-10.0, 30.0]])
+    for faces in (np.array([[0, 1, 2]]), np.array([[0, 2, 1]])):
+        mask = rasterize_triangles(uv, faces, 8, 6)
+        cols, rows = np.meshgrid(np.arange(8), np.arange(6))
+        np.testing.assert_array_equal(mask, (cols + rows) <= 20)
