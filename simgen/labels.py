@@ -35,8 +35,9 @@ class Instance:
         mask: (H, W) bool visible mask.
         bbox: tight half-open box of ``mask``.
         area: visible pixel count.
-        amodal_bbox: tight box of the full projected silhouette, clipped to the image.
-        amodal_area: pixel count of that silhouette inside the image.
+        amodal_bbox: tight box of the full projected silhouette, clipped to the image
+            afterwards (BOP's ``bbox_obj`` convention).
+        amodal_area: pixel count of the silhouette inside the image.
         visib_fract: ``area / amodal_area``.
         ignore: ``visib_fract`` is below the dataset's visibility threshold.
     """
@@ -128,20 +129,56 @@ def rasterize_triangles(uv: np.ndarray, faces: np.ndarray, width: int, height: i
     return mask
 
 
-def silhouette(asset: Asset, object_pose: np.ndarray, scale: float, view: CameraView) -> np.ndarray:
-    """(H, W) bool full (amodal) silhouette of a scaled, posed mesh seen from ``view``.
+def silhouette(
+    asset: Asset, object_pose: np.ndarray, scale: float, view: CameraView
+) -> tuple[np.ndarray, Box | None]:
+    """Full (amodal) silhouette of a scaled, posed mesh seen from ``view``.
+
+    Returns:
+        ``(mask, box)``: the (H, W) bool silhouette clipped to the image, and the tight box of
+        the *unclipped* silhouette clipped to the image afterwards (``None`` if it is empty).
+        The two boxes differ only for objects cut by the image border, where the clipped part
+        can be wider or taller than the part inside (BOP's ``bbox_obj`` convention).
 
     Triangles with a vertex at or behind the near plane are skipped (an object cut by the near
-    plane is rare; the visible mask is OR-ed in by :func:`annotate`).
+    plane is rare; :func:`annotate` ORs the visible mask in). The canvas used for the unclipped
+    box extends at most one image size beyond each border.
     """
+    width, height = view.width, view.height
     world = transform_points(object_pose, asset.vertices * scale)
     cam = transform_points(np.linalg.inv(view.pose), world)
     faces = asset.faces
     in_front = cam[:, 2] > view.znear
     faces = faces[in_front[faces].all(axis=1)]
+    if len(faces) == 0:
+        return np.zeros((height, width), dtype=bool), None
     uv = np.zeros((len(cam), 2))
     uv[in_front] = project(view.K, cam[in_front])
-    return rasterize_triangles(uv, faces, view.width, view.height)
+    used = uv[np.unique(faces)]
+    x_lo = int(np.clip(np.floor(used[:, 0].min()), -width, 0))
+    y_lo = int(np.clip(np.floor(used[:, 1].min()), -height, 0))
+    x_hi = int(np.clip(np.ceil(used[:, 0].max()), width - 1, 2 * width))
+    y_hi = int(np.clip(np.ceil(used[:, 1].max()), height - 1, 2 * height))
+    canvas = rasterize_triangles(uv - (x_lo, y_lo), faces, x_hi - x_lo + 1, y_hi - y_lo + 1)
+    mask = canvas[-y_lo : -y_lo + height, -x_lo : -x_lo + width]
+    if not canvas.any():
+        return mask, None
+    x0, y0, x1, y1 = mask_bbox(canvas)
+    box = (
+        min(max(x0 + x_lo, 0), width),
+        min(max(y0 + y_lo, 0), height),
+        min(max(x1 + x_lo, 0), width),
+        min(max(y1 + y_lo, 0), height),
+    )
+    if box[0] >= box[2] or box[1] >= box[3]:
+        return mask, None
+    return mask, box
+
+
+def _union(a: Box, b: Box | None) -> Box:
+    if b is None:
+        return a
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
 def annotate(
@@ -164,7 +201,8 @@ def annotate(
         if obj.instance_id not in present:
             continue
         visible = ids == obj.instance_id
-        amodal = silhouette(assets[obj.catalog_index], obj.pose, obj.scale, view) | visible
+        full, full_box = silhouette(assets[obj.catalog_index], obj.pose, obj.scale, view)
+        amodal = full | visible
         area = int(visible.sum())
         amodal_area = int(amodal.sum())
         visib_fract = area / amodal_area
@@ -175,7 +213,7 @@ def annotate(
                 mask=visible,
                 bbox=mask_bbox(visible),
                 area=area,
-                amodal_bbox=mask_bbox(amodal),
+                amodal_bbox=_union(mask_bbox(amodal), full_box),
                 amodal_area=amodal_area,
                 visib_fract=visib_fract,
                 ignore=visib_fract < visib_threshold,
