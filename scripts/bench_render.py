@@ -36,6 +36,7 @@ def main() -> None:
     from simgen.config import load_config
     from simgen.physics import PhysicsWorld
     from simgen.randomize import sample_scene
+    from simgen.render import single_threaded_blas
     from simgen.render.pyrender_egl import PyrenderRenderer
     from simgen.runner import render_dataset
 
@@ -65,7 +66,7 @@ def main() -> None:
             world.settle(sample_scene(config, assets, j), assets, masses, config.physics).sample
             for j in range(scenes)
         ]
-    with PyrenderRenderer(assets) as renderer:
+    with PyrenderRenderer(assets) as renderer, single_threaded_blas():
         renderer.render(settled[0], 0)  # warm-up
         frames = 0
         start = time.perf_counter()

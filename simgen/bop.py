@@ -425,6 +425,7 @@ def import_bop(
         SimgenError: bad input or an unusable output path; nothing is written then.
     """
     from simgen import __version__
+    from simgen.render import single_threaded_blas
     from simgen.render.pyrender_egl import PyrenderRenderer
 
     split_dir, models_dir, out_dir = Path(split_dir), Path(models_dir), Path(out_dir)
@@ -443,7 +444,7 @@ def import_bop(
     if progress is not None:
         progress(0, len(images))
     records = []
-    with PyrenderRenderer(assets) as renderer:
+    with PyrenderRenderer(assets) as renderer, single_threaded_blas():
         for index, image in enumerate(images):
             sample = scene_sample(image, index, catalog)
             annotations = label_image(renderer, sample, assets, visib_threshold)

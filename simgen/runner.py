@@ -252,10 +252,13 @@ def render_dataset(
             progress(done, total)
 
     if todo:
+        from simgen.render import single_threaded_blas
+
         worker = SceneRenderer(config, assets, renderer)
         try:
-            for scene_index, view_indices in todo.items():
-                worker.render_scene(scene_index, view_indices, out_dir, summary, advance)
+            with single_threaded_blas():
+                for scene_index, view_indices in todo.items():
+                    worker.render_scene(scene_index, view_indices, out_dir, summary, advance)
         finally:
             worker.close()
     summary.seconds = time.perf_counter() - start

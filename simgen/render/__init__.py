@@ -2,7 +2,19 @@
 
 from simgen.render.base import Renderer, RenderOutput
 
-__all__ = ["RenderOutput", "Renderer", "create_renderer"]
+__all__ = ["RenderOutput", "Renderer", "create_renderer", "single_threaded_blas"]
+
+
+def single_threaded_blas():
+    """Context manager limiting numpy's BLAS to one thread while rendering.
+
+    OpenBLAS worker threads spin after each small matrix product and steal cores from
+    llvmpipe's rasterizer threads; on 2 cores this halved end-to-end throughput
+    (``scripts/bench_render.py``: 1.47 -> 2.64 images/s with one BLAS thread).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def create_renderer(name: str, assets) -> Renderer:
