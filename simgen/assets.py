@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simgen.config import PYBULLET_DATA_PREFIX, ObjectEntry, SceneConfig
+from simgen.config import PYBULLET_DATA_PREFIX, MeshSource, SceneConfig
 from simgen.errors import SimgenError
 
 UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001}
@@ -130,7 +130,7 @@ def _asset_from_mesh(name: str, mesh, primitive: str | None) -> Asset:
 
 
 def load_entry(
-    entry: ObjectEntry, *, source: str | Path | None = None, field_name: str | None = None
+    entry: MeshSource, *, source: str | Path | None = None, field_name: str | None = None
 ) -> Asset:
     """Load one catalog entry: centred on its bounding box, in metres, rescaled to ``size``."""
     if entry.primitive is not None:
@@ -153,12 +153,23 @@ def load_entry(
 _CACHE: dict[tuple, Asset] = {}
 
 
+def catalog_entries(config: SceneConfig) -> list[tuple[str, MeshSource]]:
+    """``(field path, entry)`` of every mesh a scene uses: labeled objects, then distractors.
+
+    An object's ``catalog_index`` indexes this list (and :func:`load_catalog`'s result).
+    """
+    return [
+        *((f"objects.catalog.{i}", e) for i, e in enumerate(config.objects.catalog)),
+        *((f"distractors.catalog.{i}", e) for i, e in enumerate(config.distractors.catalog)),
+    ]
+
+
 def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> list[Asset]:
-    """Load every catalog entry once per process; errors name ``objects.catalog.I.mesh``."""
+    """Load every mesh of a scene once per process; errors name e.g. ``objects.catalog.I.mesh``."""
     assets = []
-    for i, entry in enumerate(config.objects.catalog):
+    for path, entry in catalog_entries(config):
         key = (entry.mesh, entry.primitive, entry.units, entry.size)
         if key not in _CACHE:
-            _CACHE[key] = load_entry(entry, source=source, field_name=f"objects.catalog.{i}.mesh")
+            _CACHE[key] = load_entry(entry, source=source, field_name=f"{path}.mesh")
         assets.append(_CACHE[key])
     return assets

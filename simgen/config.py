@@ -14,56 +14,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from simgen.errors import SimgenError
-
-PYBULLET_DATA_PREFIX = "pybullet_data:"
-"""Mesh paths starting with this prefix are resolved inside the ``pybullet_data`` package."""
-
-MAX_OBJECTS = 250
-"""Upper bound on labeled objects in one scene (instance ids are stored in one 8-bit channel)."""
-
-
-def _ordered(value: tuple[float, float]) -> tuple[float, float]:
-    if value[0] > value[1]:
-        raise ValueError(f"min > max ({value[0]} > {value[1]})")
-    return value
-
-
-FloatRange = Annotated[tuple[float, float], AfterValidator(_ordered)]
-"""``[min, max]``, sampled uniformly; ``min == max`` fixes the value."""
-
-PositiveRange = Annotated[
-    tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]], AfterValidator(_ordered)
-]
-UnitRange = Annotated[
-    tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]],
-    AfterValidator(_ordered),
-]
-CountRange = Annotated[
-    tuple[Annotated[int, Field(ge=0, le=MAX_OBJECTS)], Annotated[int, Field(ge=0, le=MAX_OBJECTS)]],
-    AfterValidator(_ordered),
-]
-RGB = tuple[
-    Annotated[float, Field(ge=0, le=1)],
-    Annotated[float, Field(ge=0, le=1)],
-    Annotated[float, Field(ge=0, le=1)],
-]
-ColorSpec = Literal["random", "original"] | RGB
-"""``random`` draws from the scene's material ranges, ``original`` keeps the mesh's own texture
-or vertex colours, ``[r, g, b]`` in [0, 1] fixes the colour."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from simgen.schema import (  # noqa: F401 - re-exported for config users
+    MAX_OBJECTS,
+    PYBULLET_DATA_PREFIX,
+    RGB,
+    ColorSpec,
+    CountRange,
+    FloatRange,
+    PositiveRange,
+    UnitRange,
+    _Model,
+    _ordered,
+)
 
 
 class ImageConfig(_Model):
@@ -96,6 +61,7 @@ class CameraConfig(_Model):
         tuple[Annotated[float, Field(gt=0, lt=180)], Annotated[float, Field(gt=0, lt=180)]],
         AfterValidator(_ordered),
     ] = Field((40.0, 60.0), description="Vertical field of view; ignored when intrinsics are set.")
+    roll_deg: FloatRange = Field((0.0, 0.0), description="In-plane rotation about the view axis.")
     intrinsics: IntrinsicsConfig | None = Field(None, description="Fixed K; overrides fov_deg.")
     znear: float = Field(0.01, gt=0)
     zfar: float = Field(20.0, gt=0)
@@ -110,10 +76,9 @@ class CameraConfig(_Model):
 Primitive = Literal["box", "sphere", "cylinder", "capsule", "cone"]
 
 
-class ObjectEntry(_Model):
-    """One kind of labeled object: a mesh file or a primitive, and the category it is labeled as."""
+class MeshSource(_Model):
+    """A mesh file or a primitive, its units and size, and how instances of it are drawn."""
 
-    category: str = Field(min_length=1, description="Category name written to the COCO file.")
     mesh: str | None = Field(
         None,
         description="Mesh file (obj, ply, stl, glb …), relative to the scene file, or "
@@ -132,7 +97,7 @@ class ObjectEntry(_Model):
     mass: float = Field(0.2, gt=0, description="Mass in kg for the physics drop.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> ObjectEntry:
+    def _one_source(self) -> MeshSource:
         if (self.mesh is None) == (self.primitive is None):
             raise ValueError("give exactly one of 'mesh' or 'primitive'")
         if self.primitive is not None and self.size is None:
@@ -140,9 +105,45 @@ class ObjectEntry(_Model):
         return self
 
 
+class ObjectEntry(MeshSource):
+    """One kind of labeled object and the category it is labeled as."""
+
+    category: str = Field(min_length=1, description="Category name written to the COCO file.")
+
+
+Balance = Literal["none", "uniform"] | dict[str, Annotated[float, Field(gt=0)]]
+"""``none``: entries drawn by ``weight``; ``uniform``: every category equally often (entries of
+a category by ``weight``); a mapping ``{category: frequency}`` sets target frequencies
+(normalized; categories left out are never drawn)."""
+
+
 class ObjectsConfig(_Model):
     count: CountRange = Field((3, 8), description="Number of labeled objects per scene.")
+    balance: Balance = Field("none", description="Class balance of the drawn objects.")
     catalog: list[ObjectEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _balance_categories(self) -> ObjectsConfig:
+        if isinstance(self.balance, dict):
+            known = {entry.category for entry in self.catalog}
+            unknown = sorted(set(self.balance) - known)
+            if unknown:
+                raise ValueError(f"balance names unknown categories: {', '.join(unknown)}")
+        return self
+
+
+def _default_distractors() -> list[MeshSource]:
+    return [
+        MeshSource(primitive=shape, size=0.06, scale=(0.5, 1.5))
+        for shape in ("box", "sphere", "cylinder", "capsule", "cone")
+    ]
+
+
+class DistractorsConfig(_Model):
+    """Unlabeled objects: they occlude labeled ones but get no annotation."""
+
+    count: CountRange = Field((0, 0), description="Number of distractors per scene.")
+    catalog: list[MeshSource] = Field(default_factory=_default_distractors, min_length=1)
 
 
 class MaterialConfig(_Model):
@@ -152,6 +153,13 @@ class MaterialConfig(_Model):
     value: UnitRange = (0.3, 1.0)
     metallic: UnitRange = (0.0, 0.3)
     roughness: UnitRange = (0.3, 0.9)
+    keep_original_p: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Probability that a mesh with its own texture or vertex colours keeps "
+        "them (for catalog entries whose color is 'random').",
+    )
 
 
 LightKind = Literal["directional", "point", "spot"]
@@ -171,7 +179,15 @@ class LightsConfig(_Model):
         "each of n lights gets a draw from this range divided by n. Point and spot lights are "
         "given the candela that yields their share at their distance.",
     )
-    saturation: UnitRange = Field((0.0, 0.25), description="Tint of the light colour (HSV).")
+    temperature_k: Annotated[
+        tuple[
+            Annotated[float, Field(ge=1000, le=40000)], Annotated[float, Field(ge=1000, le=40000)]
+        ],
+        AfterValidator(_ordered),
+    ] = Field((3000.0, 8000.0), description="Colour temperature of each light in kelvin.")
+    saturation: UnitRange = Field(
+        (0.0, 0.1), description="Extra random tint on top of the temperature colour (HSV)."
+    )
     distance: PositiveRange = Field((1.0, 2.0), description="Metres from the table centre.")
     elevation_deg: Annotated[
         tuple[Annotated[float, Field(ge=0, le=90)], Annotated[float, Field(ge=0, le=90)]],
@@ -184,22 +200,47 @@ class LightsConfig(_Model):
 class GroundConfig(_Model):
     """A square slab whose top face is the plane z = 0."""
 
-    size: float = Field(2.0, gt=0, le=100, description="Side length in metres.")
+    size: float = Field(2.0, ge=0, le=100, description="Side length in metres; 0: no ground.")
     color: Literal["random"] | RGB = "random"
 
 
 class BackgroundConfig(_Model):
+    """What is seen behind the scene."""
+
     color: Literal["random"] | RGB = "random"
 
 
-class PhysicsConfig(_Model):
-    """pybullet drop onto the ground; with ``enabled: false`` objects keep their drawn pose."""
+class PlacementConfig(_Model):
+    """How labeled objects and distractors are placed.
 
-    enabled: bool = True
-    drop_area: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = Field(
-        (0.4, 0.4), description="Width and depth in metres of the area objects are dropped over."
+    * ``drop``: physics drop onto the ground from a non-overlapping column over ``area``;
+    * ``bin``: physics drop into a tray of inner size ``area`` with walls of ``wall_height``;
+    * ``upright``: standing on the ground (mesh +z up) with random yaw, no overlap;
+    * ``volume``: uniform random rotation, centres in ``area`` × ``height``, no overlap
+      (floating; no physics).
+    """
+
+    mode: Literal["drop", "bin", "upright", "volume"] = "drop"
+    area: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = Field(
+        (0.4, 0.4), description="Width and depth in metres of the placement area."
     )
-    gap: float = Field(0.02, ge=0, description="Vertical gap in metres between dropped objects.")
+    height: Annotated[
+        tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]],
+        AfterValidator(_ordered),
+    ] = Field((0.05, 0.4), description="volume mode: range of object-centre heights (m).")
+    gap: float = Field(0.02, ge=0, description="Clearance in metres between placed objects.")
+    max_tries: int = Field(200, ge=1, description="Rejection-sampling attempts per object.")
+    wall_height: float = Field(0.12, gt=0, description="bin mode: wall height in metres.")
+    wall_thickness: float = Field(0.015, gt=0, description="bin mode: wall thickness.")
+
+    @property
+    def uses_physics(self) -> bool:
+        return self.mode in ("drop", "bin")
+
+
+class PhysicsConfig(_Model):
+    """pybullet settle for the ``drop`` and ``bin`` placements."""
+
     timestep: float = Field(1 / 240, gt=0, le=0.05)
     max_steps: int = Field(2400, ge=1)
     lateral_friction: float = Field(0.8, ge=0)
@@ -227,12 +268,20 @@ class SceneConfig(_Model):
     image: ImageConfig = ImageConfig()
     camera: CameraConfig = CameraConfig()
     objects: ObjectsConfig
+    distractors: DistractorsConfig = DistractorsConfig()
+    placement: PlacementConfig = PlacementConfig()
     materials: MaterialConfig = MaterialConfig()
     lights: LightsConfig = LightsConfig()
     ground: GroundConfig = GroundConfig()
     background: BackgroundConfig = BackgroundConfig()
     physics: PhysicsConfig = PhysicsConfig()
     output: OutputConfig = OutputConfig()
+
+    @model_validator(mode="after")
+    def _ground_for_physics(self) -> SceneConfig:
+        if self.placement.uses_physics and self.ground.size <= 0:
+            raise ValueError(f"placement mode '{self.placement.mode}' needs a ground (size > 0)")
+        return self
 
     def categories(self) -> list[str]:
         """Category names in first-appearance order; COCO category id = position + 1."""

@@ -87,7 +87,7 @@ class PhysicsWorld:
         Args:
             sample: scene with initial drop poses.
             assets: the catalog; ``assets[obj.catalog_index]`` is each object's mesh.
-            masses: kg per catalog entry.
+            masses: kg per asset (same indexing as ``assets``).
             physics: step size, friction and rest thresholds.
         """
         p, cid = self._p, self._client
@@ -102,6 +102,21 @@ class PhysicsWorld:
             0, ground_shape, basePosition=[0, 0, -GROUND_THICKNESS / 2], physicsClientId=cid
         )
         p.changeDynamics(ground, -1, lateralFriction=physics.lateral_friction, physicsClientId=cid)
+        for prop in sample.props:
+            shape = p.createCollisionShape(
+                p.GEOM_BOX, halfExtents=[e / 2 for e in prop.extents], physicsClientId=cid
+            )
+            qw, qx, qy, qz = quaternion_from_rotation(prop.pose[:3, :3])
+            body = p.createMultiBody(
+                0,
+                shape,
+                basePosition=prop.pose[:3, 3].tolist(),
+                baseOrientation=[qx, qy, qz, qw],
+                physicsClientId=cid,
+            )
+            p.changeDynamics(
+                body, -1, lateralFriction=physics.lateral_friction, physicsClientId=cid
+            )
         bodies = []
         for obj in sample.objects:
             asset = assets[obj.catalog_index]

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from simgen import __version__
-from simgen.assets import Asset, load_catalog
+from simgen.assets import Asset, catalog_entries, load_catalog
 from simgen.config import SceneConfig, config_to_yaml, validate_config
 from simgen.errors import SimgenError
 from simgen.io import (
@@ -123,8 +123,8 @@ class SceneRenderer:
 
         self.config = config
         self.assets = list(assets)
-        self.masses = [entry.mass for entry in config.objects.catalog]
-        self.world = PhysicsWorld() if config.physics.enabled else None
+        self.masses = [entry.mass for _, entry in catalog_entries(config)]
+        self.world = PhysicsWorld() if config.placement.uses_physics else None
         self.renderer = create_renderer(renderer, self.assets)
 
     def close(self) -> None:

@@ -30,6 +30,8 @@ class ObjectInstance:
         color: RGBA in [0, 1], or ``None`` to keep the mesh's own colours.
         metallic, roughness: PBR parameters (ignored when ``color`` is ``None``).
         pose: (4, 4) float64 world-from-object transform.
+        labeled: False for distractors (they occlude but get no annotation).
+        texture: drawn texture parameters (:mod:`simgen.randomize.texture`) or ``None``.
     """
 
     instance_id: int
@@ -40,6 +42,23 @@ class ObjectInstance:
     metallic: float
     roughness: float
     pose: np.ndarray = field(repr=False)
+    labeled: bool = True
+    texture: dict | None = None
+
+
+@dataclass(frozen=True)
+class Prop:
+    """A static, unlabeled box (e.g. a bin wall): rendered, collides, never annotated.
+
+    Attributes:
+        extents: (3,) side lengths in metres.
+        pose: (4, 4) world-from-box transform (box centred at its origin).
+        color: RGBA in [0, 1].
+    """
+
+    extents: tuple[float, float, float]
+    pose: np.ndarray = field(repr=False)
+    color: tuple[float, float, float, float] = (0.5, 0.5, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,9 @@ class SceneSample:
     ambient: float
     shadows: bool
     settled: bool = False
+    props: tuple[Prop, ...] = ()
+    ground_texture: dict | None = None
+    background_texture: dict | None = None
 
     def with_poses(self, poses: list[np.ndarray], *, settled: bool) -> SceneSample:
         """Return a copy whose objects have the given (4, 4) poses (e.g. after physics)."""
@@ -120,12 +142,21 @@ class SceneSample:
             CameraView(**{**v, "K": _matrix(v["K"]), "pose": _matrix(v["pose"])})
             for v in data["views"]
         )
+        props = tuple(
+            Prop(
+                extents=tuple(p["extents"]),
+                pose=_matrix(p["pose"]),
+                color=tuple(p["color"]),
+            )
+            for p in data.get("props", [])
+        )
         return cls(
             **{
                 **data,
                 "objects": objects,
                 "lights": lights,
                 "views": views,
+                "props": props,
                 "ground_color": tuple(data["ground_color"]),
                 "background_color": tuple(data["background_color"]),
             }

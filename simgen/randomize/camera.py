@@ -27,11 +27,15 @@ def sample_view(camera: CameraConfig, image: ImageConfig, rng: np.random.Generat
     azimuth = rng.uniform(*camera.azimuth_deg)
     target = rng.uniform(-camera.look_at_jitter, camera.look_at_jitter, size=3)
     eye = target + spherical_to_cartesian(distance, elevation, azimuth)
+    roll = np.radians(rng.uniform(*camera.roll_deg))
+    pose = look_at(eye, target)
+    c, s = np.cos(roll), np.sin(roll)
+    pose[:3, :3] = pose[:3, :3] @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
     return CameraView(
         width=image.width,
         height=image.height,
         K=K,
-        pose=look_at(eye, target),
+        pose=pose,
         znear=camera.znear,
         zfar=camera.zfar,
     )

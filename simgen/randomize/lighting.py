@@ -10,6 +10,21 @@ from simgen.randomize.material import sample_hsv_color
 from simgen.scene import Light
 
 
+def kelvin_to_rgb(kelvin: float) -> np.ndarray:
+    """(3,) float64 RGB in [0, 1] (max channel 1) of a black body at ``kelvin``.
+
+    Planck's law evaluated at representative wavelengths of the red, green and blue channels
+    (610, 550, 465 nm): a simple, smooth approximation of the light colour, warm below about
+    5500 K and bluish above.
+    """
+    h, c, k = 6.62607015e-34, 2.99792458e8, 1.380649e-23
+    wavelengths = np.array([610e-9, 550e-9, 465e-9])
+    radiance = 1.0 / (wavelengths**5 * np.expm1(h * c / (wavelengths * k * kelvin)))
+    reference = 1.0 / (wavelengths**5 * np.expm1(h * c / (wavelengths * k * 6500.0)))
+    rgb = radiance / reference  # 6500 K (daylight) maps to white
+    return rgb / rgb.max()
+
+
 def sample_lights(lights: LightsConfig, rng: np.random.Generator) -> tuple[Light, ...]:
     """Draw ``count`` lights; each shines along its local -z towards the origin."""
     count = int(rng.integers(lights.count[0], lights.count[1] + 1))
@@ -17,7 +32,10 @@ def sample_lights(lights: LightsConfig, rng: np.random.Generator) -> tuple[Light
     for _ in range(count):
         kind = lights.kinds[int(rng.integers(len(lights.kinds)))]
         illuminance = float(rng.uniform(*lights.intensity)) / count
-        color = sample_hsv_color(lights.saturation, (1.0, 1.0), rng)
+        kelvin = float(rng.uniform(*lights.temperature_k))
+        tint = np.asarray(sample_hsv_color(lights.saturation, (1.0, 1.0), rng))
+        rgb = kelvin_to_rgb(kelvin) * tint
+        color = tuple(float(c) for c in rgb / rgb.max())
         distance = float(rng.uniform(*lights.distance))
         eye = spherical_to_cartesian(
             distance, rng.uniform(*lights.elevation_deg), rng.uniform(0, 360)

@@ -1,4 +1,9 @@
-"""Pose samplers: uniform rotations and a non-overlapping drop column over the table."""
+"""Placement samplers: uniform rotations, drop columns, upright and floating non-overlapping poses.
+
+All functions take per-object bounding sizes, draw from the Generator they are given, and return
+(4, 4) float64 world-from-object poses (``None`` for an object that could not be placed without
+overlap in ``max_tries`` attempts).
+"""
 
 from __future__ import annotations
 
@@ -12,36 +17,94 @@ def uniform_rotation(rng: np.random.Generator) -> np.ndarray:
     return rotation_from_quaternion(rng.normal(size=4))
 
 
+def yaw_rotation(angle: float) -> np.ndarray:
+    """(3, 3) rotation by ``angle`` radians about +z."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
 def drop_poses(
     radii: np.ndarray,
-    drop_area: tuple[float, float],
+    area: tuple[float, float],
     gap: float,
     rng: np.random.Generator,
 ) -> list[np.ndarray]:
-    """Initial (4, 4) poses for a physics drop.
+    """Initial poses for a physics drop.
 
-    Objects get a random xy in the drop area and a uniform random rotation; they are stacked in
-    height by their bounding radii (``radii``: (N,) float64, metres) plus ``gap``, so no two
-    bounding spheres overlap before the simulation starts.
+    Objects get a random xy in ``area`` (shrunk by each radius so they start inside it) and a
+    uniform random rotation; they are stacked in height by their bounding radii (``radii``:
+    (N,) float64, metres) plus ``gap``, so no two bounding spheres overlap at the start.
     """
     poses = []
     z = gap
-    half = np.asarray(drop_area, dtype=np.float64) / 2.0
+    half = np.asarray(area, dtype=np.float64) / 2.0
     for radius in np.asarray(radii, dtype=np.float64):
-        xy = rng.uniform(-half, half)
+        room = np.maximum(half - radius, 0.0)
+        xy = rng.uniform(-room, room)
         rotation = uniform_rotation(rng)
         poses.append(pose_matrix(rotation, np.array([xy[0], xy[1], z + radius])))
         z += 2.0 * radius + gap
     return poses
 
 
-def resting_poses(
-    radii: np.ndarray, drop_area: tuple[float, float], rng: np.random.Generator
-) -> list[np.ndarray]:
-    """Poses without physics: random xy and rotation, centre one bounding radius above z = 0."""
-    half = np.asarray(drop_area, dtype=np.float64) / 2.0
-    poses = []
+def _fits(centre: np.ndarray, radius: float, placed: list[tuple[np.ndarray, float]], gap: float):
+    return all(np.linalg.norm(centre - c) >= radius + r + gap for c, r in placed)
+
+
+def upright_poses(
+    extents: np.ndarray,
+    area: tuple[float, float],
+    gap: float,
+    max_tries: int,
+    rng: np.random.Generator,
+) -> list[np.ndarray | None]:
+    """Objects standing on z = 0 in their mesh's +z-up orientation with a random yaw.
+
+    Args:
+        extents: (N, 3) float64 scaled bounding-box sizes (meshes are centred on their box).
+        area: width and depth of the region the footprints must stay in.
+        gap: minimum clearance between footprint circles.
+        max_tries: attempts per object before it is left out (``None``).
+    """
+    half = np.asarray(area, dtype=np.float64) / 2.0
+    placed: list[tuple[np.ndarray, float]] = []
+    poses: list[np.ndarray | None] = []
+    for ext in np.asarray(extents, dtype=np.float64):
+        radius = 0.5 * float(np.hypot(ext[0], ext[1]))
+        room = np.maximum(half - radius, 0.0)
+        pose = None
+        for _ in range(max_tries):
+            xy = rng.uniform(-room, room)
+            yaw = rng.uniform(0.0, 2.0 * np.pi)
+            if _fits(xy, radius, placed, gap):
+                placed.append((xy, radius))
+                pose = pose_matrix(yaw_rotation(yaw), np.array([xy[0], xy[1], ext[2] / 2.0]))
+                break
+        poses.append(pose)
+    return poses
+
+
+def volume_poses(
+    radii: np.ndarray,
+    area: tuple[float, float],
+    height: tuple[float, float],
+    gap: float,
+    max_tries: int,
+    rng: np.random.Generator,
+) -> list[np.ndarray | None]:
+    """Floating objects: uniform rotations, centres uniform in ``area`` × ``height``, bounding
+    spheres (``radii``: (N,) metres) at least ``gap`` apart; ``None`` where no spot was found."""
+    half = np.asarray(area, dtype=np.float64) / 2.0
+    placed: list[tuple[np.ndarray, float]] = []
+    poses: list[np.ndarray | None] = []
     for radius in np.asarray(radii, dtype=np.float64):
-        xy = rng.uniform(-half, half)
-        poses.append(pose_matrix(uniform_rotation(rng), np.array([xy[0], xy[1], radius])))
+        pose = None
+        for _ in range(max_tries):
+            centre = np.array([*rng.uniform(-half, half), rng.uniform(*height)])
+            rotation = uniform_rotation(rng)
+            if _fits(centre, float(radius), placed, gap):
+                placed.append((centre, float(radius)))
+                pose = pose_matrix(rotation, centre)
+                break
+        poses.append(pose)
     return poses

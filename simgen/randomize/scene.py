@@ -7,13 +7,37 @@ from collections.abc import Sequence
 import numpy as np
 
 from simgen.assets import Asset
-from simgen.config import SceneConfig
+from simgen.config import MeshSource, ObjectsConfig, PlacementConfig, SceneConfig
+from simgen.geometry import pose_matrix
 from simgen.randomize.camera import sample_view
 from simgen.randomize.lighting import sample_lights
 from simgen.randomize.material import sample_hsv_color, sample_material
-from simgen.randomize.pose import drop_poses, resting_poses
+from simgen.randomize.pose import drop_poses, upright_poses, volume_poses
 from simgen.rng import scene_rng
-from simgen.scene import ObjectInstance, SceneSample
+from simgen.scene import ObjectInstance, Prop, SceneSample
+
+
+def entry_probabilities(objects: ObjectsConfig) -> np.ndarray:
+    """(len(catalog),) float64 probability of drawing each catalog entry, by ``balance``.
+
+    ``none``: proportional to ``weight``; ``uniform``: each category equally likely, split
+    among its entries by ``weight``; a mapping: each category's normalized target frequency,
+    split among its entries by ``weight``.
+    """
+    weights = np.array([entry.weight for entry in objects.catalog], dtype=np.float64)
+    if objects.balance == "none":
+        return weights / weights.sum()
+    categories = [entry.category for entry in objects.catalog]
+    if objects.balance == "uniform":
+        targets = dict.fromkeys(categories, 1.0)
+    else:
+        targets = {name: float(objects.balance.get(name, 0.0)) for name in categories}
+    total = sum(targets[name] for name in dict.fromkeys(categories))
+    probabilities = np.zeros(len(categories))
+    for i, name in enumerate(categories):
+        in_category = sum(w for w, c in zip(weights, categories, strict=True) if c == name)
+        probabilities[i] = targets[name] / total * weights[i] / in_category
+    return probabilities
 
 
 def _surface_color(spec, rng: np.random.Generator) -> tuple[float, float, float]:
@@ -22,65 +46,115 @@ def _surface_color(spec, rng: np.random.Generator) -> tuple[float, float, float]
     return tuple(float(c) for c in spec)
 
 
+def _object_color(
+    entry: MeshSource, asset: Asset, config: SceneConfig, rng: np.random.Generator
+) -> tuple[tuple[float, float, float, float] | None, float, float]:
+    rgba, metallic, roughness = sample_material(config.materials, rng)
+    keep = rng.random() < config.materials.keep_original_p
+    if entry.color == "original" or (entry.color == "random" and asset.textured and keep):
+        return None, metallic, roughness
+    if entry.color != "random":
+        return (*(float(c) for c in entry.color), 1.0), metallic, roughness
+    return rgba, metallic, roughness
+
+
+def bin_walls(placement: PlacementConfig, color: tuple[float, ...]) -> tuple[Prop, ...]:
+    """Four static walls around the placement area (a tray on the ground)."""
+    width, depth = placement.area
+    h, t = placement.wall_height, placement.wall_thickness
+    walls = []
+    for sign in (-1.0, 1.0):
+        walls.append(
+            Prop(
+                extents=(width + 2 * t, t, h),
+                pose=pose_matrix(np.eye(3), np.array([0.0, sign * (depth + t) / 2, h / 2])),
+                color=color,
+            )
+        )
+        walls.append(
+            Prop(
+                extents=(t, depth, h),
+                pose=pose_matrix(np.eye(3), np.array([sign * (width + t) / 2, 0.0, h / 2])),
+                color=color,
+            )
+        )
+    return tuple(walls)
+
+
+def _place(
+    placement: PlacementConfig, extents: np.ndarray, rng: np.random.Generator
+) -> list[np.ndarray | None]:
+    radii = 0.5 * np.linalg.norm(extents, axis=1)
+    if placement.mode in ("drop", "bin"):
+        return drop_poses(radii, placement.area, placement.gap, rng)
+    if placement.mode == "upright":
+        return upright_poses(extents, placement.area, placement.gap, placement.max_tries, rng)
+    return volume_poses(
+        radii, placement.area, placement.height, placement.gap, placement.max_tries, rng
+    )
+
+
 def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int) -> SceneSample:
     """Draw everything random about scene ``scene_index`` from ``(config.seed, scene_index)``.
 
     Args:
         config: the validated scene config.
-        assets: the loaded catalog, one :class:`Asset` per ``config.objects.catalog`` entry.
+        assets: :func:`simgen.assets.load_catalog` of ``config`` (objects, then distractors).
         scene_index: 0-based scene number.
 
     Returns:
-        The scene before physics (``settled=False`` when physics is enabled).
+        The scene before physics (``settled=False`` for the drop and bin placements).
+        Objects that found no free spot (upright and volume placements) are left out.
     """
     rng = scene_rng(config.seed, scene_index)
     catalog = config.objects.catalog
     count = int(rng.integers(config.objects.count[0], config.objects.count[1] + 1))
-    weights = np.array([entry.weight for entry in catalog], dtype=np.float64)
-    choices = rng.choice(len(catalog), size=count, p=weights / weights.sum())
+    choices = list(rng.choice(len(catalog), size=count, p=entry_probabilities(config.objects)))
+    distractors = config.distractors
+    n_distractors = int(rng.integers(distractors.count[0], distractors.count[1] + 1))
+    weights = np.array([e.weight for e in distractors.catalog], dtype=np.float64)
+    picks = rng.choice(len(distractors.catalog), size=n_distractors, p=weights / weights.sum())
+    choices += [len(catalog) + int(k) for k in picks]
+    entries = [*catalog, *distractors.catalog]
 
     objects = []
-    radii = np.zeros(count)
+    extents = np.zeros((len(choices), 3))
     for i, index in enumerate(choices):
-        entry = catalog[int(index)]
+        entry, asset = entries[int(index)], assets[int(index)]
         scale = float(rng.uniform(*entry.scale))
-        rgba, metallic, roughness = sample_material(config.materials, rng)
-        if entry.color == "original":
-            color = None
-        elif entry.color != "random":
-            color = (*(float(c) for c in entry.color), 1.0)
-        else:
-            color = rgba
-        radii[i] = 0.5 * scale * float(np.linalg.norm(assets[int(index)].extents))
+        color, metallic, roughness = _object_color(entry, asset, config, rng)
+        extents[i] = scale * asset.extents
+        labeled = int(index) < len(catalog)
         objects.append(
             ObjectInstance(
                 instance_id=i + 1,
                 catalog_index=int(index),
-                category=entry.category,
+                category=entry.category if labeled else "",
                 scale=scale,
                 color=color,
                 metallic=metallic,
                 roughness=roughness,
                 pose=np.eye(4),
+                labeled=labeled,
             )
         )
-    physics = config.physics
-    if physics.enabled:
-        poses = drop_poses(radii, physics.drop_area, physics.gap, rng)
-    else:
-        poses = resting_poses(radii, physics.drop_area, rng)
+    poses = _place(config.placement, extents, rng)
 
     lights = sample_lights(config.lights, rng)
     ambient = float(rng.uniform(*config.lights.ambient))
     ground_color = (*_surface_color(config.ground.color, rng), 1.0)
     background_color = _surface_color(config.background.color, rng)
+    props = ()
+    if config.placement.mode == "bin":
+        props = bin_walls(config.placement, (*_surface_color("random", rng), 1.0))
     views = tuple(
         sample_view(config.camera, config.image, rng) for _ in range(config.views_per_scene)
     )
+    kept = [(obj, pose) for obj, pose in zip(objects, poses, strict=True) if pose is not None]
     sample = SceneSample(
         scene_index=scene_index,
         seed=config.seed,
-        objects=tuple(objects),
+        objects=tuple(obj for obj, _ in kept),
         lights=lights,
         views=views,
         ground_size=config.ground.size,
@@ -88,5 +162,6 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
         background_color=background_color,
         ambient=ambient,
         shadows=config.lights.shadows,
+        props=props,
     )
-    return sample.with_poses(poses, settled=not physics.enabled)
+    return sample.with_poses([pose for _, pose in kept], settled=not config.placement.uses_physics)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from simgen.assets import Asset
+from simgen.geometry import pose_matrix
 from simgen.render.base import RenderOutput
 from simgen.scene import CameraView, SceneSample
 
@@ -113,6 +114,17 @@ class PyrenderRenderer:
         )
         return pyrender.Mesh([primitive])
 
+    def _box(self, extents, color):
+        """A flat-shaded box mesh centred at its origin."""
+        import trimesh
+
+        pyrender = self._pyrender
+        material = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=color, metallicFactor=0.0, roughnessFactor=0.8
+        )
+        box = trimesh.creation.box(extents=extents)
+        return pyrender.Mesh.from_trimesh(box, material=material, smooth=False)
+
     def _build(self, sample: SceneSample):
         pyrender = self._pyrender
         scene = pyrender.Scene(
@@ -121,19 +133,17 @@ class PyrenderRenderer:
         )
         seg_map: dict = {}
         if sample.ground_size > 0:
-            import trimesh
-
-            slab = trimesh.creation.box(extents=(sample.ground_size, sample.ground_size, 0.1))
-            slab.apply_translation((0, 0, -0.05))
-            material = pyrender.MetallicRoughnessMaterial(
-                baseColorFactor=sample.ground_color, metallicFactor=0.0, roughnessFactor=0.8
-            )
-            ground = scene.add(pyrender.Mesh.from_trimesh(slab, material=material, smooth=False))
+            size = sample.ground_size
+            slab = self._box((size, size, 0.1), sample.ground_color)
+            ground = scene.add(slab, pose=pose_matrix(np.eye(3), np.array([0.0, 0.0, -0.05])))
             seg_map[ground] = 0
         for obj in sample.objects:
             matrix = obj.pose @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
             node = scene.add(self._mesh(obj), pose=matrix)
-            seg_map[node] = obj.instance_id
+            seg_map[node] = obj.instance_id if obj.labeled else 0
+        for prop in sample.props:
+            node = scene.add(self._box(prop.extents, prop.color), pose=prop.pose)
+            seg_map[node] = 0
         for light in sample.lights:
             if light.kind == "directional":
                 item = pyrender.DirectionalLight(color=light.color, intensity=light.intensity)

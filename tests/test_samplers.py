@@ -1,0 +1,148 @@
+"""Samplers stay in their configured ranges, rotations are uniform, class balance is met."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from simgen.assets import load_catalog
+from simgen.config import load_config
+from simgen.randomize import sample_scene
+from simgen.randomize.lighting import kelvin_to_rgb
+from simgen.randomize.pose import uniform_rotation, upright_poses, volume_poses
+from simgen.randomize.scene import entry_probabilities
+
+SEEDS = [0, 1, 7]
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config(
+        None,
+        [
+            "camera.roll_deg=[-20, 15]",
+            "distractors.count=[1, 3]",
+            "lights.count=[2, 3]",
+            "objects.count=[2, 6]",
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def assets(config):
+    return load_catalog(config)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_scene_values_within_ranges(config, assets, seed):
+    cfg = config.model_copy(update={"seed": seed})
+    cam = cfg.camera
+    for j in range(40):
+        sample = sample_scene(cfg, assets, j)
+        labeled = [o for o in sample.objects if o.labeled]
+        assert 2 <= len(labeled) <= 6
+        assert 1 <= len(sample.objects) - len(labeled) <= 3
+        for obj in sample.objects:
+            entries = [*cfg.objects.catalog, *cfg.distractors.catalog]
+            lo, hi = entries[obj.catalog_index].scale
+            assert lo <= obj.scale <= hi
+            assert obj.labeled == (obj.catalog_index < len(cfg.objects.catalog))
+        assert 2 <= len(sample.lights) <= 3
+        for light in sample.lights:
+            assert max(light.color) == pytest.approx(1.0) and min(light.color) >= 0
+        assert cfg.lights.ambient[0] <= sample.ambient <= cfg.lights.ambient[1]
+        for view in sample.views:
+            target_offset = cam.look_at_jitter * np.sqrt(3)
+            eye = view.pose[:3, 3]
+            forward = view.pose[:3, 2]
+            # The optical axis passes the jittered target, at the sampled distance.
+            assert cam.distance[0] - 1e-9 <= np.linalg.norm(eye) + target_offset
+            assert np.linalg.norm(eye) - target_offset <= cam.distance[1] + 1e-9
+            elevation = np.degrees(np.arcsin(-forward[2]))
+            assert cam.elevation_deg[0] - 1e-6 <= elevation <= cam.elevation_deg[1] + 1e-6
+            fov = np.degrees(2 * np.arctan(view.height / 2 / view.K[1, 1]))
+            assert cam.fov_deg[0] - 1e-6 <= fov <= cam.fov_deg[1] + 1e-6
+            # Roll: angle between the image x axis and the horizontal plane.
+            right = view.pose[:3, 0]
+            level = np.cross(forward, [0.0, 0.0, 1.0])
+            level /= np.linalg.norm(level)
+            roll = np.degrees(np.arctan2(np.dot(np.cross(level, right), forward), level @ right))
+            assert cam.roll_deg[0] - 1e-6 <= roll <= cam.roll_deg[1] + 1e-6
+            assert np.allclose(view.pose[:3, :3].T @ view.pose[:3, :3], np.eye(3))
+
+
+def test_uniform_rotation_passes_ks_tests():
+    rng = np.random.default_rng(1234)
+    rotations = np.array([uniform_rotation(rng) for _ in range(4000)])
+    # Rotation angle of a uniform rotation has CDF (theta - sin theta) / pi on [0, pi].
+    cos_angle = np.clip((np.trace(rotations, axis1=1, axis2=2) - 1) / 2, -1, 1)
+    angles = np.arccos(cos_angle)
+    assert stats.kstest(angles, lambda t: (t - np.sin(t)) / np.pi).pvalue > 0.01
+    # A rotated fixed axis is uniform on the sphere: its z component is uniform on [-1, 1].
+    z = rotations[:, 2, 0]
+    assert stats.kstest(z, stats.uniform(loc=-1, scale=2).cdf).pvalue > 0.01
+    # And the rotations are proper.
+    assert np.allclose(np.linalg.det(rotations), 1.0)
+
+
+@pytest.mark.parametrize(
+    "balance",
+    ["uniform", {"duck": 0.5, "box": 0.3, "cone": 0.2}],
+    ids=["uniform", "targets"],
+)
+def test_class_balance_reaches_targets(config, assets, balance):
+    objects = config.objects.model_copy(update={"balance": balance})
+    cfg = config.model_copy(update={"objects": objects})
+    categories = cfg.categories()
+    if balance == "uniform":
+        targets = dict.fromkeys(categories, 1 / len(categories))
+    else:
+        targets = {name: balance.get(name, 0.0) for name in categories}
+    counts = dict.fromkeys(categories, 0)
+    for j in range(1000):
+        for obj in sample_scene(cfg, assets, j).objects:
+            if obj.labeled:
+                counts[obj.category] += 1
+    n = sum(counts.values())
+    for name in categories:
+        sigma = np.sqrt(max(targets[name] * (1 - targets[name]), 1e-12) / n)
+        assert abs(counts[name] / n - targets[name]) <= 4 * sigma + 1e-12, (name, counts)
+
+
+def test_entry_probabilities_split_categories_by_weight():
+    cfg = load_config(
+        None,
+        [
+            "objects.balance=uniform",
+            "objects.catalog=[{category: a, primitive: box, size: 0.1, weight: 3},"
+            "{category: a, primitive: sphere, size: 0.1, weight: 1},"
+            "{category: b, primitive: cone, size: 0.1}]",
+        ],
+    )
+    np.testing.assert_allclose(entry_probabilities(cfg.objects), [0.375, 0.125, 0.5])
+
+
+def test_volume_and_upright_placements_do_not_overlap():
+    rng = np.random.default_rng(5)
+    radii = rng.uniform(0.02, 0.05, size=12)
+    poses = volume_poses(radii, (0.4, 0.4), (0.1, 0.3), 0.01, 200, rng)
+    centres = [(p[:3, 3], r) for p, r in zip(poses, radii, strict=True) if p is not None]
+    assert len(centres) >= 10
+    for i, (a, ra) in enumerate(centres):
+        assert 0.1 <= a[2] <= 0.3 and np.all(np.abs(a[:2]) <= 0.2)
+        for b, rb in centres[i + 1 :]:
+            assert np.linalg.norm(a - b) >= ra + rb + 0.01
+    extents = rng.uniform(0.03, 0.08, size=(8, 3))
+    poses = upright_poses(extents, (0.5, 0.5), 0.0, 200, rng)
+    for pose, ext in zip(poses, extents, strict=True):
+        assert pose is not None
+        assert np.allclose(pose[:3, 2], [0, 0, 1])  # upright
+        assert pose[2, 3] == pytest.approx(ext[2] / 2)  # resting on z = 0
+
+
+def test_kelvin_colours_are_warm_to_cool():
+    warm, daylight, cool = kelvin_to_rgb(2500), kelvin_to_rgb(6500), kelvin_to_rgb(12000)
+    assert warm[0] == 1 and warm[2] < warm[1] < 1
+    np.testing.assert_allclose(daylight, 1.0)
+    assert cool[2] == 1 and cool[0] < cool[1] < 1
