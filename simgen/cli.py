@@ -100,7 +100,7 @@ def render(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Render a labeled dataset: DIR/images, DIR/annotations.json (COCO), DIR/config.yaml."""
-    from simgen.config import load_config
+    from simgen.config import default_scene_path, load_config
     from simgen.runner import render_dataset
 
     items = list(overrides or [])
@@ -111,12 +111,13 @@ def render(
     if depth is not None:
         items.append(f"output.depth={str(depth).lower()}")
     config = load_config(scene, items)
+    source = scene if scene is not None else default_scene_path()
     if quiet:
-        summary = render_dataset(config, out, source=scene)
+        summary = render_dataset(config, out, source=source)
     else:
         progress, callback = _progress_bar("render")
         with progress:
-            summary = render_dataset(config, out, source=scene, progress=callback)
+            summary = render_dataset(config, out, source=source, progress=callback)
         _print_summary(summary, config.categories())
 
 
@@ -148,6 +149,28 @@ def import_bop_command(
         f"({summary['ignored']} flagged ignore) -> {summary['annotations']}",
         err=True,
     )
+
+
+@app.command()
+def replay(
+    dataset: Annotated[Path, typer.Argument(help="A simgen dataset directory.")],
+    image_id: Annotated[int, typer.Argument(help="COCO image id (image index + 1).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")],
+) -> None:
+    """Re-render one image from its provenance record and check it against the dataset."""
+    from simgen.io import atomic_write_bytes
+    from simgen.replay import replay_image
+
+    result = replay_image(dataset, image_id)
+    atomic_write_bytes(out, result.png)
+    typer.echo(
+        f"wrote {out}: pixels {'identical' if result.pixels_match else 'DIFFER'}, "
+        f"labels {'identical' if result.labels_match else 'DIFFER'} "
+        f"({len(result.annotations)} instances)",
+        err=True,
+    )
+    if not (result.pixels_match and result.labels_match):
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
+from simgen.effects import EffectConfig
 from simgen.errors import SimgenError
+from simgen.randomize.texture import TextureConfig
 from simgen.schema import (  # noqa: F401 - re-exported for config users
     MAX_OBJECTS,
     PYBULLET_DATA_PREFIX,
@@ -160,6 +162,9 @@ class MaterialConfig(_Model):
         description="Probability that a mesh with its own texture or vertex colours keeps "
         "them (for catalog entries whose color is 'random').",
     )
+    texture: TextureConfig | None = Field(
+        None, description="Procedural or folder textures for objects with a random colour."
+    )
 
 
 LightKind = Literal["directional", "point", "spot"]
@@ -202,12 +207,21 @@ class GroundConfig(_Model):
 
     size: float = Field(2.0, ge=0, le=100, description="Side length in metres; 0: no ground.")
     color: Literal["random"] | RGB = "random"
+    texture: TextureConfig | None = Field(None, description="Texture of the ground's top.")
+    tile: float = Field(0.5, gt=0, description="Metres covered by one texture repeat.")
 
 
 class BackgroundConfig(_Model):
-    """What is seen behind the scene."""
+    """What is seen behind the scene: a colour, or a texture (procedural or a user's photos).
+
+    ``composite``: the texture is pasted behind the rendered image (exact, unlit);
+    ``dome``: it is drawn on a large unlit sphere around the scene, so it moves with the camera.
+    Labels are unaffected either way.
+    """
 
     color: Literal["random"] | RGB = "random"
+    texture: TextureConfig | None = None
+    mode: Literal["composite", "dome"] = "composite"
 
 
 class PlacementConfig(_Model):
@@ -276,6 +290,10 @@ class SceneConfig(_Model):
     background: BackgroundConfig = BackgroundConfig()
     physics: PhysicsConfig = PhysicsConfig()
     output: OutputConfig = OutputConfig()
+    effects: list[EffectConfig] = Field(
+        default_factory=list,
+        description="Pixel-level post-render effects (simgen.effects), applied in order.",
+    )
 
     @model_validator(mode="after")
     def _ground_for_physics(self) -> SceneConfig:
@@ -368,6 +386,26 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+def _resolve_texture_folders(data: dict[str, Any], base_dir: Path) -> None:
+    for section in ("materials", "ground", "background"):
+        texture = (
+            data.get(section, {}).get("texture") if isinstance(data.get(section), dict) else None
+        )
+        if isinstance(texture, dict) and isinstance(texture.get("folder"), str):
+            if not Path(texture["folder"]).is_absolute():
+                texture["folder"] = str((base_dir / texture["folder"]).resolve())
+
+
+def texture_sections(config: SceneConfig) -> list[tuple[str, TextureConfig]]:
+    """``(field path, texture config)`` of every configured texture."""
+    sections = [
+        ("materials.texture", config.materials.texture),
+        ("ground.texture", config.ground.texture),
+        ("background.texture", config.background.texture),
+    ]
+    return [(path, texture) for path, texture in sections if texture is not None]
+
+
 def _resolve_mesh_paths(data: dict[str, Any], base_dir: Path) -> None:
     catalog = (
         data.get("objects", {}).get("catalog") if isinstance(data.get("objects"), dict) else None
@@ -430,6 +468,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     overrides = overrides or []
     data = apply_overrides(data, overrides)
     _resolve_mesh_paths(data, source.resolve().parent)
+    _resolve_texture_folders(data, source.resolve().parent)
     try:
         return validate_config(data, source=source)
     except SimgenError as exc:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from simgen import __version__
@@ -38,10 +39,11 @@ from simgen.io import (
     remove_stale_temporaries,
 )
 from simgen.labels import annotate
+from simgen.rng import view_rng
 from simgen.writers.coco import CocoWriter, instance_annotation
 
 CONFIG_FILE = "config.yaml"
-STAGES = ("sample", "physics", "render", "labels", "write")
+STAGES = ("sample", "physics", "render", "labels", "effects", "write")
 
 
 def image_name(index: int) -> str:
@@ -105,6 +107,16 @@ def prepare_output(out_dir: Path, config: SceneConfig) -> None:
         )
 
 
+def check_texture_folders(config: SceneConfig, *, source: str | Path | None = None) -> None:
+    """Validate every texture folder (exists, holds images, each decodes) before any write."""
+    from simgen.config import texture_sections
+    from simgen.randomize.texture import validate_texture_folder
+
+    for path, texture in texture_sections(config):
+        if texture.folder is not None:
+            validate_texture_folder(Path(texture.folder), source=source, field=f"{path}.folder")
+
+
 def _record_path(out_dir: Path, index: int) -> Path:
     return out_dir / "records" / f"{image_name(index)}.json"
 
@@ -156,27 +168,17 @@ class SceneRenderer:
         scene_dict = None
         for view_index in view_indices:
             index = scene_index * config.views_per_scene + view_index
-            t2 = time.perf_counter()
-            output = self.renderer.render(sample, view_index)
-            t3 = time.perf_counter()
-            instances = annotate(
-                sample,
-                view_index,
-                output,
-                self.assets,
-                visib_threshold=config.output.visib_threshold,
+            effects = draw_effects(config, scene_index, view_index)
+            view = render_view(
+                config, self.assets, self.renderer, sample, view_index, effects, stages
             )
-            annotations = [instance_annotation(inst) for inst in instances]
             t4 = time.perf_counter()
             stem = image_name(index)
-            atomic_write_bytes(
-                out_dir / "images" / f"{stem}.png",
-                encode_png(output.rgb, config.output.png_compression),
-            )
+            atomic_write_bytes(out_dir / "images" / f"{stem}.png", view.png)
             if config.output.depth:
                 atomic_write_bytes(
                     out_dir / "depth" / f"{stem}.png",
-                    encode_png(depth_to_png16(output.depth), config.output.png_compression),
+                    encode_png(depth_to_png16(view.depth), config.output.png_compression),
                 )
             if scene_dict is None:
                 scene_dict = sample.to_dict()
@@ -189,18 +191,71 @@ class SceneRenderer:
                     "scene_index": scene_index,
                     "view_index": view_index,
                 },
-                "annotations": annotations,
+                "annotations": view.annotations,
                 "scene": scene_dict,
                 "view_index": view_index,
+                "effects": effects,
             }
             atomic_write_text(_record_path(out_dir, index), dump_json(record))
-            t5 = time.perf_counter()
-            stages["render"] += t3 - t2
-            stages["labels"] += t4 - t3
-            stages["write"] += t5 - t4
+            stages["write"] += time.perf_counter() - t4
             summary.rendered += 1
             if on_image is not None:
                 on_image()
+
+
+@dataclass(frozen=True)
+class ViewResult:
+    """One finished image: final pixels, PNG bytes, depth, and its annotations."""
+
+    rgb: np.ndarray
+    png: bytes
+    depth: np.ndarray | None
+    annotations: list[dict[str, Any]]
+
+
+def draw_effects(config: SceneConfig, scene_index: int, view_index: int) -> list[dict[str, Any]]:
+    """The post-render effects drawn for one image from its own Generator (JSON-ready)."""
+    if not config.effects:
+        return []
+    from simgen.effects import sample_effects
+
+    return sample_effects(config.effects, view_rng(config.seed, scene_index, view_index))
+
+
+def render_view(
+    config: SceneConfig,
+    assets: Sequence[Asset],
+    renderer,
+    sample,
+    view_index: int,
+    effects: Sequence[dict[str, Any]],
+    stages: dict[str, float] | None = None,
+) -> ViewResult:
+    """Render, label and post-process one view: a pure function of its inputs.
+
+    Labels come from the instance map, so pixel-only effects cannot change them.
+    """
+    t0 = time.perf_counter()
+    output = renderer.render(sample, view_index)
+    t1 = time.perf_counter()
+    instances = annotate(
+        sample, view_index, output, assets, visib_threshold=config.output.visib_threshold
+    )
+    annotations = [instance_annotation(inst) for inst in instances]
+    t2 = time.perf_counter()
+    rgb = output.rgb
+    if effects:
+        from simgen.effects import apply_effects
+
+        rgb = apply_effects(rgb, effects)
+    t3 = time.perf_counter()
+    png = encode_png(rgb, config.output.png_compression)
+    if stages is not None:
+        stages["render"] += t1 - t0
+        stages["labels"] += t2 - t1
+        stages["effects"] += t3 - t2
+        stages["write"] += time.perf_counter() - t3
+    return ViewResult(rgb=rgb, png=png, depth=output.depth, annotations=annotations)
 
 
 def render_dataset(
@@ -226,6 +281,7 @@ def render_dataset(
     out_dir = Path(out_dir)
     prepare_output(out_dir, config)
     assets = load_catalog(config, source=source)  # fails before anything is written
+    check_texture_folders(config, source=source)
 
     total = config.num_images
     views = config.views_per_scene

@@ -100,7 +100,9 @@ class SceneSample:
     settled: bool = False
     props: tuple[Prop, ...] = ()
     ground_texture: dict | None = None
+    ground_tile: float = 0.5
     background_texture: dict | None = None
+    background_composite: bool = True
 
     def with_poses(self, poses: list[np.ndarray], *, settled: bool) -> SceneSample:
         """Return a copy whose objects have the given (4, 4) poses (e.g. after physics)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -13,6 +15,7 @@ from simgen.randomize.camera import sample_view
 from simgen.randomize.lighting import sample_lights
 from simgen.randomize.material import sample_hsv_color, sample_material
 from simgen.randomize.pose import drop_poses, upright_poses, volume_poses
+from simgen.randomize.texture import TextureConfig, sample_texture, validate_texture_folder
 from simgen.rng import scene_rng
 from simgen.scene import ObjectInstance, Prop, SceneSample
 
@@ -44,6 +47,20 @@ def _surface_color(spec, rng: np.random.Generator) -> tuple[float, float, float]
     if spec == "random":
         return sample_hsv_color((0.0, 0.6), (0.2, 0.9), rng)
     return tuple(float(c) for c in spec)
+
+
+@functools.lru_cache(maxsize=32)
+def folder_images(folder: str) -> tuple[Path, ...]:
+    """The validated images of a texture folder (listed and decoded once per process)."""
+    return tuple(validate_texture_folder(Path(folder), source=folder, field="texture.folder"))
+
+
+def draw_texture(config: TextureConfig | None, rng: np.random.Generator) -> dict | None:
+    """Texture parameters for one surface, or ``None`` (no texture configured or p not met)."""
+    if config is None:
+        return None
+    images = folder_images(config.folder) if config.folder else ()
+    return sample_texture(config, rng, images)
 
 
 def _object_color(
@@ -125,6 +142,9 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
         color, metallic, roughness = _object_color(entry, asset, config, rng)
         extents[i] = scale * asset.extents
         labeled = int(index) < len(catalog)
+        texture = None
+        if color is not None and entry.color == "random":
+            texture = draw_texture(config.materials.texture, rng)
         objects.append(
             ObjectInstance(
                 instance_id=i + 1,
@@ -136,6 +156,7 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
                 roughness=roughness,
                 pose=np.eye(4),
                 labeled=labeled,
+                texture=texture,
             )
         )
     poses = _place(config.placement, extents, rng)
@@ -144,6 +165,8 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
     ambient = float(rng.uniform(*config.lights.ambient))
     ground_color = (*_surface_color(config.ground.color, rng), 1.0)
     background_color = _surface_color(config.background.color, rng)
+    ground_texture = draw_texture(config.ground.texture, rng)
+    background_texture = draw_texture(config.background.texture, rng)
     props = ()
     if config.placement.mode == "bin":
         props = bin_walls(config.placement, (*_surface_color("random", rng), 1.0))
@@ -163,5 +186,9 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
         ambient=ambient,
         shadows=config.lights.shadows,
         props=props,
+        ground_texture=ground_texture,
+        ground_tile=config.ground.tile,
+        background_texture=background_texture,
+        background_composite=config.background.mode == "composite",
     )
     return sample.with_poses([pose for _, pose in kept], settled=not config.placement.uses_physics)

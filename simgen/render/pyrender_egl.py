@@ -37,6 +37,45 @@ def import_pyrender():
     return pyrender
 
 
+DOME_RADIUS = 10.0
+"""Metres; the background dome encloses the scene (keep ``zfar`` beyond it)."""
+
+
+def background_image(params: dict, width: int, height: int) -> np.ndarray:
+    """(H, W, 3) uint8 background: the texture centre-cropped to the image's aspect, resized."""
+    import cv2
+
+    from simgen.randomize.texture import make_texture
+
+    texture = make_texture(params)
+    side = texture.shape[0]
+    if width >= height:
+        crop_w, crop_h = side, max(1, round(side * height / width))
+    else:
+        crop_w, crop_h = max(1, round(side * width / height)), side
+    y0, x0 = (side - crop_h) // 2, (side - crop_w) // 2
+    crop = texture[y0 : y0 + crop_h, x0 : x0 + crop_w]
+    return cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def composite_background(rgba: np.ndarray, params: dict) -> np.ndarray:
+    """Paste a background behind a render whose empty pixels have alpha 0.
+
+    Args:
+        rgba: (H, W, 4) uint8 render over a transparent black background (colour is
+            premultiplied by coverage at anti-aliased edges).
+        params: background texture parameters.
+
+    Returns:
+        (H, W, 3) uint8: ``rgb + (1 - alpha) * background``.
+    """
+    height, width = rgba.shape[:2]
+    background = background_image(params, width, height).astype(np.float32)
+    alpha = rgba[:, :, 3:4].astype(np.float32) / 255.0
+    out = rgba[:, :, :3].astype(np.float32) + (1.0 - alpha) * background
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
 class PyrenderRenderer:
     """Render :class:`SceneSample` views with pyrender.
 
@@ -51,6 +90,7 @@ class PyrenderRenderer:
         self._size: tuple[int, int] | None = None
         self._templates: dict[int, object] = {}
         self._originals: dict[int, object] = {}
+        self._uv_cache: dict[int, np.ndarray] = {}
         self._cached: tuple[int, object, dict, object] | None = None
 
     def close(self) -> None:
@@ -101,40 +141,108 @@ class PyrenderRenderer:
                 self._originals[obj.catalog_index] = pyrender.Mesh.from_trimesh(asset.mesh)
             return self._originals[obj.catalog_index]
         template = self._template(obj.catalog_index)
+        texcoords = texture = None
+        color = obj.color
+        if obj.texture is not None:
+            texcoords = self._uvs(obj.catalog_index, template)
+            texture = self._texture(obj.texture)
+            color = (1.0, 1.0, 1.0, 1.0)
         material = pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=obj.color,
+            baseColorFactor=color,
+            baseColorTexture=texture,
             metallicFactor=obj.metallic,
             roughnessFactor=obj.roughness,
         )
         primitive = pyrender.Primitive(
             positions=template.positions,
             normals=template.normals,
+            texcoord_0=texcoords,
             indices=template.indices,
             material=material,
         )
         return pyrender.Mesh([primitive])
 
-    def _box(self, extents, color):
-        """A flat-shaded box mesh centred at its origin."""
+    def _uvs(self, index: int, template) -> np.ndarray:
+        """(N, 2) box-projected UVs of an asset's template vertices (computed once)."""
+        if index not in self._uv_cache:
+            from simgen.randomize.texture import texture_uvs
+
+            self._uv_cache[index] = texture_uvs(template.positions, template.normals)
+        return self._uv_cache[index]
+
+    def _texture(self, params: dict):
+        from simgen.randomize.texture import make_texture
+
+        return self._pyrender.Texture(source=make_texture(params), source_channels="RGB")
+
+    def _box(self, extents, color, texture: dict | None = None, tile: float = 1.0):
+        """A flat-shaded box centred at its origin; a texture repeats every ``tile`` metres
+        (projected along z, for the ground's top face)."""
         import trimesh
 
         pyrender = self._pyrender
+        box = pyrender.Mesh.from_trimesh(trimesh.creation.box(extents=extents), smooth=False)
+        template = box.primitives[0]
         material = pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=color, metallicFactor=0.0, roughnessFactor=0.8
+            baseColorFactor=color if texture is None else (1.0, 1.0, 1.0, 1.0),
+            baseColorTexture=None if texture is None else self._texture(texture),
+            metallicFactor=0.0,
+            roughnessFactor=0.8,
         )
-        box = trimesh.creation.box(extents=extents)
-        return pyrender.Mesh.from_trimesh(box, material=material, smooth=False)
+        texcoords = None if texture is None else template.positions[:, :2] / tile
+        primitive = pyrender.Primitive(
+            positions=template.positions,
+            normals=template.normals,
+            texcoord_0=texcoords,
+            indices=template.indices,
+            material=material,
+        )
+        return pyrender.Mesh([primitive])
+
+    def _dome(self, texture: dict):
+        """A large unlit sphere, seen from inside, showing a background texture."""
+        import trimesh
+
+        pyrender = self._pyrender
+        sphere = trimesh.creation.uv_sphere(radius=DOME_RADIUS, count=(32, 64))
+        vertices = np.asarray(sphere.vertices)
+        direction = vertices / DOME_RADIUS
+        uv = np.stack(
+            [
+                # |azimuth| mirrors the texture at the back, so u has no seam.
+                np.abs(np.arctan2(direction[:, 1], direction[:, 0])) / np.pi * 2.0,
+                np.arccos(np.clip(direction[:, 2], -1, 1)) / np.pi * 2.0,
+            ],
+            axis=1,
+        )
+        material = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=(0.0, 0.0, 0.0, 1.0),
+            emissiveFactor=(1.0, 1.0, 1.0),
+            emissiveTexture=self._texture(texture),
+            doubleSided=True,
+        )
+        primitive = pyrender.Primitive(
+            positions=vertices,
+            normals=-np.asarray(sphere.vertex_normals),
+            texcoord_0=uv,
+            indices=np.asarray(sphere.faces)[:, ::-1],
+            material=material,
+        )
+        return pyrender.Mesh([primitive])
 
     def _build(self, sample: SceneSample):
         pyrender = self._pyrender
+        composite = sample.background_texture is not None and sample.background_composite
         scene = pyrender.Scene(
-            bg_color=(*sample.background_color, 1.0),
+            bg_color=(0.0, 0.0, 0.0, 0.0) if composite else (*sample.background_color, 1.0),
             ambient_light=(sample.ambient,) * 3,
         )
         seg_map: dict = {}
         if sample.ground_size > 0:
             size = sample.ground_size
-            slab = self._box((size, size, 0.1), sample.ground_color)
+            slab = self._box(
+                (size, size, 0.1), sample.ground_color, sample.ground_texture, sample.ground_tile
+            )
             ground = scene.add(slab, pose=pose_matrix(np.eye(3), np.array([0.0, 0.0, -0.05])))
             seg_map[ground] = 0
         for obj in sample.objects:
@@ -144,6 +252,9 @@ class PyrenderRenderer:
         for prop in sample.props:
             node = scene.add(self._box(prop.extents, prop.color), pose=prop.pose)
             seg_map[node] = 0
+        if sample.background_texture is not None and not sample.background_composite:
+            dome = scene.add(self._dome(sample.background_texture))
+            seg_map[dome] = 0
         for light in sample.lights:
             if light.kind == "directional":
                 item = pyrender.DirectionalLight(color=light.color, intensity=light.intensity)
@@ -194,7 +305,11 @@ class PyrenderRenderer:
                 flags |= (
                     pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
                 )
-            rgb, depth = renderer.render(scene, flags=flags)
+            if sample.background_texture is not None and sample.background_composite:
+                rgba, depth = renderer.render(scene, flags=flags | pyrender.RenderFlags.RGBA)
+                rgb = composite_background(rgba, sample.background_texture)
+            else:
+                rgb, depth = renderer.render(scene, flags=flags)
             rgb = np.ascontiguousarray(rgb)
             depth = np.ascontiguousarray(depth, dtype=np.float32)
         seg, _ = renderer.render(scene, flags=pyrender.RenderFlags.SEG, seg_node_map=seg_map)
