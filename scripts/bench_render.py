@@ -8,7 +8,12 @@ Both are measured in the same run on the same scenes:
 * renderer-only: the same settled scenes rendered again (shaded RGB+depth pass and the
   instance-id pass), with no labels and no writes.
 
-Usage: python scripts/bench_render.py [--num 48] [--width 640 --height 480] [--json]
+With ``--randomizers`` it also renders the same images once per randomizer switched on alone
+(on top of a plain base: no textures, distractors, background texture or effects) and prints
+each one's extra cost in ms per image against that base, measured in the same run.
+
+Usage: python scripts/bench_render.py [--num 48] [--width 640 --height 480] [--randomizers]
+       [--json]
 """
 
 from __future__ import annotations
@@ -30,7 +35,13 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
+    parser.add_argument(
+        "--randomizers", action="store_true", help="also measure each randomizer's cost"
+    )
     args = parser.parse_args()
+    if args.randomizers:
+        randomizer_costs(args)
+        return
 
     from simgen.assets import load_catalog
     from simgen.config import load_config
@@ -104,6 +115,89 @@ def main() -> None:
     for key, value in stage_ms.items():
         print(f"    {key:8s} {value:8.1f}")
     print(json.dumps(result))
+
+
+BASE = [
+    "materials.texture=null",
+    "ground.texture=null",
+    "background.texture=null",
+    "distractors.count=[0, 0]",
+    "effects=[]",
+]
+"""The plain base every randomizer is added to (the built-in scene has none of these on)."""
+
+RANDOMIZERS = {
+    "object textures (p=1)": ["materials.texture={p: 1.0}"],
+    "keep original colours (p=0.5)": ["materials.keep_original_p=0.5"],
+    "ground texture": ["ground.texture={p: 1.0}"],
+    "background composite": ["background.texture={p: 1.0}"],
+    "background dome": ["background.texture={p: 1.0}", "background.mode=dome"],
+    "distractors 3-6": ["distractors.count=[3, 6]"],
+    "no shadows": ["lights.shadows=false"],
+    "camera roll": ["camera.roll_deg=[-30, 30]"],
+    "placement upright": ["placement.mode=upright"],
+    "placement volume": ["placement.mode=volume"],
+    "placement bin": ["placement.mode=bin", "placement.area=[0.3, 0.25]"],
+    **{
+        f"effect {name}": [f"effects=[{{name: {name}, p: 1.0}}]"]
+        for name in (
+            "rain",
+            "fog",
+            "snow",
+            "sun_flare",
+            "shadow",
+            "brightness_contrast",
+            "gauss_noise",
+            "iso_noise",
+            "motion_blur",
+            "jpeg",
+        )
+    },
+}
+
+
+def randomizer_costs(args: argparse.Namespace) -> None:
+    """Per-randomizer extra ms per image over the plain base, all in one run."""
+    from simgen.config import load_config
+    from simgen.runner import render_dataset
+
+    common = [
+        f"num_images={args.num}",
+        f"seed={args.seed}",
+        f"image.width={args.width}",
+        f"image.height={args.height}",
+        *BASE,
+    ]
+    with tempfile.TemporaryDirectory() as tmp:  # warm-up
+        render_dataset(load_config(None, [*common[1:], "num_images=4"]), tmp)
+
+    def measure(extra: list[str]) -> tuple[float, dict[str, float]]:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            summary = render_dataset(load_config(None, [*common, *extra]), tmp)
+            seconds = time.perf_counter() - start
+        stages = {k: 1000 * v / args.num for k, v in summary.stage_seconds.items()}
+        return 1000 * seconds / args.num, stages
+
+    base_ms, base_stages = measure([])
+    rows = {"base": {"ms_per_image": round(base_ms, 1), "extra_ms": 0.0}}
+    for name, extra in RANDOMIZERS.items():
+        ms, stages = measure(extra)
+        rows[name] = {
+            "ms_per_image": round(ms, 1),
+            "extra_ms": round(ms - base_ms, 1),
+            "extra_render_ms": round(stages["render"] - base_stages["render"], 1),
+            "extra_effects_ms": round(stages["effects"] - base_stages["effects"], 1),
+        }
+    if not args.json:
+        print(f"{args.num} images at {args.width}x{args.height} per row, {os.cpu_count()} cores")
+        print(f"{'randomizer':34s} {'ms/image':>9s} {'extra':>8s} {'render':>8s} {'effects':>8s}")
+        for name, row in rows.items():
+            print(
+                f"{name:34s} {row['ms_per_image']:9.1f} {row['extra_ms']:8.1f} "
+                f"{row.get('extra_render_ms', 0.0):8.1f} {row.get('extra_effects_ms', 0.0):8.1f}"
+            )
+    print(json.dumps({"randomizers": rows}))
 
 
 if __name__ == "__main__":

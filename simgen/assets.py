@@ -142,6 +142,9 @@ def load_entry(
         name = entry.mesh or str(path)
     lo, hi = mesh.bounds
     mesh.apply_translation(-(lo + hi) / 2.0)
+    if entry.aspect is not None:
+        mesh.apply_transform(np.diag([*entry.aspect, 1.0]))
+        lo, hi = mesh.bounds
     if entry.size is not None:
         longest = float(np.max(hi - lo))
         if longest <= 0:
@@ -168,7 +171,7 @@ def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> li
     """Load every mesh of a scene once per process; errors name e.g. ``objects.catalog.I.mesh``."""
     assets = []
     for path, entry in catalog_entries(config):
-        key = (entry.mesh, entry.primitive, entry.units, entry.size)
+        key = (entry.mesh, entry.primitive, entry.units, entry.size, entry.aspect)
         if key not in _CACHE:
             _CACHE[key] = load_entry(entry, source=source, field_name=f"{path}.mesh")
         assets.append(_CACHE[key])

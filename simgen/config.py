@@ -93,6 +93,18 @@ class MeshSource(_Model):
         gt=0,
         description="If set, the mesh is rescaled so its longest side is this many metres.",
     )
+    aspect: (
+        tuple[
+            Annotated[float, Field(gt=0)],
+            Annotated[float, Field(gt=0)],
+            Annotated[float, Field(gt=0)],
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Per-axis stretch (x, y, z) applied before 'size', e.g. [4.5, 1.8, 1.5] "
+        "turns the unit box into a car-shaped box.",
+    )
     scale: PositiveRange = Field((1.0, 1.0), description="Random scale factor per instance.")
     color: ColorSpec = "random"
     weight: float = Field(1.0, gt=0, description="Relative frequency when drawing objects.")
@@ -121,6 +133,12 @@ a category by ``weight``); a mapping ``{category: frequency}`` sets target frequ
 
 class ObjectsConfig(_Model):
     count: CountRange = Field((3, 8), description="Number of labeled objects per scene.")
+    mesh_root: str | None = Field(
+        None,
+        description="Folder that relative mesh paths are resolved against (itself relative "
+        "to the scene file); default: the scene file's folder. Set it on the command line to "
+        "point a scene at your models: --set objects.mesh_root=/data/models.",
+    )
     balance: Balance = Field("none", description="Class balance of the drawn objects.")
     catalog: list[ObjectEntry] = Field(min_length=1)
 
@@ -238,10 +256,9 @@ class PlacementConfig(_Model):
     area: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = Field(
         (0.4, 0.4), description="Width and depth in metres of the placement area."
     )
-    height: Annotated[
-        tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]],
-        AfterValidator(_ordered),
-    ] = Field((0.05, 0.4), description="volume mode: range of object-centre heights (m).")
+    height: FloatRange = Field(
+        (0.05, 0.4), description="volume mode: range of object-centre heights (m)."
+    )
     gap: float = Field(0.02, ge=0, description="Clearance in metres between placed objects.")
     max_tries: int = Field(200, ge=1, description="Rejection-sampling attempts per object.")
     wall_height: float = Field(0.12, gt=0, description="bin mode: wall height in metres.")
@@ -406,17 +423,29 @@ def texture_sections(config: SceneConfig) -> list[tuple[str, TextureConfig]]:
     return [(path, texture) for path, texture in sections if texture is not None]
 
 
-def _resolve_mesh_paths(data: dict[str, Any], base_dir: Path) -> None:
-    catalog = (
-        data.get("objects", {}).get("catalog") if isinstance(data.get("objects"), dict) else None
-    )
+def _resolve_catalog(catalog: Any, root_dir: Path) -> None:
     if not isinstance(catalog, list):
         return
     for entry in catalog:
         if isinstance(entry, dict) and isinstance(entry.get("mesh"), str):
             mesh = entry["mesh"]
             if not mesh.startswith(PYBULLET_DATA_PREFIX) and not Path(mesh).is_absolute():
-                entry["mesh"] = str((base_dir / mesh).resolve())
+                entry["mesh"] = str((root_dir / mesh).resolve())
+
+
+def _resolve_mesh_paths(data: dict[str, Any], base_dir: Path) -> None:
+    """Make relative mesh paths absolute: objects' against ``mesh_root`` (default: the scene
+    file's folder), distractors' against the scene file's folder."""
+    objects = data.get("objects")
+    if isinstance(objects, dict):
+        root_dir = base_dir
+        if isinstance(objects.get("mesh_root"), str):
+            root_dir = (base_dir / objects["mesh_root"]).resolve()
+            objects["mesh_root"] = str(root_dir)
+        _resolve_catalog(objects.get("catalog"), root_dir)
+    distractors = data.get("distractors")
+    if isinstance(distractors, dict):
+        _resolve_catalog(distractors.get("catalog"), base_dir)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

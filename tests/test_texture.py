@@ -26,7 +26,7 @@ from simgen.randomize.texture import (
     validate_texture_folder,
 )
 
-ALL_KINDS = (*PROCEDURAL_KINDS, "image")
+ALL_KINDS = (*PROCEDURAL_KINDS, "road", "image")
 SEEDS = (0, 1, 2, 3, 4)
 SIZE = 96
 """Small, and not a power of two, so that tests stay fast and catch size assumptions."""
@@ -150,6 +150,17 @@ def test_default_size_and_large_scale(kind):
     assert make_texture(params).shape == (256, 256, 3)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_road_has_dark_asphalt_and_a_painted_line(seed):
+    params = sample_texture(TextureConfig(p=1.0, kinds=["road"]), np.random.default_rng(seed))
+    pixels = make_texture(params)
+    paint = np.all(pixels == np.rint(255 * np.array(params["line_color"])), axis=-1)
+    width = int(params["line_width"] * params["size"])
+    assert paint[:, : max(width - 1, 1)].mean() >= (0.49 if params["dashes"] else 0.99)
+    assert not paint[:, width + 2 :].any()
+    assert pixels[:, width + 2 :].mean() < 0.35 * 255
+
+
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="unknown texture kind"):
         make_texture({"kind": "plaid", "size": 16})
@@ -178,7 +189,8 @@ def test_sampled_values_stay_in_range(image_folder, images):
         assert params["size"] == SIZE
         if "scale" in params:
             assert 3.0 <= params["scale"] <= 5.0
-        for rgb in params.get("colors", []):
+        fixed_palette = params["kind"] == "road"  # asphalt greys, documented as fixed
+        for rgb in [] if fixed_palette else params.get("colors", []):
             _, sat, val = colorsys.rgb_to_hsv(*rgb)
             assert 0.2 - eps <= sat <= 0.6 + eps
             assert 0.3 - eps <= val <= 0.7 + eps

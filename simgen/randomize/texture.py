@@ -54,7 +54,7 @@ from pydantic import Field, model_validator
 from simgen.errors import SimgenError
 from simgen.schema import PositiveRange, UnitRange, _Model
 
-TextureKind = Literal["noise", "checker", "stripes", "gradient", "blotches", "image"]
+TextureKind = Literal["noise", "checker", "stripes", "gradient", "blotches", "road", "image"]
 
 PROCEDURAL_KINDS: tuple[str, ...] = ("noise", "checker", "stripes", "gradient", "blotches")
 """Kinds that need no image folder (the default of :attr:`TextureConfig.kinds`)."""
@@ -217,6 +217,25 @@ def _sample_noise(config: TextureConfig, rng: np.random.Generator) -> dict[str, 
     }
 
 
+def _sample_road(config: TextureConfig, rng: np.random.Generator) -> dict[str, Any]:
+    """Parameters of a ``road`` texture: one lane of asphalt with a painted line at its edge.
+
+    Asphalt greys and the paint colour are fixed kinds of colour (the config's saturation and
+    value ranges do not apply); ``scale`` sets the asphalt grain.
+    """
+    dark = float(rng.uniform(0.08, 0.2))
+    light = dark + float(rng.uniform(0.04, 0.12))
+    yellow = bool(rng.uniform() < 0.3)
+    return {
+        "seed": _draw_seed(rng),
+        "colors": [[dark] * 3, [light] * 3],
+        "scale": float(rng.uniform(*config.scale)),
+        "line_color": [0.95, 0.8, 0.1] if yellow else [0.92, 0.92, 0.92],
+        "line_width": float(rng.uniform(0.025, 0.05)),
+        "dashes": int(rng.integers(0, 4)),
+    }
+
+
 def _sample_checker(config: TextureConfig, rng: np.random.Generator) -> dict[str, Any]:
     """Parameters of a ``checker`` texture (without ``kind`` and ``size``)."""
     return {
@@ -315,6 +334,7 @@ def sample_texture(
 
 _SAMPLERS = {
     "noise": _sample_noise,
+    "road": _sample_road,
     "checker": _sample_checker,
     "stripes": _sample_stripes,
     "gradient": _sample_gradient,
@@ -451,6 +471,20 @@ def _periodic_upsample(grid: np.ndarray, size: int) -> np.ndarray:
     return sum(rows[tap, :] * w[:, None] for tap, w in zip(taps, weights, strict=True))
 
 
+def _make_road(params: dict[str, Any]) -> np.ndarray:
+    """Asphalt grain with a lane line along the texture's left edge, solid (``dashes`` = 0)
+    or with that many dashes per repeat: (S, S, 3) uint8. Tiles seamlessly."""
+    size = int(params["size"])
+    asphalt = _make_noise({**params, "octaves": 3, "persistence": 0.5}).astype(np.float32)
+    u = _pixel_centres(size) / size
+    line_u = u < float(params["line_width"])
+    dashes = int(params["dashes"])
+    line_v = (np.floor(u * dashes * 2) % 2 == 0) if dashes else np.ones(size, dtype=bool)
+    paint = line_v[:, None] & line_u[None, :]  # rows run along v (the lane), columns along u
+    asphalt[paint] = 255.0 * np.asarray(params["line_color"], dtype=np.float32)
+    return np.ascontiguousarray(np.clip(np.rint(asphalt), 0, 255).astype(np.uint8))
+
+
 def _make_noise(params: dict[str, Any]) -> np.ndarray:
     """Tileable fractal value noise, min-max stretched between two colours: (S, S, 3) uint8."""
     size = int(params["size"])
@@ -531,6 +565,7 @@ def _make_image(params: dict[str, Any]) -> np.ndarray:
 
 _MAKERS = {
     "noise": _make_noise,
+    "road": _make_road,
     "checker": _make_checker,
     "stripes": _make_stripes,
     "gradient": _make_gradient,
