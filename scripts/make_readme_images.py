@@ -3,7 +3,11 @@
 
 Renders the built-in default scene (seed 0) and writes ``docs/images/tabletop.png``: rendered
 images, the same images with their COCO labels drawn from ``annotations.json`` (masks decoded
-from the RLE, visible boxes solid, amodal boxes thin, ignored instances in red), and depth.
+from the RLE, visible boxes solid, amodal boxes thin, ignored instances in red; drawn by
+:func:`simgen.inspect.draw.overlay`, as ``simgen preview`` draws them), and depth.
+
+It also renders every scene of the library (``scenes/*.yaml``, seed 0) and writes
+``docs/images/scene_NAME.png``: four images, and below them the same images with their labels.
 
 Usage: python scripts/make_readme_images.py [--out docs/images]
 """
@@ -11,7 +15,6 @@ Usage: python scripts/make_readme_images.py [--out docs/images]
 from __future__ import annotations
 
 import argparse
-import colorsys
 import json
 import os
 import tempfile
@@ -21,47 +24,24 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import cv2
 import numpy as np
-from pycocotools import mask as mask_utils
 
 from simgen.config import load_config
+from simgen.inspect.draw import overlay, read_rgb
+from simgen.io import encode_png
 from simgen.runner import render_dataset
 
 COLUMNS = 4
 
 
-def _colour(k: int) -> tuple[int, int, int]:
-    r, g, b = colorsys.hsv_to_rgb((k * 0.61803) % 1.0, 0.85, 1.0)
-    return int(255 * b), int(255 * g), int(255 * r)
-
-
-def overlay(image: np.ndarray, annotations: list[dict], names: dict[int, str]) -> np.ndarray:
-    """Draw masks, visible (thick) and amodal (thin) boxes and names on a BGR image."""
-    out = image.copy()
-    for k, ann in enumerate(annotations):
-        rle = ann["segmentation"]
-        mask = mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode()}) > 0
-        colour = (0, 0, 255) if ann["ignore"] else _colour(k)
-        out[mask] = (0.45 * out[mask] + 0.55 * np.array(colour)).astype(np.uint8)
-    for k, ann in enumerate(annotations):
-        colour = (0, 0, 255) if ann["ignore"] else _colour(k)
-        x, y, w, h = ann["bbox_amodal"]
-        cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), colour, 1)
-        x, y, w, h = ann["bbox"]
-        cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), colour, 2)
-        label = names[ann["category_id"]] + (" (ignore)" if ann["ignore"] else "")
-        cv2.putText(out, label, (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3)
-        cv2.putText(out, label, (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1)
-    return out
-
-
 def depth_view(path: Path) -> np.ndarray:
+    """(H, W, 3) uint8 RGB colour map of a uint16 depth PNG (near is bright, empty is black)."""
     depth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32)
     valid = depth > 0
     lo, hi = np.percentile(depth[valid], [1, 99]) if valid.any() else (0.0, 1.0)
     scaled = np.clip((depth - lo) / max(hi - lo, 1.0), 0, 1)
     coloured = cv2.applyColorMap((255 * (1 - scaled)).astype(np.uint8), cv2.COLORMAP_VIRIDIS)
     coloured[~valid] = 0
-    return coloured
+    return np.ascontiguousarray(coloured[:, :, ::-1])
 
 
 def main() -> None:
@@ -79,7 +59,7 @@ def main() -> None:
         rows = [[], [], []]
         for index in picks:
             image_id = index + 1
-            image = cv2.imread(str(data / "images" / f"{index:06d}.png"))
+            image = read_rgb(data / "images" / f"{index:06d}.png")
             anns = [a for a in coco["annotations"] if a["image_id"] == image_id]
             rows[0].append(image)
             rows[1].append(overlay(image, anns, names))
@@ -87,7 +67,28 @@ def main() -> None:
         sheet = np.vstack([np.hstack(row) for row in rows])
         sheet = cv2.resize(sheet, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
         target = args.out / "tabletop.png"
-        cv2.imwrite(str(target), sheet)
+        target.write_bytes(encode_png(sheet))
+        print(f"wrote {target} ({sheet.shape[1]}x{sheet.shape[0]})")
+    for scene in sorted(Path("scenes").glob("*.yaml")):
+        scene_sheet(scene, args.out / f"scene_{scene.stem}.png")
+
+
+def scene_sheet(scene: Path, target: Path) -> None:
+    """Four images of a library scene (two settled scenes, two views each) and their labels."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        config = load_config(scene, ["num_images=4", "views_per_scene=2", "seed=0"])
+        render_dataset(config, data, source=scene)
+        coco = json.loads((data / "annotations.json").read_text())
+        names = {c["id"]: c["name"] for c in coco["categories"]}
+        images = [read_rgb(data / "images" / f"{i:06d}.png") for i in range(4)]
+        labeled = [
+            overlay(image, [a for a in coco["annotations"] if a["image_id"] == i + 1], names)
+            for i, image in enumerate(images)
+        ]
+        sheet = np.vstack([np.hstack(images), np.hstack(labeled)])
+        sheet = cv2.resize(sheet, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
+        target.write_bytes(encode_png(sheet))
         print(f"wrote {target} ({sheet.shape[1]}x{sheet.shape[0]})")
 
 

@@ -2,9 +2,18 @@
 # Install everything simgen needs into ./.venv (idempotent; safe to re-run).
 #   - Debian packages for headless OpenGL (EGL + Mesa) and Python's venv, when missing:
 #     installed with apt-get when run as root, otherwise named in a clear message.
-#   - A virtualenv with simgen (editable) and its test tools.
+#   - A virtualenv with simgen (editable).
+# With --test: also the test tools, PyTorch (CPU) for the gap check, and Debian's chromium
+# (the HTML report test opens the page in headless Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TEST=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) TEST=1 ;;
+    *) echo "setup: unknown option $arg (expected --test)" >&2; exit 2 ;;
+  esac
+done
 
 PY="${PYTHON:-}"
 if [ -z "$PY" ]; then
@@ -18,7 +27,9 @@ fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
-  for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1; do
+  packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1)
+  [ "$TEST" = 1 ] && packages+=(chromium)
+  for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ -z "$PY" ]; then
@@ -52,5 +63,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+if [ "$TEST" = 1 ]; then
+  .venv/bin/python -m pip install -q -e ".[test,gap]"
+else
+  .venv/bin/python -m pip install -q -e .
+fi
 echo "setup: ready ($(.venv/bin/python --version), simgen $(.venv/bin/python -c 'import simgen; print(simgen.__version__)'))"

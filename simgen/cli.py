@@ -173,10 +173,19 @@ def replay(
         raise typer.Exit(1)
 
 
+from simgen.inspect.cli import register as _register_inspect  # noqa: E402
+
+_register_inspect(app)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app; bad input prints one line and exits with status 2."""
+    """Entry point: run the app and return its exit status.
+
+    Bad input (:class:`SimgenError`) prints one line and returns 2; usage errors print
+    typer's message and return its code; ``typer.Exit(n)`` returns ``n``.
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
     except SimgenError as exc:
         typer.echo(f"simgen: error: {exc}", err=True)
         return 2
@@ -184,17 +193,17 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("simgen: interrupted; finished images are kept, re-run to resume", err=True)
         return 130
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+        # typer bundles its own click: recognise its exceptions by their attributes.
+        code = getattr(exc, "exit_code", None)
+        if isinstance(code, int):
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            return code
+        if type(exc).__name__ == "Abort":
             return 1
         raise
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 def run() -> None:  # pragma: no cover - console-script shim

@@ -1,0 +1,148 @@
+"""Summarize what was sampled for a simgen dataset, from its per-image records.
+
+``DIR/records/NNNNNN.json`` holds, per image, ``{"image", "annotations", "scene",
+"view_index"}`` where ``scene`` is :meth:`simgen.scene.SceneSample.to_dict`. A scene is shared
+by its views, so scene-level numbers (objects, lights) count each ``scene_index`` once and
+camera numbers count each image once. Camera distance and elevation are measured from the
+table centre (the world origin) to the camera centre, so they include the look-at jitter.
+Fields missing from older or newer records are skipped, never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simgen.errors import SimgenError
+from simgen.inspect.dataset import RECORDS_DIR, load_json
+
+
+def load_records(root: Path) -> list[dict[str, Any]]:
+    """Every ``root/records/*.json`` in name order (an empty list when there is none).
+
+    Raises:
+        SimgenError: a record is not valid JSON or not an object.
+    """
+    records = []
+    for path in sorted((root / RECORDS_DIR).glob("*.json")):
+        record = load_json(path)
+        if not isinstance(record, dict):
+            raise SimgenError("expected a JSON object", file=path)
+        records.append(record)
+    return records
+
+
+def _range(values: Sequence[float]) -> dict[str, float | int | None]:
+    """count, min, mean and max (``None`` values when empty)."""
+    if not values:
+        return {"count": 0, "min": None, "mean": None, "max": None}
+    data = np.asarray(values, dtype=np.float64)
+    return {
+        "count": int(data.size),
+        "min": float(data.min()),
+        "mean": float(data.mean()),
+        "max": float(data.max()),
+    }
+
+
+def camera_geometry(view: dict[str, Any]) -> tuple[float, float, float] | None:
+    """``(distance m, elevation deg, vertical fov deg)`` of a view dict, or ``None``.
+
+    ``view["pose"]`` is the (4, 4) world-from-camera matrix; its translation is the camera
+    centre. The vertical field of view is ``2 * atan(height / (2 * fy))``.
+    """
+    try:
+        pose = np.asarray(view["pose"], dtype=np.float64)
+        K = np.asarray(view["K"], dtype=np.float64)
+        centre = pose[:3, 3]
+        distance = float(np.linalg.norm(centre))
+        elevation = math.degrees(math.asin(centre[2] / distance)) if distance > 0 else 0.0
+        fov = math.degrees(2 * math.atan(float(view["height"]) / (2 * K[1, 1])))
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return distance, elevation, fov
+
+
+def summarize_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """JSON-ready provenance summary of a dataset's records.
+
+    Returns:
+        A dict with ``images``, ``scenes``, ``scenes_settled``, ``objects_per_scene`` (range),
+        ``objects_per_scene_histogram`` ({count: scenes}), ``objects_by_category``
+        (labeled objects), ``objects_with_original_colour`` and ``objects_textured`` (all
+        objects), ``distractors_per_scene`` (unlabeled objects) and ``props_per_scene``
+        (static boxes) as ranges, ``lights_per_scene``
+        (range), ``lights_by_kind``, ``light_intensity_by_kind`` (ranges),
+        ``instances_by_category`` (annotated), ``instances_ignored``, ``camera_distance_m``,
+        ``camera_elevation_deg``, ``camera_vfov_deg`` (ranges over images), ``views_per_scene``
+        (range).
+    """
+    scenes: dict[Any, dict[str, Any]] = {}
+    views = Counter()
+    instances = Counter()
+    ignored = 0
+    distance, elevation, fov = [], [], []
+    for record in records:
+        scene = record.get("scene") or {}
+        key = scene.get("scene_index", record.get("image", {}).get("scene_index"))
+        scenes.setdefault(key, scene)
+        views[key] += 1
+        for ann in record.get("annotations", []):
+            instances[str(ann.get("category"))] += 1
+            ignored += bool(ann.get("ignore"))
+        view_index = record.get("view_index", record.get("image", {}).get("view_index"))
+        scene_views = scene.get("views") or []
+        if isinstance(view_index, int) and 0 <= view_index < len(scene_views):
+            geometry = camera_geometry(scene_views[view_index])
+            if geometry is not None:
+                distance.append(geometry[0])
+                elevation.append(geometry[1])
+                fov.append(geometry[2])
+    objects_per_scene, distractors_per_scene, props_per_scene, lights_per_scene = [], [], [], []
+    by_category, lights_by_kind = Counter(), Counter()
+    intensities: dict[str, list[float]] = {}
+    original_colour = textured = settled = 0
+    for scene in scenes.values():
+        objects = scene.get("objects", [])
+        labeled = [o for o in objects if o.get("labeled", True)]
+        objects_per_scene.append(len(labeled))
+        distractors_per_scene.append(len(objects) - len(labeled))
+        by_category.update(str(o.get("category")) for o in labeled)
+        original_colour += sum(o.get("color", 0) is None for o in objects)
+        textured += sum(o.get("texture") is not None for o in objects)
+        props_per_scene.append(len(scene.get("props") or []))
+        lights = scene.get("lights", [])
+        lights_per_scene.append(len(lights))
+        for light in lights:
+            kind = str(light.get("kind"))
+            lights_by_kind[kind] += 1
+            intensities.setdefault(kind, []).append(float(light.get("intensity", math.nan)))
+        settled += bool(scene.get("settled"))
+    return {
+        "images": len(records),
+        "scenes": len(scenes),
+        "scenes_settled": settled,
+        "views_per_scene": _range(list(views.values())),
+        "objects_per_scene": _range(objects_per_scene),
+        "objects_per_scene_histogram": {
+            str(k): v for k, v in sorted(Counter(objects_per_scene).items())
+        },
+        "objects_by_category": dict(sorted(by_category.items())),
+        "objects_with_original_colour": original_colour,
+        "objects_textured": textured,
+        "distractors_per_scene": _range(distractors_per_scene),
+        "props_per_scene": _range(props_per_scene),
+        "lights_per_scene": _range(lights_per_scene),
+        "lights_by_kind": dict(sorted(lights_by_kind.items())),
+        "light_intensity_by_kind": {k: _range(v) for k, v in sorted(intensities.items())},
+        "instances_by_category": dict(sorted(instances.items())),
+        "instances_ignored": ignored,
+        "camera_distance_m": _range(distance),
+        "camera_elevation_deg": _range(elevation),
+        "camera_vfov_deg": _range(fov),
+    }
