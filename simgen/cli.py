@@ -177,6 +177,10 @@ from simgen.inspect.cli import register as _register_inspect  # noqa: E402
 
 _register_inspect(app)
 
+from simgen.gap.cli import register as _register_gap  # noqa: E402
+
+_register_gap(app)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and return its exit status.

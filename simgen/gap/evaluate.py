@@ -1,0 +1,129 @@
+"""COCO box AP on the real test set, with BOP's treatment of instances flagged ``ignore``.
+
+Stock pycocotools overwrites each ground truth's ``ignore`` with its ``iscrowd``, so flagged
+instances (``visib_fract`` < 0.1) would count as misses. :class:`IgnoreAwareCOCOeval` restores
+the flag after pycocotools' preparation: a detection matched to an ignored instance is neither
+a true nor a false positive, and an unmatched ignored instance is not a miss (BOP's behaviour).
+IoU is computed as usual (``iscrowd`` stays 0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from typing import Any
+
+import numpy as np
+
+from simgen.gap.data import BoxKind, DetectionSet
+
+
+def ground_truth(dataset: DetectionSet, boxes: BoxKind) -> dict[str, Any]:
+    """The test set's COCO dict restricted to its samples, with ``bbox`` = the chosen box kind
+    and categories renumbered 1..C in the dataset's class order."""
+    coco = dataset.coco
+    keep = {s.image_id for s in dataset.samples}
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    class_ids = {name: i + 1 for i, name in enumerate(dataset.categories)}
+    annotations = []
+    for ann in coco["annotations"]:
+        name = names.get(ann["category_id"])
+        if ann["image_id"] not in keep or name not in class_ids:
+            continue
+        ann = copy.deepcopy(ann)
+        if boxes == "amodal":
+            ann["bbox"] = ann["bbox_amodal"]
+        ann["category_id"] = class_ids[name]
+        ann.pop("segmentation", None)
+        if ann["bbox"][2] <= 0 or ann["bbox"][3] <= 0:
+            continue
+        annotations.append(ann)
+    return {
+        "images": [copy.deepcopy(img) for img in coco["images"] if img["id"] in keep],
+        "annotations": annotations,
+        "categories": [{"id": i, "name": n} for n, i in class_ids.items()],
+    }
+
+
+def _coco_eval_class():
+    from pycocotools.cocoeval import COCOeval
+
+    class IgnoreAwareCOCOeval(COCOeval):
+        """COCOeval that keeps the ``ignore`` flag of the ground truth (BOP's behaviour)."""
+
+        def __init__(self, gt, dt, flags: dict[int, bool]):
+            super().__init__(gt, dt, "bbox")
+            self._flags = flags
+
+        def _prepare(self):
+            super()._prepare()
+            for gts in self._gts.values():
+                for g in gts:
+                    g["ignore"] = int(bool(g.get("iscrowd", 0)) or self._flags.get(g["id"], False))
+
+    return IgnoreAwareCOCOeval
+
+
+def evaluate(
+    dataset: DetectionSet,
+    detections: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    *,
+    boxes: BoxKind = "modal",
+    honour_ignore: bool = True,
+) -> dict[str, Any]:
+    """Score detections (from :func:`simgen.gap.train.predict`) against the dataset.
+
+    Returns:
+        ``{"AP", "AP50", "AP75", "per_class": {name: AP or None}, "pr": {name: [precision at
+        101 recall points, IoU 0.5]}}``; AP values are in [0, 1]; a class without ground truth
+        gets ``None``.
+    """
+    from pycocotools.coco import COCO
+
+    gt_dict = ground_truth(dataset, boxes)
+    flags = {
+        a["id"]: bool(a.get("ignore", False)) and honour_ignore for a in gt_dict["annotations"]
+    }
+    results = []
+    for sample, (b, s, lab) in zip(dataset.samples, detections, strict=True):
+        for box, score, label in zip(b, s, lab, strict=True):
+            x0, y0, x1, y1 = (float(v) for v in box)
+            if x1 - x0 <= 0 or y1 - y0 <= 0:
+                continue
+            results.append(
+                {
+                    "image_id": sample.image_id,
+                    "category_id": int(label) + 1,
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "score": float(score),
+                }
+            )
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = gt_dict
+        gt.createIndex()
+        dt = gt.loadRes(results) if results else COCO()
+        if not results:
+            dt.dataset = {"images": gt_dict["images"], "annotations": [], "categories": []}
+            dt.createIndex()
+        evaluator = _coco_eval_class()(gt, dt, flags)
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    precision = evaluator.eval["precision"]  # (T, R, K, A, M)
+    per_class, curves = {}, {}
+    for k, name in enumerate(dataset.categories):
+        values = precision[:, :, k, 0, 2]
+        valid = values[values > -1]
+        per_class[name] = float(valid.mean()) if valid.size else None
+        curve = precision[0, :, k, 0, 2]
+        curves[name] = [float(max(v, 0.0)) for v in curve]
+    stats = [max(float(v), 0.0) for v in evaluator.stats[:3]]
+    return {
+        "AP": stats[0],
+        "AP50": stats[1],
+        "AP75": stats[2],
+        "per_class": per_class,
+        "pr": curves,
+    }

@@ -1,0 +1,173 @@
+"""Time-budgeted training of the gap detector.
+
+Batches are drawn from one or more prepared datasets with given probabilities (so a small real
+set is not drowned by a large synthetic one), augmented on the fly, and fed to AdamW with a
+cosine learning-rate schedule stretched over the time budget (the step count is estimated from
+the measured speed of the first steps).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from simgen.gap import import_torch
+from simgen.gap.data import Prepared, augment_batch, augment_boxes, make_targets
+
+torch = import_torch()
+
+
+@dataclass
+class TrainResult:
+    """A trained model and what training did."""
+
+    model: object
+    steps: int
+    images: int
+    seconds: float
+    final_loss: float
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+def pick_device(name: str | None) -> str:
+    """``cuda`` when asked for (or when ``None`` and available), else ``cpu``."""
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
+    return name
+
+
+def _batch(
+    sources: Sequence[Prepared],
+    probabilities: np.ndarray,
+    batch_size: int,
+    num_classes: int,
+    rng: np.random.Generator,
+    augment: bool,
+):
+    size = sources[0].images.shape[1]
+    which = rng.choice(len(sources), size=batch_size, p=probabilities)
+    picks = [(int(s), int(rng.integers(len(sources[s].images)))) for s in which]
+    images = np.stack([sources[s].images[i] for s, i in picks])
+    boxes = [sources[s].boxes[i].copy() for s, i in picks]
+    labels = [sources[s].labels[i] for s, i in picks]
+    ignore = [sources[s].ignore[i] for s, i in picks]
+    tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
+    if augment:
+        from simgen.gap.data import augment_params
+
+        params = augment_params(batch_size, rng)
+        tensor = augment_batch(tensor, params)
+        kept = []
+        for b in range(batch_size):
+            moved = augment_boxes(
+                boxes[b], size, params["zoom"][b], params["shift"][b], params["flip"][b]
+            )
+            visible = ((moved[:, 2] - moved[:, 0]) >= 2) & ((moved[:, 3] - moved[:, 1]) >= 2)
+            kept.append(visible)
+            boxes[b] = moved[visible]
+        labels = [lab[k] for lab, k in zip(labels, kept, strict=True)]
+        ignore = [ign[k] for ign, k in zip(ignore, kept, strict=True)]
+    targets = make_targets(boxes, labels, ignore, num_classes, size)
+    return tensor, {k: torch.from_numpy(v) for k, v in targets.items()}
+
+
+def train(
+    model,
+    sources: Sequence[Prepared],
+    probabilities: Sequence[float],
+    *,
+    num_classes: int,
+    seconds: float,
+    device: str = "cpu",
+    batch_size: int = 16,
+    lr: float = 2e-3,
+    seed: int = 0,
+    augment: bool = True,
+    log=None,
+) -> TrainResult:
+    """Train ``model`` in place for ``seconds`` of wall time.
+
+    Args:
+        model: a :class:`~simgen.gap.model.CenterNet`.
+        sources: prepared datasets to draw batches from.
+        probabilities: chance of each source per image.
+        num_classes: heat-map channels.
+        seconds: time budget (the loop stops when it is spent).
+        device: ``cpu`` or ``cuda``.
+        lr: peak learning rate (cosine decay to 2 % of it over the estimated steps).
+        seed: seeds batch sampling, augmentation and torch.
+        log: optional callable ``(step, loss)`` called every 50 steps.
+    """
+    from simgen.gap.model import detection_loss
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    probabilities /= probabilities.sum()
+    model.to(device).to(memory_format=torch.channels_last).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    start = time.perf_counter()
+    planned = None
+    step, loss_value, warmup = 0, float("nan"), 30
+    while True:
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and step > 0:
+            break
+        if planned is None and step == 10:
+            planned = max(20, int(seconds / (elapsed / 10)))
+        total = planned or 10_000
+        factor = min(1.0, (step + 1) / warmup) * (
+            0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(step / total, 1.0)))
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = lr * factor
+        images, targets = _batch(sources, probabilities, batch_size, num_classes, rng, augment)
+        images = images.to(device).contiguous(memory_format=torch.channels_last)
+        targets = {k: v.to(device) for k, v in targets.items()}
+        losses = detection_loss(model(images), targets)
+        optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        optimizer.step()
+        loss_value = float(losses["loss"].detach())
+        step += 1
+        if log is not None and step % 50 == 0:
+            log(step, loss_value)
+    seconds_used = time.perf_counter() - start
+    model.eval()
+    return TrainResult(model, step, step * batch_size, seconds_used, loss_value)
+
+
+def predict(model, prepared: Prepared, *, device: str = "cpu", batch_size: int = 16):
+    """Detections for every image of a prepared set, in original pixel coordinates.
+
+    Returns:
+        A list (one per image) of ``(boxes (K, 4) float32 xyxy, scores (K,), labels (K,))``.
+    """
+    from simgen.gap.model import decode
+
+    model.to(device).eval()
+    results = []
+    with torch.inference_mode():
+        for start in range(0, len(prepared.images), batch_size):
+            chunk = prepared.images[start : start + batch_size]
+            tensor = torch.from_numpy(chunk).permute(0, 3, 1, 2).float().div_(255.0)
+            tensor = tensor.to(device).contiguous(memory_format=torch.channels_last)
+            boxes, scores, labels = decode(model(tensor))
+            for j in range(len(chunk)):
+                sample = prepared.dataset.samples[start + j]
+                scale = prepared.scales[start + j]
+                b = boxes[j].cpu().numpy() / scale
+                b[:, [0, 2]] = b[:, [0, 2]].clip(0, sample.width)
+                b[:, [1, 3]] = b[:, [1, 3]].clip(0, sample.height)
+                results.append((b, scores[j].cpu().numpy(), labels[j].cpu().numpy()))
+    return results
