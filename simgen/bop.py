@@ -29,6 +29,7 @@ that of the unclipped silhouette, simgen's that of the silhouette clipped to the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -68,11 +69,14 @@ class BopInstance:
         gt_index: position in the image's ``scene_gt.json`` list.
         obj_id: BOP object id.
         pose: (4, 4) float64 camera-from-model transform, translation in metres.
+        bop_visib_fract: BOP's own visible fraction from ``scene_gt_info.json`` (measured
+            against the real depth image, so it accounts for unmodelled clutter), if present.
     """
 
     gt_index: int
     obj_id: int
     pose: np.ndarray
+    bop_visib_fract: float | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,25 @@ def _parse_instances(entries: Any, gt_path: Path, key: str) -> tuple[BopInstance
     return tuple(instances)
 
 
+def _with_bop_visibility(
+    instances: tuple[BopInstance, ...], info: Any, info_path: Path, key: str
+) -> tuple[BopInstance, ...]:
+    """Attach ``visib_fract`` from ``scene_gt_info.json`` (same order as ``scene_gt.json``)."""
+    if info is None:
+        return instances
+    if not isinstance(info, list) or len(info) != len(instances):
+        raise SimgenError(
+            "expected one entry per object of scene_gt.json", file=info_path, field=key
+        )
+    out = []
+    for inst, entry in zip(instances, info, strict=True):
+        value = entry.get("visib_fract") if isinstance(entry, dict) else None
+        if not isinstance(value, int | float):
+            raise SimgenError("missing visib_fract", file=info_path, field=f"{key}.{inst.gt_index}")
+        out.append(dataclasses.replace(inst, bop_visib_fract=float(value)))
+    return tuple(out)
+
+
 def read_scene(scene_id: int, scene_dir: Path) -> list[BopImage]:
     """Every image listed in a scene's ``scene_gt.json``, sorted by image id.
 
@@ -235,10 +258,14 @@ def read_scene(scene_id: int, scene_dir: Path) -> list[BopImage]:
     scene_camera = read_json(camera_path)
     if not rgb_dir.is_dir():
         raise SimgenError("rgb folder not found", file=rgb_dir)
+    info_path = scene_dir / "scene_gt_info.json"
+    scene_info = read_json(info_path) if info_path.is_file() else {}
     images = []
     for key in sorted(scene_gt, key=lambda k: _int_key(k, gt_path)):
         im_id = int(key)
-        instances = _parse_instances(scene_gt[key], gt_path, key)
+        instances = _with_bop_visibility(
+            _parse_instances(scene_gt[key], gt_path, key), scene_info.get(key), info_path, key
+        )
         camera = scene_camera.get(key)
         if not isinstance(camera, dict) or "cam_K" not in camera:
             raise SimgenError("missing camera intrinsics", file=camera_path, field=f"{key}.cam_K")
@@ -360,16 +387,33 @@ def scene_sample(image: BopImage, index: int, catalog: dict[int, int]) -> SceneS
 
 
 def label_image(
-    renderer: Renderer, sample: SceneSample, assets: Sequence[Asset], visib_threshold: float
+    renderer: Renderer,
+    image: BopImage,
+    sample: SceneSample,
+    assets: Sequence[Asset],
+    visib_threshold: float,
 ) -> list[dict[str, Any]]:
-    """COCO annotations (category by name, plus ``bop_gt_index``) of every visible object."""
+    """COCO annotations (category by name, plus ``bop_gt_index``) of every visible object.
+
+    When the split has ``scene_gt_info.json``, ``visib_fract`` and ``ignore`` follow BOP's own
+    visible fraction (measured against the real depth, so clutter that simgen does not model
+    counts); simgen's rendered value is kept as ``visib_fract_rendered``. Without it, the
+    rendered value is used.
+    """
     from simgen.labels import annotate
 
     output = renderer.render(sample, 0, color=False)
     instances = annotate(sample, 0, output, assets, visib_threshold=visib_threshold)
-    return [
-        {**instance_annotation(inst), "bop_gt_index": inst.instance_id - 1} for inst in instances
-    ]
+    annotations = []
+    for inst in instances:
+        ann = {**instance_annotation(inst), "bop_gt_index": inst.instance_id - 1}
+        bop = image.instances[inst.instance_id - 1].bop_visib_fract
+        if bop is not None:
+            ann["visib_fract_rendered"] = ann["visib_fract"]
+            ann["visib_fract"] = bop
+            ann["ignore"] = bop < visib_threshold
+        annotations.append(ann)
+    return annotations
 
 
 def image_record(image: BopImage, index: int, annotations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -447,7 +491,7 @@ def import_bop(
     with PyrenderRenderer(assets) as renderer, single_threaded_blas():
         for index, image in enumerate(images):
             sample = scene_sample(image, index, catalog)
-            annotations = label_image(renderer, sample, assets, visib_threshold)
+            annotations = label_image(renderer, image, sample, assets, visib_threshold)
             atomic_write_bytes(out_dir / "images" / image.file_name, image.rgb_path.read_bytes())
             records.append(image_record(image, index, annotations))
             if progress is not None:
