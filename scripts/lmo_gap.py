@@ -11,7 +11,7 @@
 BOP scores 2D detection with amodal boxes, so this protocol uses ``--boxes amodal``.
 
 Usage: python scripts/lmo_gap.py [--lmo ../shared/datasets/lmo-dev] [--work out/lmo_gap]
-       [--num 1200] [--minutes 5] [--size 320]
+       [--num 800] [--minutes 5] [--size 320] [--readme]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,9 +58,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lmo", type=Path, default=ROOT.parent / "shared/datasets/lmo-dev")
     parser.add_argument("--work", type=Path, default=ROOT / "out/lmo_gap")
-    parser.add_argument("--num", type=int, default=1200)
+    parser.add_argument("--num", type=int, default=800)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--size", type=int, default=320)
+    parser.add_argument(
+        "--readme", action="store_true", help="copy the pictures to docs/images for the README"
+    )
     args = parser.parse_args()
     work = args.work
     real = work / "real"
@@ -75,6 +79,11 @@ def main() -> None:
            "--test", str(test_rest), "--out", str(work / "gap_last30"), *common)  # fmt: skip
     simgen("gap", "--train", str(synthetic), "--test", str(real / "annotations.json"),
            "--out", str(work / "gap_all60"), *common)  # fmt: skip
+    if args.readme:
+        docs = ROOT / "docs/images"
+        for name in ("per_class_ap.png", "pr_curves.png", "predictions.png"):
+            shutil.copy(work / "gap_last30" / name, docs / f"gap_lmo_{name}")
+        print(f"copied the gap pictures to {docs}")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,12 @@ def register(app: typer.Typer) -> None:
             raise SimgenError("expected modal or amodal", file="--boxes", field=boxes)
         if device not in (None, "cpu", "cuda"):
             raise SimgenError("expected cpu or cuda", file="--device", field=device)
+        try:
+            from simgen.gap import import_torch
+
+            import_torch()
+        except ImportError as exc:
+            raise SimgenError(str(exc).splitlines()[0], file="torch") from None
         result = run_gap(
             train,
             test,
