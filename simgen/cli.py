@@ -79,7 +79,17 @@ def _print_summary(summary, categories: list[str]) -> None:
         total = sum(summary.stage_seconds.values()) or 1.0
         stages = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in summary.stage_seconds.items())
         table.add_row("time by stage", stages)
-    Console(stderr=True).print(table)
+    table.add_row("backend / workers", f"{summary.backend} / {summary.workers or 'auto'}")
+    table.add_row("formats", ", ".join(summary.formats))
+    if summary.retries or summary.crashes:
+        table.add_row("retried attempts / worker crashes", f"{summary.retries} / {summary.crashes}")
+    table.add_row("failed scenes", str(len(summary.failures)))
+    console = Console(stderr=True)
+    console.print(table)
+    for report in summary.crash_reports:
+        console.print(f"[yellow]worker crash:[/yellow] {report}", highlight=False)
+    for failure in summary.failures:
+        console.print(f"[red]failed:[/red] {failure.describe()}", highlight=False)
 
 
 @app.command()
@@ -98,8 +108,48 @@ def render(
         bool | None, typer.Option("--depth/--no-depth", help="Also write depth PNGs.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            help="Worker processes (local; 1 renders in this process) or Ray tasks in flight "
+            "(ray; default: the cluster's CPUs).",
+        ),
+    ] = None,
+    backend: Annotated[
+        str,
+        typer.Option("--backend", help="Where shards run: local, or ray (needs the ray extra)."),
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster address (--backend ray).")
+    ] = None,
+    recycle_after: Annotated[
+        int | None,
+        typer.Option(
+            "--recycle-after", help="Replace a worker after this many scenes (bounds leaks)."
+        ),
+    ] = 500,
+    max_attempts: Annotated[
+        int, typer.Option("--max-attempts", help="Attempts per scene before it is reported.")
+    ] = 3,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Extra formats, comma-separated or repeated: yolo, yolo-seg, bop "
+            "(COCO is always written).",
+        ),
+    ] = None,
+    coco_polygons: Annotated[
+        bool, typer.Option("--coco-polygons", help="COCO segmentations as polygons, not RLE.")
+    ] = False,
 ) -> None:
-    """Render a labeled dataset: DIR/images, DIR/annotations.json (COCO), DIR/config.yaml."""
+    """Render a labeled dataset: DIR/images, DIR/annotations.json (COCO), DIR/config.yaml.
+
+    Exit status 1 when scenes kept failing (they are listed; re-running retries them).
+    """
     from simgen.config import default_scene_path, load_config
     from simgen.runner import render_dataset
 
@@ -112,13 +162,35 @@ def render(
         items.append(f"output.depth={str(depth).lower()}")
     config = load_config(scene, items)
     source = scene if scene is not None else default_scene_path()
+    options = {
+        "source": source,
+        "workers": workers if workers is not None else (1 if backend == "local" else None),
+        "backend": backend,
+        "address": address,
+        "recycle_after": recycle_after,
+        "max_attempts": max_attempts,
+        "formats": formats or (),
+        "coco_polygons": coco_polygons,
+        "physics_process": True if backend == "local" else None,
+    }
     if quiet:
-        summary = render_dataset(config, out, source=source)
+        summary = render_dataset(config, out, **options)
+        for report in summary.crash_reports:
+            typer.echo(f"simgen: worker crash: {report}", err=True)
+        for failure in summary.failures:
+            typer.echo(f"simgen: failed: {failure.describe()}", err=True)
     else:
         progress, callback = _progress_bar("render")
         with progress:
-            summary = render_dataset(config, out, source=source, progress=callback)
+            summary = render_dataset(config, out, progress=callback, **options)
         _print_summary(summary, config.categories())
+    if summary.failures:
+        typer.echo(
+            f"simgen: {len(summary.failures)} scene(s) failed; no format files were written. "
+            "Re-run the same command to retry them.",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("import-bop")
@@ -147,6 +219,35 @@ def import_bop_command(
     typer.echo(
         f"{summary['images']} images, {summary['instances']} instances "
         f"({summary['ignored']} flagged ignore) -> {summary['annotations']}",
+        err=True,
+    )
+
+
+@app.command()
+def merge(
+    datasets: Annotated[
+        list[Path], typer.Argument(help="simgen dataset directories, in the order to merge.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New dataset directory.")],
+    formats: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="Extra formats: yolo, yolo-seg (COCO always)."),
+    ] = None,
+    coco_polygons: Annotated[
+        bool, typer.Option("--coco-polygons", help="COCO segmentations as polygons, not RLE.")
+    ] = False,
+) -> None:
+    """Merge datasets (e.g. from different machines) into one, with new stable ids.
+
+    Images are renumbered in input order (all of the first dataset, then the second ...),
+    annotations in image order; categories are merged by name in order of first appearance.
+    """
+    from simgen.merge import merge_datasets
+
+    summary = merge_datasets(datasets, out, formats=formats or (), coco_polygons=coco_polygons)
+    typer.echo(
+        f"merged {len(datasets)} datasets: {summary.images} images, "
+        f"{summary.annotations} annotations, {len(summary.categories)} categories -> {out}",
         err=True,
     )
 

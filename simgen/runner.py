@@ -7,10 +7,18 @@ Layout of a dataset directory::
     depth/NNNNNN.png       optional uint16 depth in millimetres
     records/NNNNNN.json    labels + everything sampled for the image (written after the image)
     annotations.json       COCO, written once every image is done
+    yolo/, yolo-seg/, bop/ other formats, when asked for (simgen.writers)
 
 Image ``i`` is view ``i % views_per_scene`` of scene ``i // views_per_scene``. A record's
 presence marks its image as finished; re-running the same command skips finished images, so an
-interrupted run resumes and ends byte-identical to an uninterrupted one.
+interrupted run (even one killed with SIGKILL) resumes and ends byte-identical to an
+uninterrupted one.
+
+The work is cut into shards (:mod:`simgen.shards`) and run by a backend
+(:mod:`simgen.backends`): in this process (one worker), in local worker processes, or as Ray
+tasks. Scene ``j`` draws only from ``(seed, j)``, so the files do not depend on the backend,
+the worker count or the order in which shards ran. The format files are written at the end, in
+image order, from the records.
 """
 
 from __future__ import annotations
@@ -23,37 +31,57 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from simgen import __version__
-from simgen.assets import Asset, catalog_entries, load_catalog
+from simgen.assets import load_catalog
 from simgen.config import SceneConfig, config_to_yaml, validate_config
 from simgen.errors import SimgenError
-from simgen.io import (
-    atomic_write_bytes,
-    atomic_write_text,
-    depth_to_png16,
-    dump_json,
-    encode_png,
-    remove_stale_temporaries,
+from simgen.io import atomic_write_text, remove_stale_temporaries
+from simgen.pipeline import ViewResult, draw_effects, render_view
+from simgen.shards import (
+    AttemptBook,
+    SceneFailure,
+    ShardQueue,
+    default_shard_size,
+    image_name,
+    make_shards,
+    pending_views,
+    record_path,
 )
-from simgen.labels import annotate
-from simgen.rng import view_rng
-from simgen.writers.coco import CocoWriter, instance_annotation
+from simgen.workers import STAGES, ImageDone, JobSpec, SceneDone, SceneRenderer
 
 CONFIG_FILE = "config.yaml"
-STAGES = ("sample", "physics", "render", "labels", "effects", "write")
+ANNOTATIONS_FILE = "annotations.json"
 
-
-def image_name(index: int) -> str:
-    """``NNNNNN`` stem of image ``index``."""
-    return f"{index:06d}"
+__all__ = [
+    "CONFIG_FILE",
+    "STAGES",
+    "RunSummary",
+    "SceneRenderer",
+    "ViewResult",
+    "check_texture_folders",
+    "draw_effects",
+    "image_name",
+    "load_records",
+    "prepare_output",
+    "render_dataset",
+    "render_view",
+]
 
 
 @dataclass
 class RunSummary:
-    """What a run did. ``stage_seconds`` covers only images rendered in this run."""
+    """What a run did. ``stage_seconds`` covers only images rendered in this run (summed over
+    workers, so with several workers it exceeds ``seconds``).
+
+    Attributes:
+        failures: scenes given up on after repeated failures (their images are missing and
+            the format files were not written; re-running retries them).
+        retries: failed scene attempts that were retried.
+        crashes: worker processes that died while rendering.
+        crash_reports: one line per crash (what died, on which scene, what was done).
+    """
 
     out_dir: Path
     images: int
@@ -64,10 +92,22 @@ class RunSummary:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     unsettled_scenes: int = 0
+    workers: int = 1
+    backend: str = "local"
+    failures: list[SceneFailure] = field(default_factory=list)
+    retries: int = 0
+    crashes: int = 0
+    crash_reports: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=lambda: ["coco"])
 
     @property
     def images_per_second(self) -> float:
         return self.rendered / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def complete(self) -> bool:
+        """Every image is on disk and the format files are written."""
+        return not self.failures
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -117,145 +157,18 @@ def check_texture_folders(config: SceneConfig, *, source: str | Path | None = No
             validate_texture_folder(Path(texture.folder), source=source, field=f"{path}.folder")
 
 
-def _record_path(out_dir: Path, index: int) -> Path:
-    return out_dir / "records" / f"{image_name(index)}.json"
-
-
 def load_records(out_dir: Path, count: int) -> list[dict[str, Any]]:
     """The records of images ``0 .. count-1`` in order."""
-    return [json.loads(_record_path(out_dir, i).read_text()) for i in range(count)]
+    return [json.loads(record_path(out_dir, i).read_text()) for i in range(count)]
 
 
-class SceneRenderer:
-    """Per-worker state: the loaded catalog, one physics client and one renderer, reused."""
-
-    def __init__(self, config: SceneConfig, assets: Sequence[Asset], renderer: str = "pyrender"):
-        from simgen.physics import PhysicsWorld
-        from simgen.render import create_renderer
-
-        self.config = config
-        self.assets = list(assets)
-        self.masses = [entry.mass for _, entry in catalog_entries(config)]
-        self.world = PhysicsWorld() if config.placement.uses_physics else None
-        self.renderer = create_renderer(renderer, self.assets)
-
-    def close(self) -> None:
-        if self.world is not None:
-            self.world.close()
-        self.renderer.close()
-
-    def render_scene(
-        self,
-        scene_index: int,
-        view_indices: Sequence[int],
-        out_dir: Path,
-        summary: RunSummary,
-        on_image: Callable[[], None] | None = None,
-    ) -> None:
-        """Sample, settle and render the listed views of one scene, writing each image."""
-        from simgen.randomize import sample_scene
-
-        config, stages = self.config, summary.stage_seconds
-        t0 = time.perf_counter()
-        sample = sample_scene(config, self.assets, scene_index)
-        t1 = time.perf_counter()
-        stages["sample"] += t1 - t0
-        if self.world is not None:
-            result = self.world.settle(sample, self.assets, self.masses, config.physics)
-            sample = result.sample
-            summary.unsettled_scenes += not result.at_rest
-        stages["physics"] += time.perf_counter() - t1
-        scene_dict = None
-        for view_index in view_indices:
-            index = scene_index * config.views_per_scene + view_index
-            effects = draw_effects(config, scene_index, view_index)
-            view = render_view(
-                config, self.assets, self.renderer, sample, view_index, effects, stages
-            )
-            t4 = time.perf_counter()
-            stem = image_name(index)
-            atomic_write_bytes(out_dir / "images" / f"{stem}.png", view.png)
-            if config.output.depth:
-                atomic_write_bytes(
-                    out_dir / "depth" / f"{stem}.png",
-                    encode_png(depth_to_png16(view.depth), config.output.png_compression),
-                )
-            if scene_dict is None:
-                scene_dict = sample.to_dict()
-            record = {
-                "image": {
-                    "index": index,
-                    "file_name": f"{stem}.png",
-                    "width": config.image.width,
-                    "height": config.image.height,
-                    "scene_index": scene_index,
-                    "view_index": view_index,
-                },
-                "annotations": view.annotations,
-                "scene": scene_dict,
-                "view_index": view_index,
-                "effects": effects,
-            }
-            atomic_write_text(_record_path(out_dir, index), dump_json(record))
-            stages["write"] += time.perf_counter() - t4
-            summary.rendered += 1
-            if on_image is not None:
-                on_image()
-
-
-@dataclass(frozen=True)
-class ViewResult:
-    """One finished image: final pixels, PNG bytes, depth, and its annotations."""
-
-    rgb: np.ndarray
-    png: bytes
-    depth: np.ndarray | None
-    annotations: list[dict[str, Any]]
-
-
-def draw_effects(config: SceneConfig, scene_index: int, view_index: int) -> list[dict[str, Any]]:
-    """The post-render effects drawn for one image from its own Generator (JSON-ready)."""
-    if not config.effects:
-        return []
-    from simgen.effects import sample_effects
-
-    return sample_effects(config.effects, view_rng(config.seed, scene_index, view_index))
-
-
-def render_view(
-    config: SceneConfig,
-    assets: Sequence[Asset],
-    renderer,
-    sample,
-    view_index: int,
-    effects: Sequence[dict[str, Any]],
-    stages: dict[str, float] | None = None,
-) -> ViewResult:
-    """Render, label and post-process one view: a pure function of its inputs.
-
-    Labels come from the instance map, so pixel-only effects cannot change them.
-    """
-    t0 = time.perf_counter()
-    output = renderer.render(sample, view_index)
-    t1 = time.perf_counter()
-    instances = annotate(
-        sample, view_index, output, assets, visib_threshold=config.output.visib_threshold
-    )
-    annotations = [instance_annotation(inst) for inst in instances]
-    t2 = time.perf_counter()
-    rgb = output.rgb
-    if effects:
-        from simgen.effects import apply_effects
-
-        rgb = apply_effects(rgb, effects)
-    t3 = time.perf_counter()
-    png = encode_png(rgb, config.output.png_compression)
-    if stages is not None:
-        stages["render"] += t1 - t0
-        stages["labels"] += t2 - t1
-        stages["effects"] += t3 - t2
-        stages["write"] += time.perf_counter() - t3
-    return ViewResult(rgb=rgb, png=png, depth=output.depth, annotations=annotations)
+def _check_run_options(workers: int | None, recycle_after: int | None, max_attempts: int) -> None:
+    if workers is not None and workers < 1:
+        raise SimgenError("must be at least 1", field="--workers")
+    if recycle_after is not None and recycle_after < 1:
+        raise SimgenError("must be at least 1", field="--recycle-after")
+    if max_attempts < 1:
+        raise SimgenError("must be at least 1", field="--max-attempts")
 
 
 def render_dataset(
@@ -265,6 +178,15 @@ def render_dataset(
     source: str | Path | None = None,
     renderer: str = "pyrender",
     progress: ProgressCallback | None = None,
+    workers: int | None = 1,
+    backend: str = "local",
+    address: str | None = None,
+    recycle_after: int | None = None,
+    max_attempts: int = 3,
+    scenes_per_shard: int | None = None,
+    formats: Sequence[str] = ("coco",),
+    coco_polygons: bool = False,
+    physics_process: bool | None = None,
 ) -> RunSummary:
     """Render ``config.num_images`` images into ``out_dir`` (resuming finished ones).
 
@@ -272,13 +194,45 @@ def render_dataset(
         config: validated scene config.
         out_dir: dataset directory (created if missing).
         source: the scene file, named in errors about its meshes.
-        renderer: backend name.
-        progress: optional callback ``(done, total)``.
+        renderer: renderer backend name.
+        progress: optional callback ``(done, total)``, called in this process.
+        workers: worker processes (``local``: 1 renders in this process) or Ray tasks in
+            flight (``ray``; ``None``: the cluster's CPUs).
+        backend: ``local`` or ``ray``.
+        address: Ray cluster address (``ray`` only).
+        recycle_after: replace a worker's process (or, in this process, its renderer and
+            physics client) after this many scenes.
+        max_attempts: attempts per scene (failures and worker crashes) before it is reported.
+        scenes_per_shard: shard size (default from the scene and worker counts).
+        formats: writer names (:data:`simgen.writers.WRITERS`); COCO is always written.
+        coco_polygons: COCO segmentations as polygons instead of RLE.
+        physics_process: settle scenes in a helper process per worker, recycled every 50
+            scenes (bounds pybullet's leak, overlaps physics with rendering), or inside the
+            worker. Default: in a helper process for local worker processes; inside the
+            worker for one local worker (a spawned helper re-imports the calling script,
+            which then needs an ``if __name__ == "__main__":`` guard; the ``simgen`` command
+            has one and turns it on) and for Ray (whose ``max_calls`` recycling bounds the
+            leak; a helper spawned there re-imports Ray). The images are the same either way.
+
+    Returns:
+        The summary; when ``summary.failures`` is not empty some images are missing and no
+        format file was written (re-running retries the failed scenes).
 
     Raises:
-        SimgenError: bad meshes or an unusable output directory; nothing is written then.
+        SimgenError: bad meshes, options or an unusable output directory; nothing is written.
     """
+    from simgen.backends import BACKENDS, create_backend
+    from simgen.writers import WriterOptions, create_writers, parse_formats
+
     out_dir = Path(out_dir)
+    _check_run_options(workers, recycle_after, max_attempts)
+    if backend not in BACKENDS:
+        raise SimgenError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
+    format_names = parse_formats(formats)
+    if backend == "ray":
+        from simgen.backends.ray_backend import import_ray
+
+        import_ray()  # a missing optional dependency fails before anything is written
     prepare_output(out_dir, config)
     assets = load_catalog(config, source=source)  # fails before anything is written
     check_texture_folders(config, source=source)
@@ -290,34 +244,62 @@ def render_dataset(
     remove_stale_temporaries(out_dir)
     atomic_write_text(out_dir / CONFIG_FILE, config_to_yaml(config))
 
-    todo: dict[int, list[int]] = {}
-    for index in range(total):
-        if not _record_path(out_dir, index).is_file():
-            todo.setdefault(index // views, []).append(index % views)
-    summary = RunSummary(out_dir=out_dir, images=total, rendered=0, resumed=0)
-    summary.resumed = total - sum(len(v) for v in todo.values())
-    start = time.perf_counter()
+    pending = pending_views(out_dir, total, views)
+    if pending:  # the COCO file describes a complete dataset only
+        (out_dir / ANNOTATIONS_FILE).unlink(missing_ok=True)
+    summary = RunSummary(
+        out_dir=out_dir,
+        images=total,
+        rendered=0,
+        resumed=total - sum(len(v) for v in pending.values()),
+        workers=workers or 0,
+        backend=backend,
+        formats=format_names,
+    )
+    book = AttemptBook(seed=config.seed, max_attempts=max_attempts)
+    # Ray without a worker count: plan for a few machines' worth of tasks.
+    size = scenes_per_shard or default_shard_size(len(pending), workers or 8)
+    queue = ShardQueue(make_shards(pending, size), book)
     done = summary.resumed
     if progress is not None:
         progress(done, total)
 
-    def advance() -> None:
+    def on_event(event) -> None:
         nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
+        if isinstance(event, ImageDone):
+            done += 1
+            summary.rendered += 1
+            if progress is not None:
+                progress(done, total)
+        elif isinstance(event, SceneDone):
+            for key, value in event.stage_seconds.items():
+                summary.stage_seconds[key] = summary.stage_seconds.get(key, 0.0) + value
+            summary.unsettled_scenes += not event.at_rest
 
-    if todo:
-        from simgen.render import single_threaded_blas
-
-        worker = SceneRenderer(config, assets, renderer)
-        try:
-            with single_threaded_blas():
-                for scene_index, view_indices in todo.items():
-                    worker.render_scene(scene_index, view_indices, out_dir, summary, advance)
-        finally:
-            worker.close()
+    start = time.perf_counter()
+    if len(queue):
+        spec = JobSpec(
+            config=config,
+            out_dir=out_dir,
+            source=None if source is None else Path(source),
+            renderer=renderer,
+            physics_process=(
+                physics_process
+                if physics_process is not None
+                else backend == "local" and (workers or 1) > 1
+            ),
+        )
+        runner = create_backend(
+            backend, workers=workers, recycle_after=recycle_after, address=address, assets=assets
+        )
+        runner.run(spec, queue, on_event)
     summary.seconds = time.perf_counter() - start
+    summary.failures = book.sorted_failures()
+    summary.retries = book.retries
+    summary.crashes = queue.crashes
+    summary.crash_reports = list(queue.crash_reports)
+    if summary.failures:
+        return summary
 
     records = load_records(out_dir, total)
     for record in records:
@@ -330,5 +312,7 @@ def render_dataset(
         "seed": config.seed,
         "num_images": total,
     }
-    CocoWriter(info).finalize(out_dir, records, config.categories())
+    options = WriterOptions(info=info, coco_polygons=coco_polygons, assets=assets)
+    for writer in create_writers(format_names, options):
+        writer.finalize(out_dir, records, config.categories())
     return summary

@@ -76,6 +76,35 @@ def composite_background(rgba: np.ndarray, params: dict) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def _light_order(node) -> tuple:
+    """A sort key that identifies a light node by its content, not its memory address."""
+    light = node.light
+    return (
+        type(light).__name__,
+        tuple(np.asarray(node.matrix, dtype=np.float64).ravel()),
+        tuple(np.asarray(light.color, dtype=np.float64).ravel()),
+        float(light.intensity),
+    )
+
+
+def ordered_scene_class(pyrender):
+    """A ``pyrender.Scene`` whose ``light_nodes`` come in a fixed order.
+
+    pyrender keeps lights in sets of nodes hashed by ``id()``, so the order in which the shader
+    sums the lights (and assigns shadow maps) changed with memory layout, and the same scene
+    rendered in two processes differed in a few pixels by one level. Sorting by content makes
+    the pixels a function of the scene alone.
+    """
+
+    class OrderedScene(pyrender.Scene):
+        @property
+        def light_nodes(self):
+            nodes = self.point_light_nodes | self.spot_light_nodes | self.directional_light_nodes
+            return sorted(nodes, key=_light_order)
+
+    return OrderedScene
+
+
 class PyrenderRenderer:
     """Render :class:`SceneSample` views with pyrender.
 
@@ -85,6 +114,7 @@ class PyrenderRenderer:
 
     def __init__(self, assets: Sequence[Asset]) -> None:
         self._pyrender = import_pyrender()
+        self._scene_class = ordered_scene_class(self._pyrender)
         self._assets = list(assets)
         self._offscreen = None
         self._size: tuple[int, int] | None = None
@@ -233,7 +263,7 @@ class PyrenderRenderer:
     def _build(self, sample: SceneSample):
         pyrender = self._pyrender
         composite = sample.background_texture is not None and sample.background_composite
-        scene = pyrender.Scene(
+        scene = self._scene_class(
             bg_color=(0.0, 0.0, 0.0, 0.0) if composite else (*sample.background_color, 1.0),
             ambient_light=(sample.ambient,) * 3,
         )

@@ -1,9 +1,61 @@
 """Dataset writers: one registry, one interface (:class:`simgen.writers.base.Writer`)."""
 
-from simgen.writers.base import Writer
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from simgen.errors import SimgenError
+from simgen.writers.base import Writer, WriterOptions
+from simgen.writers.bop import BopWriter
 from simgen.writers.coco import CocoWriter
+from simgen.writers.yolo import YoloSegWriter, YoloWriter
 
-WRITERS: dict[str, type[Writer]] = {"coco": CocoWriter}
-"""Writer classes by name."""
+WRITERS: dict[str, type[Writer]] = {
+    "coco": CocoWriter,
+    "yolo": YoloWriter,
+    "yolo-seg": YoloSegWriter,
+    "bop": BopWriter,
+}
+"""Writer classes by name; each is constructed as ``cls(WriterOptions(...))``."""
 
-__all__ = ["WRITERS", "CocoWriter", "Writer"]
+DEFAULT_FORMATS = ("coco",)
+
+
+def parse_formats(items: Iterable[str] | None, *, source: str = "--format") -> list[str]:
+    """Format names from ``["coco,yolo", "bop"]``-style items; COCO is always included
+    (first), duplicates are dropped.
+
+    Raises:
+        SimgenError: an unknown name.
+    """
+    names = ["coco"]
+    for item in items or ():
+        for name in (part.strip().lower() for part in item.split(",")):
+            if not name:
+                continue
+            if name not in WRITERS:
+                raise SimgenError(
+                    f"unknown format '{name}'; choose from {', '.join(WRITERS)}", field=source
+                )
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def create_writers(names: Iterable[str], options: WriterOptions) -> list[Writer]:
+    """Instantiate the named writers (see :func:`parse_formats`)."""
+    return [WRITERS[name](options) for name in names]
+
+
+__all__ = [
+    "DEFAULT_FORMATS",
+    "WRITERS",
+    "BopWriter",
+    "CocoWriter",
+    "Writer",
+    "WriterOptions",
+    "YoloSegWriter",
+    "YoloWriter",
+    "create_writers",
+    "parse_formats",
+]

@@ -2,7 +2,8 @@
 
 The runner stores one JSON record per finished image in ``DIR/records/`` (written atomically).
 A writer turns the ordered records of a dataset into a format's files in its ``finalize`` step,
-so every format is derived from the same labels.
+so every format is derived from the same labels, whenever asked (after a render, after a
+merge, or again later).
 
 A record is a dict::
 
@@ -17,12 +18,33 @@ A record is a dict::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from simgen.assets import Asset
+
+
+@dataclass(frozen=True)
+class WriterOptions:
+    """What writers may need beyond the records.
+
+    Attributes:
+        info: COCO ``info`` block.
+        coco_polygons: COCO segmentations as polygons instead of RLE.
+        assets: the dataset's mesh catalog (the BOP writer rasterizes amodal masks from it).
+    """
+
+    info: dict[str, Any] = field(default_factory=dict)
+    coco_polygons: bool = False
+    assets: Sequence[Asset] | None = None
+
 
 class Writer(Protocol):
-    """Writes a dataset format from image records."""
+    """Writes a dataset format from image records.
+
+    Constructed as ``WriterClass(options)`` with a :class:`WriterOptions`.
+    """
 
     name: str
 

@@ -1,4 +1,5 @@
-"""COCO instance-segmentation writer (RLE masks from pycocotools) plus BOP-style extras."""
+"""COCO instance-segmentation writer (RLE masks from pycocotools, or polygons) plus BOP-style
+extras."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from simgen.io import atomic_write_text, dump_json
 from simgen.labels import Box, Instance
+from simgen.writers.base import WriterOptions
 
 ANNOTATIONS_FILE = "annotations.json"
 
@@ -50,10 +52,32 @@ def instance_annotation(instance: Instance) -> dict[str, Any]:
     }
 
 
+def polygon_segmentation(segmentation: dict[str, Any]) -> list[list[float]]:
+    """COCO polygons ``[[x0, y0, x1, y1, ...], ...]`` of an RLE segmentation.
+
+    Vertices are boundary-pixel centres in COCO's continuous coordinates (pixel ``(c, r)``
+    spans ``[c, c + 1) x [r, r + 1)``); see :mod:`simgen.writers.polygons`.
+    """
+    from simgen.writers.polygons import decode_rle, mask_polygons
+
+    return [
+        [float(v) for v in polygon.reshape(-1)]
+        for polygon in mask_polygons(decode_rle(segmentation))
+    ]
+
+
 def build_coco(
-    records: Sequence[dict[str, Any]], categories: Sequence[str], *, info: dict[str, Any]
+    records: Sequence[dict[str, Any]],
+    categories: Sequence[str],
+    *,
+    info: dict[str, Any],
+    polygons: bool = False,
 ) -> dict[str, Any]:
-    """Assemble a COCO dict. Image id = record index + 1; annotation ids run 1, 2, … in order."""
+    """Assemble a COCO dict. Image id = record index + 1; annotation ids run 1, 2, … in order.
+
+    With ``polygons`` the segmentations become polygons; ``bbox`` and ``area`` stay those of
+    the exact mask.
+    """
     category_ids = {name: i + 1 for i, name in enumerate(categories)}
     images, annotations = [], []
     next_id = 1
@@ -63,6 +87,8 @@ def build_coco(
         images.append({"id": image_id, **{k: v for k, v in image.items() if k != "index"}})
         for ann in record["annotations"]:
             fields = {k: v for k, v in ann.items() if k != "category"}
+            if polygons:
+                fields["segmentation"] = polygon_segmentation(ann["segmentation"])
             annotations.append(
                 {
                     "id": next_id,
@@ -85,16 +111,19 @@ def build_coco(
 
 
 class CocoWriter:
-    """Writes ``DIR/annotations.json``."""
+    """Writes ``DIR/annotations.json`` (RLE masks, or polygons with ``coco_polygons``)."""
 
     name = "coco"
 
-    def __init__(self, info: dict[str, Any] | None = None) -> None:
-        self.info = info or {}
+    def __init__(self, options: WriterOptions | None = None) -> None:
+        self.options = options or WriterOptions()
 
     def finalize(
         self, out_dir: Path, records: Sequence[dict[str, Any]], categories: Sequence[str]
     ) -> Path:
         path = out_dir / ANNOTATIONS_FILE
-        atomic_write_text(path, dump_json(build_coco(records, categories, info=self.info)))
+        coco = build_coco(
+            records, categories, info=self.options.info, polygons=self.options.coco_polygons
+        )
+        atomic_write_text(path, dump_json(coco))
         return path

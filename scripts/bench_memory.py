@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""Benchmark: resident memory of one worker over many images (does memory creep?).
+
+Renders ``--num`` images of the default tabletop scene with one worker in this process (the
+same code a worker process runs: one renderer reused across scenes, every image and record
+written), reading this process's resident set size (VmRSS) after every scene. By default the
+scenes settle in a physics helper process recycled every 50 scenes, as ``simgen render`` does
+(pybullet leaks every mesh collision shape); the helpers' RSS is sampled too and reported
+separately. ``--inline-physics`` settles inside the worker instead.
+
+It prints RSS after the first scene, after the warm-up (the first ``--warmup`` images, while
+shader variants and per-asset caches fill), and at the end, the growth over the run after
+warm-up, and a least-squares slope over the images after warm-up, extrapolated to 10,000
+images. The extrapolation is a straight line through measured points, not a measurement.
+
+Usage: python scripts/bench_memory.py [--num 400] [--warmup 40] [--width 640 --height 480]
+       [--inline-physics] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import tempfile
+import threading
+import time
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+
+def rss_mib() -> float:
+    """Resident set size of this process in MiB (Linux ``/proc/self/status``)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError("VmRSS not found")
+
+
+def child_rss_mib() -> float:
+    """Summed RSS in MiB of this process's live child processes (the physics helpers)."""
+    total = 0.0
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            if fields[1] != me:  # the parent pid
+                continue
+            with open(f"/proc/{entry}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024.0
+        except (OSError, IndexError):
+            continue
+    return total
+
+
+def sample_children(stop: threading.Event, peaks: list[float]) -> None:
+    """Record the children's RSS every 0.25 s until ``stop`` is set."""
+    while not stop.wait(0.25):
+        peaks.append(child_rss_mib())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num", type=int, default=400)
+    parser.add_argument("--warmup", type=int, default=40)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--inline-physics", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    import numpy as np
+
+    from simgen.config import load_config
+    from simgen.runner import render_dataset
+
+    config = load_config(
+        None,
+        [
+            f"num_images={args.num}",
+            f"seed={args.seed}",
+            f"image.width={args.width}",
+            f"image.height={args.height}",
+        ],
+    )
+    views = config.views_per_scene
+    samples: list[tuple[int, float]] = []
+    start_rss = rss_mib()
+
+    def progress(done: int, total: int) -> None:
+        if done and done % views == 0:
+            samples.append((done, rss_mib()))
+
+    load_before = os.getloadavg()[0]
+    child_peaks: list[float] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_children, args=(stop, child_peaks), daemon=True)
+    sampler.start()
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        render_dataset(config, tmp, progress=progress, physics_process=not args.inline_physics)
+    seconds = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    half = len(child_peaks) // 2
+
+    done = np.array([d for d, _ in samples], dtype=np.float64)
+    rss = np.array([r for _, r in samples], dtype=np.float64)
+    after = done >= args.warmup
+    warm_rss = float(rss[after][0])
+    slope = float(np.polyfit(done[after], rss[after], 1)[0]) if after.sum() > 2 else 0.0
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "images": args.num,
+        "size": f"{args.width}x{args.height}",
+        "seconds": round(seconds, 1),
+        "rss_mib_before": round(start_rss, 1),
+        "rss_mib_first_scene": round(float(rss[0]), 1),
+        "rss_mib_after_warmup": round(warm_rss, 1),
+        "rss_mib_end": round(float(rss[-1]), 1),
+        "rss_mib_max": round(float(rss.max()), 1),
+        "growth_after_warmup_percent": round(100 * (float(rss[-1]) - warm_rss) / warm_rss, 2),
+        "slope_mib_per_1000_images": round(1000 * slope, 2),
+        "extrapolated_growth_10000_images_percent": round(100 * 10000 * slope / warm_rss, 2),
+        "physics": "inline" if args.inline_physics else "helper process, recycled every 50",
+        "physics_helper_rss_mib_max_first_half": round(max(child_peaks[:half], default=0), 1),
+        "physics_helper_rss_mib_max_second_half": round(max(child_peaks[half:], default=0), 1),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+        "trace": [[int(d), round(r, 1)] for d, r in samples[:: max(1, len(samples) // 40)]],
+    }
+    if not args.json:
+        print(
+            f"{args.num} images at {result['size']} in {seconds:.0f} s (one worker), "
+            f"load {result['load_before']} -> {result['load_after']}"
+        )
+        print(
+            f"  RSS MiB: first scene {result['rss_mib_first_scene']}, after {args.warmup} "
+            f"images {warm_rss:.1f}, end {result['rss_mib_end']}, max {result['rss_mib_max']}"
+        )
+        print(
+            f"  growth after warm-up {result['growth_after_warmup_percent']}%; slope "
+            f"{result['slope_mib_per_1000_images']} MiB per 1000 images -> "
+            f"{result['extrapolated_growth_10000_images_percent']}% over 10,000 images "
+            "(extrapolated)"
+        )
+        print(
+            f"  physics: {result['physics']}; helper RSS max MiB: first half "
+            f"{result['physics_helper_rss_mib_max_first_half']}, second half "
+            f"{result['physics_helper_rss_mib_max_second_half']}"
+        )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
