@@ -183,14 +183,18 @@ class PyrenderRenderer:
             metallicFactor=obj.metallic,
             roughnessFactor=obj.roughness,
         )
-        primitive = pyrender.Primitive(
+        return self._reuse(template, material, texcoords)
+
+    def _reuse(self, template, material, texcoords: np.ndarray | None):
+        """A mesh sharing a template primitive's arrays, with its own material and UVs."""
+        primitive = self._pyrender.Primitive(
             positions=template.positions,
             normals=template.normals,
             texcoord_0=texcoords,
             indices=template.indices,
             material=material,
         )
-        return pyrender.Mesh([primitive])
+        return self._pyrender.Mesh([primitive])
 
     def _uvs(self, index: int, template) -> np.ndarray:
         """(N, 2) box-projected UVs of an asset's template vertices (computed once)."""
@@ -220,14 +224,7 @@ class PyrenderRenderer:
             roughnessFactor=0.8,
         )
         texcoords = None if texture is None else template.positions[:, :2] / tile
-        primitive = pyrender.Primitive(
-            positions=template.positions,
-            normals=template.normals,
-            texcoord_0=texcoords,
-            indices=template.indices,
-            material=material,
-        )
-        return pyrender.Mesh([primitive])
+        return self._reuse(template, material, texcoords)
 
     def _dome(self, texture: dict):
         """A large unlit sphere, seen from inside, showing a background texture."""
