@@ -59,6 +59,15 @@ def _progress_bar(description: str):
     return progress, callback
 
 
+def _with_progress(description: str, quiet: bool, run):
+    """Call ``run(progress)`` with a progress-bar callback, or with ``None`` when quiet."""
+    if quiet:
+        return run(None)
+    progress, callback = _progress_bar(description)
+    with progress:
+        return run(callback)
+
+
 def _print_summary(summary, categories: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -173,16 +182,15 @@ def render(
         "coco_polygons": coco_polygons,
         "physics_process": True if backend == "local" else None,
     }
+    summary = _with_progress(
+        "render", quiet, lambda progress: render_dataset(config, out, progress=progress, **options)
+    )
     if quiet:
-        summary = render_dataset(config, out, **options)
         for report in summary.crash_reports:
             typer.echo(f"simgen: worker crash: {report}", err=True)
         for failure in summary.failures:
             typer.echo(f"simgen: failed: {failure.describe()}", err=True)
     else:
-        progress, callback = _progress_bar("render")
-        with progress:
-            summary = render_dataset(config, out, progress=callback, **options)
         _print_summary(summary, config.categories())
     if summary.failures:
         typer.echo(
@@ -208,14 +216,13 @@ def import_bop_command(
     """Turn a BOP split into COCO by rendering every model at its ground-truth pose."""
     from simgen.bop import import_bop
 
-    if quiet:
-        summary = import_bop(split_dir, models, out, visib_threshold=visib_threshold)
-    else:
-        progress, callback = _progress_bar("import-bop")
-        with progress:
-            summary = import_bop(
-                split_dir, models, out, visib_threshold=visib_threshold, progress=callback
-            )
+    summary = _with_progress(
+        "import-bop",
+        quiet,
+        lambda progress: import_bop(
+            split_dir, models, out, visib_threshold=visib_threshold, progress=progress
+        ),
+    )
     typer.echo(
         f"{summary['images']} images, {summary['instances']} instances "
         f"({summary['ignored']} flagged ignore) -> {summary['annotations']}",
