@@ -289,6 +289,10 @@ from simgen.gap.cli import register as _register_gap  # noqa: E402
 
 _register_gap(app)
 
+from simgen.composite.cli import register as _register_composite  # noqa: E402
+
+_register_composite(app, _with_progress)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and return its exit status.

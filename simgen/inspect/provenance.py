@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,4 +145,54 @@ def summarize_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "camera_distance_m": _range(distance),
         "camera_elevation_deg": _range(elevation),
         "camera_vfov_deg": _range(fov),
+    }
+
+
+def summarize_composites(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the records of a composite dataset (``simgen composite``) say was drawn.
+
+    Returns a dict with ``images``, ``backgrounds`` (distinct), ``pastes`` (drawn),
+    ``placed``, ``not_placed_by_reason``, ``hidden`` (covered completely by later pastes),
+    ``blend`` (counts per mode), ``pastes_by_category``, ``instances_by_category``,
+    ``instances_ignored``, and ranges ``pastes_per_image``, ``rotation_deg``, ``scale``
+    (drawn factor times the relative factor), ``blur_sigma``.
+    """
+    backgrounds: set[str] = set()
+    reasons, blends, by_category, instances = Counter(), Counter(), Counter(), Counter()
+    per_image, angles, scales, sigmas = [], [], [], []
+    placed = hidden = ignored = 0
+    for record in records:
+        composite = record.get("composite") or {}
+        backgrounds.add(str(composite.get("background")))
+        pastes = composite.get("pastes") or []
+        per_image.append(len(pastes))
+        for paste in pastes:
+            by_category[str(paste.get("category"))] += 1
+            if not paste.get("placed"):
+                reasons[str(paste.get("reason"))] += 1
+                continue
+            placed += 1
+            hidden += bool(paste.get("hidden"))
+            blends[str(paste.get("blend"))] += 1
+            angles.append(float(paste.get("angle_deg", math.nan)))
+            scales.append(float(paste.get("scale", 1)) * float(paste.get("relative_scale", 1)))
+            sigmas.append(float(paste.get("blur_sigma", 0.0)))
+        for ann in record.get("annotations", []):
+            instances[str(ann.get("category"))] += 1
+            ignored += bool(ann.get("ignore"))
+    return {
+        "images": len(records),
+        "backgrounds": len(backgrounds),
+        "pastes": sum(per_image),
+        "placed": placed,
+        "not_placed_by_reason": dict(sorted(reasons.items())),
+        "hidden": hidden,
+        "blend": dict(sorted(blends.items())),
+        "pastes_by_category": dict(sorted(by_category.items())),
+        "instances_by_category": dict(sorted(instances.items())),
+        "instances_ignored": ignored,
+        "pastes_per_image": _range(per_image),
+        "rotation_deg": _range(angles),
+        "scale": _range(scales),
+        "blur_sigma": _range(sigmas),
     }

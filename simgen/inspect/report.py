@@ -170,6 +170,48 @@ def _range_rows(summary: Mapping[str, Any], keys: Sequence[tuple[str, str]]) -> 
     return rows
 
 
+def _composite_provenance(records: Sequence[Mapping[str, Any]]) -> str:
+    from simgen.inspect.provenance import summarize_composites
+
+    s = summarize_composites(records)
+    rows = [
+        ["records (images)", s["images"]],
+        ["backgrounds used", s["backgrounds"]],
+        ["instances drawn / placed", f"{s['pastes']} / {s['placed']}"],
+        *[[f"not placed: {k}", n] for k, n in s["not_placed_by_reason"].items()],
+        ["placed but covered completely", s["hidden"]],
+        ["instances flagged ignore", s["instances_ignored"]],
+        *[[f"blend: {k}", n] for k, n in s["blend"].items()],
+    ]
+    categories = sorted(set(s["pastes_by_category"]) | set(s["instances_by_category"]))
+    return "".join(
+        [
+            table(["quantity", "value"], rows, "provenance"),
+            table(
+                ["per image / instance", "count", "min", "mean", "max"],
+                _range_rows(
+                    s,
+                    [
+                        ("pastes_per_image", "instances drawn per image"),
+                        ("rotation_deg", "rotation (deg)"),
+                        ("scale", "scale (drawn x relative)"),
+                        ("blur_sigma", "blur sigma matched (px)"),
+                    ],
+                ),
+                "ranges",
+            ),
+            table(
+                ["category", "instances drawn", "instances annotated"],
+                [
+                    [c, s["pastes_by_category"].get(c, 0), s["instances_by_category"].get(c, 0)]
+                    for c in categories
+                ],
+                "categories",
+            ),
+        ]
+    )
+
+
 def _provenance(dataset: Dataset) -> str:
     from simgen.inspect.provenance import load_records, summarize_records
 
@@ -178,6 +220,8 @@ def _provenance(dataset: Dataset) -> str:
     records = load_records(dataset.root)
     if not records:
         return _note("The dataset directory holds no records.")
+    if all("composite" in r for r in records):
+        return _composite_provenance(records)
     s = summarize_records(records)
     out = [
         table(
