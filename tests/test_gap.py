@@ -62,6 +62,9 @@ def test_quick_mode_learns_far_above_an_untrained_model(easy):
     written = json.loads((easy / "out" / "gap.json").read_text())
     assert written["rows"][0]["AP"] == pytest.approx(row["AP"])
     assert set(written["rows"][0]["per_class"]) == {"box", "ball", "cone"}
+    per_class_50 = written["rows"][0]["per_class_AP50"]
+    assert set(per_class_50) == {"box", "ball", "cone"}
+    assert max(per_class_50.values()) >= row["AP50"] >= min(per_class_50.values())
     assert "BOP" in written["conventions"]["ignore"] and written["minutes"] > 0
     for picture in ("per_class_ap.png", "pr_curves.png", "predictions.png"):
         image = cv2.imread(str(easy / "out" / picture))
@@ -202,4 +205,19 @@ def test_bad_gap_input(easy, tmp_path):
     missing.write_text(json.dumps(coco))
     with pytest.raises(SimgenError, match="image file missing"):
         load_detection_set(missing)
+    with pytest.raises(SimgenError, match=r"--rows: unknown row 'real'.*need --real-train"):
+        run_gap(easy / "train", easy / "test", tmp_path / "o1", minutes=0.01, rows=["real"])
     assert not (tmp_path / "o1").exists()
+
+
+def test_rows_selects_what_is_trained(easy, tmp_path):
+    result = run_gap(
+        easy / "train",
+        easy / "test",
+        tmp_path / "out",
+        real_train=easy / "train",
+        minutes=0.01,
+        size=64,
+        rows=["synthetic->real", "real"],
+    )
+    assert [row["train"] for row in result["rows"]] == ["real", "synthetic→real"]

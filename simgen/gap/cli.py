@@ -34,6 +34,14 @@ def register(app: typer.Typer) -> None:
         ] = "modal",
         threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
         seed: Annotated[int, typer.Option(help="Seed for model init and batches.")] = 0,
+        rows: Annotated[
+            str | None,
+            typer.Option(
+                "--rows",
+                help="Comma-separated rows to train: synthetic, real, synthetic+real, "
+                "synthetic->real (default: all the inputs allow).",
+            ),
+        ] = None,
         stock_ignore: Annotated[
             bool,
             typer.Option(
@@ -69,6 +77,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             threads=threads,
             honour_ignore=not stock_ignore,
+            rows=None if rows is None else [r.strip() for r in rows.split(",") if r.strip()],
             log=lambda message: typer.echo(message, err=True),
         )
         print_table(result)

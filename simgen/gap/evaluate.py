@@ -75,9 +75,9 @@ def evaluate(
     """Score detections (from :func:`simgen.gap.train.predict`) against the dataset.
 
     Returns:
-        ``{"AP", "AP50", "AP75", "per_class": {name: AP or None}, "pr": {name: [precision at
-        101 recall points, IoU 0.5]}}``; AP values are in [0, 1]; a class without ground truth
-        gets ``None``.
+        ``{"AP", "AP50", "AP75", "per_class": {name: AP or None}, "per_class_AP50": {name:
+        AP50 or None}, "pr": {name: [precision at 101 recall points, IoU 0.5]}}``; AP values
+        are in [0, 1]; a class without ground truth gets ``None``.
     """
     from pycocotools.coco import COCO
 
@@ -112,11 +112,13 @@ def evaluate(
         evaluator.accumulate()
         evaluator.summarize()
     precision = evaluator.eval["precision"]  # (T, R, K, A, M)
-    per_class, curves = {}, {}
+    per_class, per_class_50, curves = {}, {}, {}
     for k, name in enumerate(dataset.categories):
         values = precision[:, :, k, 0, 2]
         valid = values[values > -1]
         per_class[name] = float(valid.mean()) if valid.size else None
+        valid_50 = values[0][values[0] > -1]
+        per_class_50[name] = float(valid_50.mean()) if valid_50.size else None
         curve = precision[0, :, k, 0, 2]
         curves[name] = [float(max(v, 0.0)) for v in curve]
     stats = [max(float(v), 0.0) for v in evaluator.stats[:3]]
@@ -125,5 +127,6 @@ def evaluate(
         "AP50": stats[1],
         "AP75": stats[2],
         "per_class": per_class,
+        "per_class_AP50": per_class_50,
         "pr": curves,
     }

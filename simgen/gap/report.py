@@ -138,12 +138,16 @@ def print_table(result: dict[str, Any]) -> None:
     for metric in ("AP", "AP50", "AP75"):
         table.add_column(metric, justify="right")
     for name in result["conventions"]["classes"]:
-        table.add_column(f"AP {name}", justify="right")
+        table.add_column(f"{name} AP/AP50", justify="right")
+
+    def cell(row: dict[str, Any], name: str) -> str:
+        ap, ap50 = row["per_class"][name], row.get("per_class_AP50", {}).get(name)
+        if ap is None:
+            return "-"
+        return f"{ap:.3f}" if ap50 is None else f"{ap:.3f}/{ap50:.3f}"
+
     for row in result["rows"]:
-        per_class = [
-            "-" if row["per_class"][n] is None else f"{row['per_class'][n]:.3f}"
-            for n in result["conventions"]["classes"]
-        ]
+        per_class = [cell(row, n) for n in result["conventions"]["classes"]]
         table.add_row(row["train"], *(f"{row[m]:.3f}" for m in ("AP", "AP50", "AP75")), *per_class)
     console = Console(stderr=True)
     console.print(table)

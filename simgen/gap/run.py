@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ def run_gap(
     threads: int | None = None,
     width: int = 24,
     honour_ignore: bool = True,
+    rows: Sequence[str] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run every row and write ``OUT/gap.json`` and pictures; returns the gap.json content.
@@ -70,6 +71,9 @@ def run_gap(
         threads: torch CPU threads (default: all cores).
         width: detector width.
         honour_ignore: BOP's ignore rule (True) or stock COCO behaviour (False).
+        rows: train only these rows (of ``synthetic``, ``real``, ``synthetic+real``,
+            ``synthetic→real``; ``synthetic->real`` is accepted too); default: all that the
+            inputs allow.
     """
     from simgen.gap import import_torch
     from simgen.gap.evaluate import evaluate
@@ -86,6 +90,15 @@ def run_gap(
         raise SimgenError("output path exists and is a file, not a directory", file=out)
     train, test = Path(train), Path(test)
     paths = [train, test, *([Path(real_train)] if real_train else [])]
+    known = ["synthetic", *(["real", "synthetic+real", "synthetic→real"] if real_train else [])]
+    wanted = None if rows is None else [r.replace("->", "→") for r in rows]
+    for name in wanted or ():
+        if name not in known:
+            raise SimgenError(
+                f"unknown row '{name}'; choose from {', '.join(known)}"
+                + ("" if real_train else " (the other rows need --real-train)"),
+                file="--rows",
+            )
     classes = shared_categories(train, test)
     if real_train:
         shared_categories(Path(real_train), test)
@@ -124,6 +137,8 @@ def run_gap(
                 [(["synthetic"], [1.0], budget / 2, 2e-3), (["real"], [1.0], budget / 2, 5e-4)],
             ),
         ]
+    if wanted is not None:
+        plans = [plan for plan in plans if plan[0] in wanted]
     rows, detections, training = [], {}, {}
     for row, phases in plans:
         model = new_model()
