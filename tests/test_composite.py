@@ -344,9 +344,12 @@ def test_validate_accepts_composites(tmp_path, inputs):
 
     out = tmp_path / "out"
     config = _config(blend={"feather": 1, "poisson": 1, "hard": 1}, placement={"overlap": "allow"})
-    composite_dataset(config, inputs["sources"], inputs["backgrounds"], out)
+    composite_dataset(config, inputs["sources"], inputs["backgrounds"], out, formats=["yolo"])
     report = validate_dataset(open_dataset(out))
     assert not report.errors and not report.warnings
+    coco = json.loads((out / "annotations.json").read_text())
+    lines = [p.read_text().splitlines() for p in sorted((out / "yolo/labels").glob("*.txt"))]
+    assert sum(map(len, lines)) == len(coco["annotations"])
 
 
 def test_coco_source_round_trip(tmp_path, inputs):
