@@ -479,6 +479,14 @@ def validate_config(data: dict[str, Any], *, source: str | Path) -> SceneConfig:
         raise SimgenError(msg, file=source, field=field) from None
 
 
+def blame_override(exc: SimgenError, overrides: list[str]) -> SimgenError:
+    """``exc`` re-addressed to ``--set`` when its field (or a parent of it) was overridden."""
+    keys = [item.split("=", 1)[0].strip() for item in overrides]
+    if exc.field and any(exc.field == k or exc.field.startswith(k + ".") for k in keys):
+        return SimgenError(exc.message, file="--set", field=exc.field)
+    return exc
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> SceneConfig:
     """Load, override and validate a scene file.
 
@@ -501,10 +509,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     try:
         return validate_config(data, source=source)
     except SimgenError as exc:
-        keys = [item.split("=", 1)[0].strip() for item in overrides]
-        if exc.field and any(exc.field == k or exc.field.startswith(k + ".") for k in keys):
-            raise SimgenError(exc.message, file="--set", field=exc.field) from None
-        raise
+        raise blame_override(exc, overrides) from None
 
 
 def config_to_yaml(config: SceneConfig) -> str:

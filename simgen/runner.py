@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from simgen import __version__
 from simgen.assets import load_catalog
@@ -114,8 +115,17 @@ ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each finished image (and once at the start)."""
 
 
-def prepare_output(out_dir: Path, config: SceneConfig) -> None:
+def prepare_output(
+    out_dir: Path,
+    config: BaseModel,
+    validate: Callable[..., BaseModel] = validate_config,
+) -> None:
     """Check that ``out_dir`` is new, empty, or a dataset of the same config (resume).
+
+    Args:
+        out_dir: the output directory.
+        config: the new dataset's config (a scene config, or another kind's).
+        validate: reads the existing ``config.yaml`` as ``validate(data, source=path)``.
 
     Raises:
         SimgenError: the path is a file, a non-dataset directory, or a different dataset.
@@ -131,7 +141,7 @@ def prepare_output(out_dir: Path, config: SceneConfig) -> None:
             file=out_dir,
         )
     try:
-        old = validate_config(yaml.safe_load(existing.read_text()), source=existing)
+        old = validate(yaml.safe_load(existing.read_text()), source=existing)
     except (SimgenError, yaml.YAMLError, AttributeError, TypeError) as exc:
         raise SimgenError(
             f"cannot read the existing dataset's config: {exc}", file=existing

@@ -158,7 +158,7 @@ def load_composite_config(
     Raises:
         SimgenError: unreadable YAML or an invalid field, naming the file (or ``--set``).
     """
-    from simgen.config import apply_overrides, read_yaml
+    from simgen.config import apply_overrides, blame_override, read_yaml
 
     data: dict[str, Any] = {}
     source: str | Path = "<defaults>"
@@ -170,10 +170,7 @@ def load_composite_config(
     try:
         return validate_composite_config(data, source=source)
     except SimgenError as exc:
-        keys = [item.split("=", 1)[0].strip() for item in items]
-        if exc.field and any(exc.field == k or exc.field.startswith(k + ".") for k in keys):
-            raise SimgenError(exc.message, file="--set", field=exc.field) from None
-        raise
+        raise blame_override(exc, items) from None
 
 
 def composite_config_to_yaml(config: CompositeConfig) -> str:

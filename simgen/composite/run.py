@@ -18,8 +18,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from simgen import __version__
 from simgen.composite.compose import class_weights, compose_image
 from simgen.composite.config import (
@@ -63,36 +61,6 @@ class CompositeSummary:
         return self.composed / self.seconds if self.seconds > 0 else 0.0
 
 
-def _prepare_output(out_dir: Path, config: CompositeConfig) -> None:
-    """Accept a new or empty folder, or a composite dataset of the same config (resume)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SimgenError("output path exists and is a file, not a directory", file=out_dir)
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
-    existing = out_dir / CONFIG_FILE
-    if not existing.is_file():
-        raise SimgenError(
-            "output directory is not empty and holds no simgen dataset (no config.yaml)",
-            file=out_dir,
-        )
-    try:
-        old = validate_composite_config(yaml.safe_load(existing.read_text()), source=existing)
-    except (SimgenError, yaml.YAMLError) as exc:
-        raise SimgenError(
-            f"output directory holds another kind of dataset or an unreadable config: {exc}",
-            file=existing,
-        ) from None
-    old_data = old.model_dump(mode="json", exclude={"num_images"})
-    new_data = config.model_dump(mode="json", exclude={"num_images"})
-    if old_data != new_data:
-        differing = sorted(k for k in new_data if old_data.get(k) != new_data[k])
-        raise SimgenError(
-            "output directory holds a dataset made with a different config; use another --out",
-            file=existing,
-            field=",".join(differing),
-        )
-
-
 def composite_dataset(
     config: CompositeConfig,
     instances: str | Path,
@@ -119,6 +87,7 @@ def composite_dataset(
     Raises:
         SimgenError: bad inputs or an unusable output folder; nothing is written then.
     """
+    from simgen.runner import load_records, prepare_output
     from simgen.writers import WriterOptions, create_writers, parse_formats
 
     out_dir = Path(out_dir)
@@ -138,7 +107,7 @@ def composite_dataset(
     )
     class_weights(config, cutouts, categories)  # fails early on a bad balance
     files = list_backgrounds(backgrounds)
-    _prepare_output(out_dir, config)
+    prepare_output(out_dir, config, validate_composite_config)
 
     total = config.num_images
     for sub in ("images", "records"):
@@ -171,8 +140,6 @@ def composite_dataset(
         if progress is not None:
             progress(summary.resumed + summary.composed, total)
     summary.seconds = time.perf_counter() - start
-
-    from simgen.runner import load_records
 
     records = load_records(out_dir, total)
     for record in records:

@@ -45,10 +45,6 @@ class Cutout:
     mask: np.ndarray = field(repr=False)
     image_size: tuple[int, int]
 
-    @property
-    def area(self) -> int:
-        return int(self.mask.sum())
-
 
 def read_image(path: Path, *, what: str = "image") -> tuple[np.ndarray, bool]:
     """``(rgb, was_gray)``: (H, W, 3) uint8 RGB of an image file and whether it had one channel.
