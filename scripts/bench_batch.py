@@ -3,9 +3,9 @@
 
 On the default tabletop scene (shadows, visible masks, amodal labels) it measures:
 
-* renderer-only fps: the dataset's settled scenes rendered again in this process (shaded
-  RGB + depth pass and instance-id pass, the two passes every image needs), no labels, no
-  writes: the baseline;
+* renderer-only fps: the dataset's settled scenes rendered again in this process, the shaded
+  pass only (the image; depth read only when the dataset stores it), no label passes, no
+  labels, no writes: the baseline;
 * end-to-end labeled images/s of ``render_dataset`` for each run (worker count, physics in the
   worker or in a helper process), both over the whole call (worker start-up included) and in
   steady state (from the first finished image to the last), with the per-stage time per image
@@ -60,7 +60,7 @@ def renderer_only(config, assets) -> tuple[float, int]:
         for sample in settled:
             for view in range(views):
                 if frames < config.num_images:
-                    renderer.render(sample, view)
+                    renderer.render(sample, view, depth=config.output.depth, labels=False)
                     frames += 1
         seconds = time.perf_counter() - start
     return seconds, frames

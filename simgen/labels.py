@@ -2,9 +2,11 @@
 
 Backend-independent numpy. Boxes are ``(x0, y0, x1, y1)`` half-open integer pixel bounds taken
 from masks. The *visible* mask of an instance is where the renderer's instance map holds its id;
-its *amodal* mask is the union of its projected triangles, rasterized on the CPU with the same
-rule as the GPU (a pixel belongs to a triangle when the pixel's centre lies inside it) and
-clipped to the image.
+its *amodal* mask is the union of its projected triangles (a pixel belongs to a triangle when
+the pixel's centre lies inside it), clipped to the image. When the renderer drew the full
+silhouettes (:meth:`RenderOutput.amodal_mask`) and an object projects wholly inside the image,
+that mask is used; otherwise (and for the box of an object cut by the border, which needs the
+part outside the image) the triangles are rasterized on the CPU with the same rule.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Instance:
         amodal_area: pixel count of the silhouette inside the image.
         visib_fract: ``area / amodal_area``.
         ignore: ``visib_fract`` is below the dataset's visibility threshold.
+        amodal_mask: (H, W) bool full silhouette inside the image (contains ``mask``).
     """
 
     instance_id: int
@@ -51,6 +54,7 @@ class Instance:
     amodal_area: int
     visib_fract: float
     ignore: bool
+    amodal_mask: np.ndarray = field(repr=False, default=None)
 
 
 def mask_bbox(mask: np.ndarray) -> Box:
@@ -175,6 +179,33 @@ def silhouette(
     return mask, box
 
 
+def projects_inside(asset: Asset, object_pose: np.ndarray, scale: float, view: CameraView) -> bool:
+    """Whether every vertex is in front of the near plane and projects strictly within one pixel
+    of the image's pixel centres (then no pixel centre outside the image can be covered, so the
+    silhouette inside the image is the whole silhouette)."""
+    world = transform_points(object_pose, asset.vertices * scale)
+    cam = transform_points(np.linalg.inv(view.pose), world)
+    if not (cam[:, 2] > view.znear).all():
+        return False
+    uv = project(view.K, cam)
+    return bool(
+        (uv[:, 0] > -1).all()
+        and (uv[:, 0] < view.width).all()
+        and (uv[:, 1] > -1).all()
+        and (uv[:, 1] < view.height).all()
+    )
+
+
+def full_silhouette(
+    asset: Asset, obj, view: CameraView, output: RenderOutput
+) -> tuple[np.ndarray, Box | None]:
+    """Like :func:`silhouette`, from the renderer's union pass when it applies."""
+    rendered = output.amodal_mask(obj.instance_id)
+    if rendered is not None and projects_inside(asset, obj.pose, obj.scale, view):
+        return rendered, (mask_bbox(rendered) if rendered.any() else None)
+    return silhouette(asset, obj.pose, obj.scale, view)
+
+
 def _union(a: Box, b: Box | None) -> Box:
     if b is None:
         return a
@@ -201,7 +232,7 @@ def annotate(
         if obj.instance_id not in present:
             continue
         visible = ids == obj.instance_id
-        full, full_box = silhouette(assets[obj.catalog_index], obj.pose, obj.scale, view)
+        full, full_box = full_silhouette(assets[obj.catalog_index], obj, view, output)
         amodal = full | visible
         area = int(visible.sum())
         amodal_area = int(amodal.sum())
@@ -217,6 +248,7 @@ def annotate(
                 amodal_area=amodal_area,
                 visib_fract=visib_fract,
                 ignore=visib_fract < visib_threshold,
+                amodal_mask=amodal,
             )
         )
     return instances

@@ -63,7 +63,7 @@ def render_view(
     and ``write`` (PNG encoding) entries.
     """
     t0 = time.perf_counter()
-    output = renderer.render(sample, view_index)
+    output = renderer.render(sample, view_index, depth=config.output.depth)
     t1 = time.perf_counter()
     instances = annotate(
         sample, view_index, output, assets, visib_threshold=config.output.visib_threshold

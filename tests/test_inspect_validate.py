@@ -176,6 +176,13 @@ def _image_missing(c):
     c["images"][1]["file_name"] = "missing.png"
 
 
+def _amodal_mask_empty(c):
+    ann = _ann(c)
+    height, width = ann["segmentation_amodal"]["size"]
+    empty = mask_utils.encode(np.zeros((height, width), dtype=np.uint8, order="F"))
+    ann["segmentation_amodal"] = {"size": [height, width], "counts": empty["counts"].decode()}
+
+
 def _rle_size(c):
     rle = _ann(c)["segmentation"]
     rle["size"] = [rle["size"][0] + 1, rle["size"][1]]
@@ -299,6 +306,14 @@ CASES: dict[str, tuple[Mutation, list[tuple[str, str, str | None, str]], int]] =
     "image_file_missing": (
         _image_missing,
         [("error", "image-missing", "image 2", "file not found")],
+        1,
+    ),
+    "amodal_mask_empty": (
+        _amodal_mask_empty,
+        [
+            ("error", "amodal", "annotation 1", "segmentation_amodal has 0 pixels"),
+            ("error", "amodal", "annotation 1", "of the visible mask are outside"),
+        ],
         1,
     ),
     "rle_size_wrong": (

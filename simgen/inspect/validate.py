@@ -18,7 +18,8 @@ or a *warning* (legal COCO, but likely a mistake). Checks:
   image's ``[height, width]``;
 - ``bbox`` is the tight box of the mask and ``area`` its pixel count (tolerances below);
 - simgen extras, when present: ``bbox_amodal`` contains ``bbox``, ``area <= area_amodal``,
-  ``visib_fract = area / area_amodal``, ``ignore`` is a bool;
+  ``visib_fract = area / area_amodal``, ``ignore`` is a bool; ``segmentation_amodal`` (RLE)
+  has ``area_amodal`` pixels and contains the visible mask;
 - images exist on disk with the stated width and height (unless skipped).
 
 Tolerances. RLE masks (compressed or not) must match exactly: ``bbox`` equals
@@ -544,6 +545,65 @@ def _check_annotation(
     elif image is not None:
         _check_mask(ann, ref, image, out, report)
     _check_extras(ann, ref, out)
+    if "segmentation_amodal" in ann and image is not None:
+        _check_amodal_mask(ann, ref, image, out)
+
+
+def _check_amodal_mask(
+    ann: dict[str, Any], ref: str, image: dict[str, Any], out: _Collector
+) -> None:
+    """``segmentation_amodal`` is an RLE of the image's size with ``area_amodal`` pixels that
+    contains the visible mask."""
+    from pycocotools import mask as mask_utils
+
+    height, width = int(image["height"]), int(image["width"])
+    amodal = ann["segmentation_amodal"]
+    if not segmentation_kind(amodal).startswith("rle"):
+        out.error("amodal", "annotation", ref, "segmentation_amodal is not an RLE")
+        return
+    size = [int(v) for v in amodal["size"]]
+    if size != [height, width]:
+        visible = ann.get("segmentation")
+        if not (isinstance(visible, dict) and list(visible.get("size", [])) == size):
+            out.error(
+                "amodal",
+                "annotation",
+                ref,
+                f"segmentation_amodal size {size} != image [height, width] [{height}, {width}]",
+            )
+        return  # otherwise the segmentation-size error already names the mismatch
+    try:
+        full = mask_utils.decode(annotation_rle(amodal, height, width)).astype(bool)
+    except Exception as exc:
+        out.error(
+            "amodal", "annotation", ref, f"pycocotools cannot read segmentation_amodal: {exc}"
+        )
+        return
+    if "area_amodal" in ann and int(full.sum()) != ann["area_amodal"]:
+        out.error(
+            "amodal",
+            "annotation",
+            ref,
+            f"segmentation_amodal has {int(full.sum())} pixels, area_amodal is "
+            f"{_fmt(ann['area_amodal'])}",
+        )
+    segmentation = ann.get("segmentation")
+    if not segmentation_kind(segmentation).startswith("rle"):
+        return  # polygons move edges by a pixel; missing masks are reported elsewhere
+    try:
+        visible = mask_utils.decode(annotation_rle(segmentation, height, width)).astype(bool)
+    except Exception:
+        return  # reported by the segmentation check
+    if visible.shape != full.shape:
+        return  # reported by the segmentation check
+    outside = int((visible & ~full).sum())
+    if outside:
+        out.error(
+            "amodal",
+            "annotation",
+            ref,
+            f"{outside} pixels of the visible mask are outside segmentation_amodal",
+        )
 
 
 def _check_files(

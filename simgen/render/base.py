@@ -19,19 +19,41 @@ class RenderOutput:
         depth: (H, W) float32 metres along the camera's z axis, 0 where nothing was hit, or
             ``None`` when only labels were rendered.
         instance_ids: (H, W) int32 visible instance id per pixel; 0 is background (the ground
-            and anything unlabeled).
+            and anything unlabeled). ``None`` only from a renderer-only benchmark render.
+        amodal_words: full (amodal) silhouettes as bit planes, one (H, W) uint32 array per
+            24 instances, or empty when the backend does not render them.
+        amodal_slots: instance id -> slot ``k`` (bit ``k % 24`` of ``amodal_words[k // 24]``).
     """
 
     rgb: np.ndarray | None = field(repr=False)
     depth: np.ndarray | None = field(repr=False)
-    instance_ids: np.ndarray = field(repr=False)
+    instance_ids: np.ndarray | None = field(repr=False)
+    amodal_words: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    amodal_slots: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def amodal_mask(self, instance_id: int) -> np.ndarray | None:
+        """(H, W) bool full silhouette of an instance inside the image, or ``None`` when the
+        backend did not render it."""
+        slot = self.amodal_slots.get(instance_id)
+        if slot is None:
+            return None
+        return (self.amodal_words[slot // 24] & np.uint32(1 << (slot % 24))) != 0
 
 
 class Renderer(Protocol):
     """A rendering backend. Created once per worker and reused across scenes."""
 
-    def render(self, sample: SceneSample, view_index: int, *, color: bool = True) -> RenderOutput:
-        """Render view ``view_index`` of ``sample`` (``color=False``: instance ids only)."""
+    def render(
+        self,
+        sample: SceneSample,
+        view_index: int,
+        *,
+        color: bool = True,
+        depth: bool = True,
+        labels: bool = True,
+    ) -> RenderOutput:
+        """Render view ``view_index`` of ``sample`` (``color=False``: labels only;
+        ``depth=False``: no depth image; ``labels=False``: image only, for benchmarks)."""
         ...
 
     def close(self) -> None:

@@ -1,9 +1,10 @@
 """pyrender backend on headless EGL (Mesa llvmpipe on a CPU, the NVIDIA driver on a GPU).
 
-Two passes per view: a shaded RGB + depth pass (multisampled, optional shadows) and a flat
-segmentation pass whose red channel is the instance id. The renderer and each asset's vertex
-arrays are created once and reused; a pyrender scene is built once per sampled scene and
-shared by its views.
+Three passes per view: a shaded RGB (+ depth) pass (multisampled, optional shadows), a flat
+segmentation pass whose red channel is the instance id, and a union pass giving each visible
+labeled object's full silhouette (:mod:`simgen.render.gl_passes`). The renderer and each
+asset's vertex arrays are created once and reused; a pyrender scene is built once per sampled
+scene and shared by its views, and so are its shadow maps (:mod:`simgen.render.shadows`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ import numpy as np
 from simgen.assets import Asset
 from simgen.geometry import pose_matrix
 from simgen.render.base import RenderOutput
+from simgen.render.gl_passes import install_pass_modes, union_pass
+from simgen.render.shadows import (
+    fit_shadow_cameras,
+    install_shadow_reuse,
+    light_classes,
+    shader_cache_class,
+)
 from simgen.scene import CameraView, SceneSample
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
@@ -148,6 +156,10 @@ class PyrenderRenderer:
                     "packages libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 "
                     f"({type(exc).__name__}: {exc})"
                 ) from exc
+            inner = self._offscreen._renderer
+            inner._program_cache = shader_cache_class(self._pyrender)()
+            install_shadow_reuse(inner)
+            self._modes = install_pass_modes(inner)
             self._size = (width, height)
         return self._offscreen
 
@@ -265,6 +277,8 @@ class PyrenderRenderer:
             ambient_light=(sample.ambient,) * 3,
         )
         seg_map: dict = {}
+        casters = []
+        scene.non_casters = []
         if sample.ground_size > 0:
             size = sample.ground_size
             slab = self._box(
@@ -272,29 +286,36 @@ class PyrenderRenderer:
             )
             ground = scene.add(slab, pose=pose_matrix(np.eye(3), np.array([0.0, 0.0, -0.05])))
             seg_map[ground] = 0
+            scene.non_casters.append(ground)
         for obj in sample.objects:
             matrix = obj.pose @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
             node = scene.add(self._mesh(obj), pose=matrix)
             seg_map[node] = obj.instance_id if obj.labeled else 0
+            casters.append(node)
         for prop in sample.props:
             node = scene.add(self._box(prop.extents, prop.color), pose=prop.pose)
             seg_map[node] = 0
+            casters.append(node)
         if sample.background_texture is not None and not sample.background_composite:
             dome = scene.add(self._dome(sample.background_texture))
             seg_map[dome] = 0
+            scene.non_casters.append(dome)
+        directional, spot = light_classes(pyrender)
         for light in sample.lights:
             if light.kind == "directional":
-                item = pyrender.DirectionalLight(color=light.color, intensity=light.intensity)
+                item = directional(color=light.color, intensity=light.intensity)
             elif light.kind == "point":
                 item = pyrender.PointLight(color=light.color, intensity=light.intensity)
             else:
-                item = pyrender.SpotLight(
+                item = spot(
                     color=light.color,
                     intensity=light.intensity,
                     innerConeAngle=np.pi / 8,
                     outerConeAngle=np.pi / 4,
                 )
             scene.add(item, pose=light.pose)
+        if sample.shadows:
+            fit_shadow_cameras(scene, casters)
         return scene, seg_map
 
     def _camera(self, view: CameraView):
@@ -309,8 +330,19 @@ class PyrenderRenderer:
             zfar=view.zfar,
         )
 
-    def render(self, sample: SceneSample, view_index: int, *, color: bool = True) -> RenderOutput:
-        """Render one view; ``color=False`` skips the shaded pass (labels only)."""
+    def render(
+        self,
+        sample: SceneSample,
+        view_index: int,
+        *,
+        color: bool = True,
+        depth: bool = True,
+        labels: bool = True,
+    ) -> RenderOutput:
+        """Render one view: the shaded pass (skipped when ``color=False``; depth read only
+        when ``depth``), then, when ``labels``, the instance-id pass and the union pass of the
+        labeled objects that are visible (their full silhouettes). ``labels=False`` (the
+        renderer-only baseline of the benchmarks) returns ``instance_ids=None``."""
         from simgen.geometry import OPENGL_FROM_OPENCV
 
         pyrender = self._pyrender
@@ -325,20 +357,42 @@ class PyrenderRenderer:
         camera_node = scene.add(self._camera(view), pose=view.pose @ OPENGL_FROM_OPENCV)
         self._cached = (sample, scene, seg_map, camera_node)
 
-        rgb = depth = None
+        rgb = depth_out = None
         if color:
             flags = pyrender.RenderFlags.NONE
             if sample.shadows:
                 flags |= (
                     pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
                 )
-            if sample.background_texture is not None and sample.background_composite:
-                rgba, depth = renderer.render(scene, flags=flags | pyrender.RenderFlags.RGBA)
-                rgb = composite_background(rgba, sample.background_texture)
-            else:
-                rgb, depth = renderer.render(scene, flags=flags)
+            self._modes.read_depth = depth
+            try:
+                if sample.background_texture is not None and sample.background_composite:
+                    rgba, depth_image = renderer.render(
+                        scene, flags=flags | pyrender.RenderFlags.RGBA
+                    )
+                    rgb = composite_background(rgba, sample.background_texture)
+                else:
+                    rgb, depth_image = renderer.render(scene, flags=flags)
+            finally:
+                self._modes.read_depth = True
             rgb = np.ascontiguousarray(rgb)
-            depth = np.ascontiguousarray(depth, dtype=np.float32)
-        seg, _ = renderer.render(scene, flags=pyrender.RenderFlags.SEG, seg_node_map=seg_map)
+            if depth:
+                depth_out = np.ascontiguousarray(depth_image, dtype=np.float32)
+        if not labels:
+            return RenderOutput(rgb=rgb, depth=depth_out, instance_ids=None)
+        self._modes.read_depth = False
+        try:
+            seg, _ = renderer.render(scene, flags=pyrender.RenderFlags.SEG, seg_node_map=seg_map)
+        finally:
+            self._modes.read_depth = True
         ids = np.ascontiguousarray(seg[:, :, 0], dtype=np.int32)
-        return RenderOutput(rgb=rgb, depth=depth, instance_ids=ids)
+        present = set(np.unique(ids).tolist())
+        nodes = [node for node, value in seg_map.items() if value and value in present]
+        words = union_pass(renderer, self._modes, scene, nodes) if nodes else []
+        return RenderOutput(
+            rgb=rgb,
+            depth=depth_out,
+            instance_ids=ids,
+            amodal_words=tuple(words),
+            amodal_slots={seg_map[node]: k for k, node in enumerate(nodes)},
+        )

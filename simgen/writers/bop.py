@@ -141,7 +141,10 @@ class BopWriter:
                 if visib_path.is_file() and full_path.is_file():
                     continue
                 visible = _decode(ann["segmentation"])
-                full = amodal_mask(assets[obj.catalog_index], obj, view, visible)
+                if "segmentation_amodal" in ann:
+                    full = _decode(ann["segmentation_amodal"])
+                else:  # datasets written before simgen stored the amodal mask
+                    full = amodal_mask(assets[obj.catalog_index], obj, view, visible)
                 atomic_write_bytes(visib_path, encode_png(visible.astype(np.uint8) * 255))
                 atomic_write_bytes(full_path, encode_png(full.astype(np.uint8) * 255))
             tables["scene_gt"][str(im_id)] = gts

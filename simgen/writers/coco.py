@@ -34,9 +34,10 @@ def instance_annotation(instance: Instance) -> dict[str, Any]:
     """The per-image part of a COCO annotation (ids are assigned when the file is written).
 
     Extras beyond COCO: ``bbox_amodal`` (full silhouette, clipped to the image),
-    ``area_amodal``, ``visib_fract`` and ``ignore`` (BOP semantics: ``visib_fract`` below the
-    threshold). ``iscrowd`` is always 0; stock pycocotools evaluation therefore scores ignored
-    instances like any other unless an evaluator reads ``ignore``.
+    ``area_amodal``, ``segmentation_amodal`` (that silhouette as RLE), ``visib_fract`` and
+    ``ignore`` (BOP semantics: ``visib_fract`` below the threshold). ``iscrowd`` is always 0;
+    stock pycocotools evaluation therefore scores ignored instances like any other unless an
+    evaluator reads ``ignore``.
     """
     return {
         "category": instance.category,
@@ -46,6 +47,7 @@ def instance_annotation(instance: Instance) -> dict[str, Any]:
         "iscrowd": 0,
         "bbox_amodal": xywh(instance.amodal_bbox),
         "area_amodal": instance.amodal_area,
+        "segmentation_amodal": encode_rle(instance.amodal_mask),
         "visib_fract": instance.visib_fract,
         "ignore": bool(instance.ignore),
         "instance_id": instance.instance_id,

@@ -1,0 +1,193 @@
+"""Shadow mapping for the pyrender backend: fitted light frusta, cheap filtering, one map per scene.
+
+pyrender's defaults suit a viewer, not a CPU batch renderer:
+
+* each shadow map covers the whole scene's bounding box (a 2 m ground slab, or a 20 m
+  background dome), so a 2048² map spends 3 mm to 3 cm per texel on a 10 cm object;
+* every lit fragment takes 36 depth comparisons per shadowed light (a 3×3 grid of bilinear
+  lookups), which on Mesa's llvmpipe cost more than the rest of the shaded pass;
+* the maps are re-rendered for every view, although they depend on the lights and objects only.
+
+Here each light's shadow camera is fitted to the shadow *casters* (objects and props; the ground
+and the dome receive shadows but never cast them), the fragment shader takes one bilinear
+lookup (4 comparisons: smooth edges at the finer texel size), fragments outside a light's map
+are lit, and each map is rendered once per scene and reused by all its views.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+PCF_CALL = "float shadow = PCF(shadow_map, textureSize(shadow_map, 0), light_coords.xy, compare);"
+"""The shadow lookup in pyrender 0.1.45's ``mesh.frag`` that :func:`patch_mesh_shader` replaces."""
+
+BILINEAR_CALL = """float shadow = texture2DShadowLerp(
+        shadow_map, textureSize(shadow_map, 0), light_coords.xy, compare);
+    if (any(lessThan(light_coords.xy, vec2(0.0))) || any(greaterThan(light_coords.xy, vec2(1.0)))) {
+        shadow = 0.0;
+    }"""
+
+MARGIN = 1.05
+"""Fitted frusta are this much wider than the casters' extent (filtering needs a border)."""
+
+
+def patch_mesh_shader(text: str) -> str:
+    """``mesh.frag`` source with one bilinear shadow lookup instead of a 3×3 PCF grid.
+
+    Raises:
+        RuntimeError: the source does not contain the expected lookup (another pyrender).
+    """
+    if PCF_CALL not in text:
+        raise RuntimeError(
+            "pyrender's mesh.frag has no PCF shadow lookup to replace; simgen expects "
+            "pyrender==0.1.45"
+        )
+    return text.replace(PCF_CALL, BILINEAR_CALL)
+
+
+@functools.cache
+def shader_cache_class(pyrender):
+    """A ``ShaderProgramCache`` whose ``mesh.frag`` programs use :func:`patch_mesh_shader`."""
+    from pyrender.shader_program import ShaderProgram, ShaderProgramCache
+
+    class FastShadowProgram(ShaderProgram):
+        def _load(self, shader_filename):
+            text = super()._load(shader_filename)
+            if shader_filename.endswith("mesh.frag"):
+                text = patch_mesh_shader(text)
+            return text
+
+    class FastShadowCache(ShaderProgramCache):
+        def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
+            program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
+            if fragment_shader == "mesh.frag" and program._program_id is None:
+                program.__class__ = FastShadowProgram
+            return program
+
+    return FastShadowCache
+
+
+@functools.cache
+def light_classes(pyrender):
+    """pyrender directional and spot lights whose shadow camera is fitted to the casters.
+
+    ``shadow_extent`` (directional: half-width in metres of the orthographic view, centred
+    where pyrender centres it, on the scene's centroid) and ``shadow_fov`` (spot: full field of
+    view in radians) are set by :func:`fit_shadow_cameras`; ``None`` keeps pyrender's frustum.
+    """
+
+    class FittedDirectionalLight(pyrender.DirectionalLight):
+        shadow_extent: float | None = None
+
+        def _get_shadow_camera(self, scene_scale):
+            if self.shadow_extent is None:
+                return super()._get_shadow_camera(scene_scale)
+            return pyrender.OrthographicCamera(
+                xmag=self.shadow_extent,
+                ymag=self.shadow_extent,
+                znear=0.01 * scene_scale,
+                zfar=10 * scene_scale,
+            )
+
+    class FittedSpotLight(pyrender.SpotLight):
+        shadow_fov: float | None = None
+
+        def _get_shadow_camera(self, scene_scale):
+            if self.shadow_fov is None:
+                return super()._get_shadow_camera(scene_scale)
+            return pyrender.PerspectiveCamera(
+                znear=0.01 * scene_scale,
+                zfar=10 * scene_scale,
+                yfov=self.shadow_fov,
+                aspectRatio=1.0,
+            )
+
+    return FittedDirectionalLight, FittedSpotLight
+
+
+def caster_corners(scene, casters) -> np.ndarray:
+    """(8·N, 3) float64 world corners of the casters' local bounding boxes."""
+    corners = []
+    for node in casters:
+        (x0, y0, z0), (x1, y1, z1) = node.mesh.bounds
+        local = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)])
+        pose = scene.get_pose(node)
+        corners.append(local @ pose[:3, :3].T + pose[:3, 3])
+    return np.concatenate(corners) if corners else np.zeros((0, 3))
+
+
+def directional_extent(corners: np.ndarray, rotation: np.ndarray, centre: np.ndarray) -> float:
+    """Half-width of an orthographic view along ``rotation``'s -z, centred on ``centre``, that
+    holds every corner (times :data:`MARGIN`).
+
+    Args:
+        corners: (N, 3) float64 world points.
+        rotation: (3, 3) light-to-world rotation (the light shines along its local -z).
+        centre: (3,) the point the view is centred on.
+    """
+    local = (corners - centre) @ rotation
+    return float(np.abs(local[:, :2]).max()) * MARGIN
+
+
+def spot_fov(corners: np.ndarray, pose: np.ndarray, limit: float) -> float | None:
+    """Full field of view (radians) of a square perspective view from a light that holds every
+    corner, or ``None`` when a corner is not in front of the light; capped at ``limit``.
+
+    Args:
+        corners: (N, 3) float64 world points.
+        pose: (4, 4) light-to-world pose (the light looks along its local -z).
+        limit: the widest field of view allowed (pyrender's default for the cone).
+    """
+    local = (corners - pose[:3, 3]) @ pose[:3, :3]
+    ahead = -local[:, 2]
+    if ahead.min() <= 1e-3:
+        return None
+    tangent = float((np.abs(local[:, :2]).max(axis=1) / ahead).max()) * MARGIN
+    return min(2.0 * float(np.arctan(tangent)), limit)
+
+
+def fit_shadow_cameras(scene, casters) -> None:
+    """Fit every fitted light's shadow camera in ``scene`` to the ``casters`` (mesh nodes)."""
+    corners = caster_corners(scene, casters)
+    if len(corners) == 0:
+        return
+    for node in scene.light_nodes:
+        light = node.light
+        pose = scene.get_pose(node)
+        if hasattr(light, "shadow_extent"):
+            light.shadow_extent = directional_extent(corners, pose[:3, :3], scene.centroid)
+        elif hasattr(light, "shadow_fov"):
+            limit = float(np.clip(2 * light.outerConeAngle + np.pi / 16.0, 0.0, np.pi))
+            light.shadow_fov = spot_fov(corners, pose, limit)
+
+
+def install_shadow_reuse(renderer) -> None:
+    """Make a pyrender ``Renderer`` draw each light's shadow map once per scene, casters only.
+
+    The map of a light depends on the scene's meshes and that light, not on the camera, so
+    later views of the same scene object reuse it. A scene lists the nodes that do not cast
+    shadows in its ``non_casters`` attribute (hidden during the shadow pass). Scenes must not
+    be edited after their first render, except for the camera.
+    """
+    original = renderer._shadow_mapping_pass
+    state: dict = {"scene": None, "done": set()}
+
+    def shadow_mapping_pass(scene, light_node, flags):
+        if state["scene"] is not scene:
+            state["scene"] = scene
+            state["done"] = set()
+        if light_node in state["done"]:
+            return
+        hidden = [n.mesh for n in getattr(scene, "non_casters", ()) if n.mesh.is_visible]
+        for mesh in hidden:
+            mesh.is_visible = False
+        try:
+            original(scene, light_node, flags)
+        finally:
+            for mesh in hidden:
+                mesh.is_visible = True
+        state["done"].add(light_node)
+
+    renderer._shadow_mapping_pass = shadow_mapping_pass

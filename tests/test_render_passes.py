@@ -1,0 +1,223 @@
+"""The pyrender backend's passes: fitted shadows land where geometry says, shadow maps shared by
+a scene's views change no pixel, the union pass gives exact full silhouettes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from simgen.assets import load_entry
+from simgen.config import ObjectEntry
+from simgen.geometry import OPENGL_FROM_OPENCV, look_at
+from simgen.labels import annotate, silhouette
+from simgen.render.gl_passes import bit_color
+from simgen.render.pyrender_egl import PyrenderRenderer
+from simgen.render.shadows import PCF_CALL, directional_extent, patch_mesh_shader, spot_fov
+from simgen.scene import CameraView, Light, ObjectInstance, SceneSample
+
+W, H = 320, 240
+K = np.array([[280.0, 0.0, 159.5], [0.0, 280.0, 119.5], [0.0, 0.0, 1.0]])
+CUBE = 0.1
+
+
+@pytest.fixture(scope="module")
+def assets():
+    return [
+        load_entry(ObjectEntry(category="cube", primitive="box", size=CUBE)),
+        load_entry(ObjectEntry(category="ball", primitive="sphere", size=0.05)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def renderer(assets):
+    with PyrenderRenderer(assets) as r:
+        yield r
+
+
+def _object(instance_id: int, index: int, position, category: str = "cube") -> ObjectInstance:
+    pose = np.eye(4)
+    pose[:3, 3] = position
+    return ObjectInstance(
+        instance_id=instance_id,
+        catalog_index=index,
+        category=category,
+        scale=1.0,
+        color=(0.8, 0.3, 0.2, 1.0),
+        metallic=0.0,
+        roughness=0.6,
+        pose=pose,
+    )
+
+
+def _view(eye, target=(0.0, 0.0, 0.0)) -> CameraView:
+    return CameraView(width=W, height=H, K=K, pose=look_at(np.asarray(eye), np.asarray(target)))
+
+
+def _sample(objects, lights, views, shadows=True, ground=2.0) -> SceneSample:
+    return SceneSample(
+        scene_index=0,
+        seed=0,
+        objects=tuple(objects),
+        lights=tuple(lights),
+        views=tuple(views),
+        ground_size=ground,
+        ground_color=(0.7, 0.7, 0.7, 1.0),
+        background_color=(0.1, 0.1, 0.1),
+        ambient=0.2,
+        shadows=shadows,
+    )
+
+
+def _light(kind: str, eye) -> Light:
+    pose = look_at(np.asarray(eye, dtype=np.float64), np.zeros(3)) @ OPENGL_FROM_OPENCV
+    intensity = 3.0 if kind == "directional" else 3.0 * float(np.linalg.norm(eye)) ** 2
+    return Light(kind=kind, color=(1.0, 1.0, 1.0), intensity=intensity, pose=pose)
+
+
+def _ground_points(view: CameraView) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 3) world point where each pixel centre's ray meets z = 0, and (H, W) bool hit."""
+    cols, rows = np.meshgrid(np.arange(W), np.arange(H))
+    rays = np.stack([(cols - K[0, 2]) / K[0, 0], (rows - K[1, 2]) / K[1, 1], np.ones(cols.shape)])
+    rays = np.einsum("ij,jhw->hwi", view.pose[:3, :3], rays)
+    eye = view.pose[:3, 3]
+    t = -eye[2] / rays[..., 2]
+    return eye + t[..., None] * rays, t > 0
+
+
+def _ray_hits_cube(points: np.ndarray, direction: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Whether rays from ``points`` along ``direction`` (towards the light) pass through the
+    axis-aligned cube of side CUBE at ``centre`` (slab test)."""
+    lo, hi = centre - CUBE / 2, centre + CUBE / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0 = (lo - points) / direction
+        t1 = (hi - points) / direction
+    near = np.minimum(t0, t1).max(axis=-1)
+    far = np.maximum(t0, t1).min(axis=-1)
+    return (far >= np.maximum(near, 0.0)) & (far > 0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "eye"),
+    [
+        ("directional", (0.6, 0.2, 1.0)),
+        ("directional", (-0.5, 0.4, 0.8)),
+        ("spot", (0.5, 0.3, 1.2)),
+        ("spot", (-0.4, 0.4, 1.0)),
+    ],
+)
+def test_shadow_falls_where_the_cube_blocks_the_light(renderer, kind, eye):
+    centre = np.array([0.0, 0.0, CUBE / 2])
+    view = _view((0.0, -0.7, 0.9), (0.0, 0.1, 0.0))
+    objects = [_object(1, 0, centre)]
+    lit = renderer.render(_sample(objects, [_light(kind, eye)], [view], shadows=False), 0)
+    shaded = renderer.render(_sample(objects, [_light(kind, eye)], [view], shadows=True), 0)
+
+    points, hit = _ground_points(view)
+    towards_light = np.asarray(eye, dtype=np.float64)
+    if kind == "directional":
+        direction = np.broadcast_to(towards_light / np.linalg.norm(towards_light), points.shape)
+    else:
+        direction = towards_light - points
+    blocked = _ray_hits_cube(points, direction, centre)
+    # Ground pixels away from the cube's own silhouette (its anti-aliased edge mixes colours).
+    ground = hit & ~ndimage.binary_dilation(shaded.instance_ids > 0, iterations=2)
+    darker = (lit.rgb.astype(int) - shaded.rgb.astype(int)).max(axis=-1)
+    assert blocked[ground].sum() > 200, "the test scene must cast a visible shadow"
+    near_shadow = ndimage.binary_dilation(blocked, iterations=2)
+    deep_shadow = ndimage.binary_erosion(blocked, iterations=2)
+    # Outside the shadow (and its 2-pixel filtered edge) nothing changes, including ground far
+    # beyond the fitted shadow frustum; inside it, every pixel is darker.
+    assert np.abs(darker[ground & ~near_shadow]).max() <= 1
+    assert (darker[ground & deep_shadow] >= 3).all()
+
+
+def test_views_sharing_shadow_maps_match_a_fresh_render(renderer):
+    objects = [_object(1, 0, (0.05, 0.0, CUBE / 2)), _object(2, 1, (-0.1, 0.05, 0.025), "ball")]
+    lights = [_light("directional", (0.6, 0.2, 1.0)), _light("spot", (-0.4, 0.4, 1.0))]
+    views = [_view((0.0, -0.7, 0.9)), _view((0.6, 0.4, 0.7)), _view((-0.5, 0.2, 0.6))]
+    sample = _sample(objects, lights, views)
+    together = [renderer.render(sample, v).rgb for v in range(3)]
+    for v in range(3):
+        # An equal sample that is a new object: the renderer builds its scene and shadow maps
+        # afresh, as a worker or `simgen replay` rendering this view alone would.
+        alone = renderer.render(dataclasses.replace(sample), v).rgb
+        np.testing.assert_array_equal(alone, together[v])
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_union_pass_gives_full_silhouettes(renderer, assets, count):
+    # A row of balls seen along the row: each hides part of the next ones. 30 balls need two
+    # union passes (24 bits each).
+    rng = np.random.default_rng(count)
+    objects = [
+        _object(i + 1, 1, (0.02 * rng.standard_normal(), 0.06 * i, 0.025), "ball")
+        for i in range(count)
+    ]
+    view = _view((0.0, -0.4, 0.05), (0.0, 0.3, 0.025))
+    sample = _sample(objects, [_light("directional", (0.3, 0.2, 1.0))], [view])
+    output = renderer.render(sample, 0)
+    hidden = 0
+    for obj in objects:
+        full = output.amodal_mask(obj.instance_id)
+        if full is None:  # not visible at all: no union bit, no annotation
+            assert not (output.instance_ids == obj.instance_id).any()
+            continue
+        visible = output.instance_ids == obj.instance_id
+        assert not (visible & ~full).any()
+        hidden += int((full & ~visible).sum()) > 0
+        cpu, _ = silhouette(assets[1], obj.pose, obj.scale, view)
+        # The CPU rasterizer counts pixel centres on an edge as inside; the GPU snaps vertices
+        # to 1/256 px and breaks ties with its fill rule: a couple of pixels may differ.
+        assert int((cpu != full).sum()) <= 2
+    assert hidden >= 1
+    instances = annotate(sample, 0, output, assets)
+    assert all(0 < inst.visib_fract <= 1 for inst in instances)
+    assert sum(inst.visib_fract < 1 for inst in instances) == hidden
+
+
+def test_bit_colors_are_single_bits():
+    values = [r | (g << 8) | (b << 16) for r, g, b in (bit_color(k) for k in range(24))]
+    assert values == [1 << k for k in range(24)]
+
+
+def test_depth_and_labels_can_be_skipped(renderer):
+    sample = _sample(
+        [_object(1, 0, (0.0, 0.0, CUBE / 2))],
+        [_light("directional", (0.6, 0.2, 1.0))],
+        [_view((0.0, -0.7, 0.9))],
+    )
+    full = renderer.render(sample, 0)
+    no_depth = renderer.render(sample, 0, depth=False)
+    image_only = renderer.render(sample, 0, labels=False)
+    assert full.depth is not None and no_depth.depth is None
+    np.testing.assert_array_equal(full.rgb, no_depth.rgb)
+    np.testing.assert_array_equal(full.instance_ids, no_depth.instance_ids)
+    np.testing.assert_array_equal(full.rgb, image_only.rgb)
+    assert image_only.instance_ids is None and not image_only.amodal_slots
+
+
+def test_shader_patch_is_checked():
+    assert "PCF(" not in patch_mesh_shader(f"x\n    {PCF_CALL}\n")
+    with pytest.raises(RuntimeError, match=r"pyrender==0\.1\.45"):
+        patch_mesh_shader("void main() {}")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fitted_frusta_hold_every_corner(seed):
+    rng = np.random.default_rng(seed)
+    corners = rng.uniform(-0.3, 0.3, size=(40, 3)) + np.array([0.0, 0.0, 0.3])
+    eye = rng.uniform(-1, 1, size=3) + np.array([0.0, 0.0, 2.0])
+    pose = look_at(eye, np.zeros(3)) @ OPENGL_FROM_OPENCV
+    centre = corners.mean(axis=0)
+    extent = directional_extent(corners, pose[:3, :3], centre)
+    local = (corners - centre) @ pose[:3, :3]
+    assert np.abs(local[:, :2]).max() <= extent / 1.04
+    fov = spot_fov(corners, pose, np.pi)
+    in_light = (corners - eye) @ pose[:3, :3]
+    tangents = np.abs(in_light[:, :2]).max(axis=1) / -in_light[:, 2]
+    assert tangents.max() <= np.tan(fov / 2) / 1.04
+    behind = np.vstack([corners, eye + 2 * pose[:3, 2]])  # a corner behind the light
+    assert spot_fov(behind, pose, np.pi) is None
