@@ -5,7 +5,7 @@ On the default tabletop scene (shadows, visible masks, amodal labels) it measure
 
 * renderer-only fps: the dataset's settled scenes rendered again in this process, the shaded
   pass only (the image; depth read only when the dataset stores it), no label passes, no
-  labels, no writes: the baseline;
+  labels, no writes: the baseline, measured before and after the runs and averaged;
 * end-to-end labeled images/s of ``render_dataset`` for each run (worker count, physics in the
   worker or in a helper process), both over the whole call (worker start-up included) and in
   steady state (from the first finished image to the last), with the per-stage time per image
@@ -137,9 +137,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports, GL, shader cache
         render_dataset(load_config(None, [*overrides[1:], "num_images=4"]), tmp)
 
-    render_seconds, frames = renderer_only(config, assets)
-    render_ms = 1000 * render_seconds / frames
+    # The baseline is measured before and after the runs and averaged: on a shared VM the
+    # renderer's speed drifts by 10-20 % between minutes.
+    before_seconds, frames = renderer_only(config, assets)
     runs = [end_to_end(config, run.strip()) for run in args.runs.split(",")]
+    after_seconds, _ = renderer_only(config, assets)
+    render_ms = 1000 * (before_seconds + after_seconds) / (2 * frames)
     for run in runs:
         run["overhead_vs_renderer_only"] = round(1000 / run["images_per_s"] / render_ms - 1, 3)
         steady = run["steady_images_per_s"]
@@ -153,6 +156,10 @@ def main() -> None:
         "png_compression": config.output.png_compression,
         "renderer_only_fps": round(1000 / render_ms, 3),
         "renderer_only_ms": round(render_ms, 1),
+        "renderer_only_fps_before_after": [
+            round(frames / before_seconds, 3),
+            round(frames / after_seconds, 3),
+        ],
         "runs": runs,
         "load_before": load_before,
         "load_after": load_average(),
@@ -166,7 +173,11 @@ def main() -> None:
         f"default tabletop scene, {args.num} images at {result['size']} per run, "
         f"{os.cpu_count()} cores, load {load_before} -> {result['load_after']}"
     )
-    print(f"  renderer-only (this process): {result['renderer_only_fps']:6.2f} fps")
+    before, after = result["renderer_only_fps_before_after"]
+    print(
+        f"  renderer-only (this process): {result['renderer_only_fps']:6.2f} fps "
+        f"(mean of {before:.2f} before and {after:.2f} after the runs)"
+    )
     for run in runs:
         print(
             f"  {run['workers']} worker(s), physics {run['physics']}: "

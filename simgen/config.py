@@ -275,7 +275,12 @@ class PhysicsConfig(_Model):
     timestep: float = Field(1 / 240, gt=0, le=0.05)
     max_steps: int = Field(2400, ge=1)
     lateral_friction: float = Field(0.8, ge=0)
-    rolling_friction: float = Field(1e-3, ge=0)
+    rolling_friction: float = Field(
+        1e-2,
+        ge=0,
+        description="Rolling resistance (a ball on a cloth or wooden table: about 0.01); lower "
+        "values let round objects roll for seconds before they rest.",
+    )
     spinning_friction: float = Field(1e-3, ge=0)
     linear_threshold: float = Field(1e-3, gt=0, description="m/s below which a body is at rest.")
     angular_threshold: float = Field(1e-2, gt=0, description="rad/s below which it is at rest.")

@@ -226,7 +226,7 @@ def annotate(
     """
     view = sample.views[view_index]
     ids = output.instance_ids
-    present = set(np.unique(ids).tolist()) - {0}
+    present = set(np.flatnonzero(np.bincount(ids.ravel())).tolist()) - {0}
     instances = []
     for obj in sample.objects:
         if obj.instance_id not in present:

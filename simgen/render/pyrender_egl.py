@@ -386,7 +386,7 @@ class PyrenderRenderer:
         finally:
             self._modes.read_depth = True
         ids = np.ascontiguousarray(seg[:, :, 0], dtype=np.int32)
-        present = set(np.unique(ids).tolist())
+        present = set(np.flatnonzero(np.bincount(ids.ravel())).tolist())
         nodes = [node for node, value in seg_map.items() if value and value in present]
         words = union_pass(renderer, self._modes, scene, nodes) if nodes else []
         return RenderOutput(
