@@ -3,14 +3,17 @@
 
 On the default tabletop scene (shadows, visible masks, amodal labels) it measures:
 
-* renderer-only fps: the dataset's settled scenes rendered again in this process, the shaded
-  pass only (the image; depth read only when the dataset stores it), no label passes, no
-  labels, no writes: the baseline, measured before and after the runs and averaged;
+* renderer-only fps: the dataset's settled scenes rendered again by W processes (for each
+  worker count W of the runs, with llvmpipe threads split as for W workers), the shaded pass
+  only (the image; depth read only when the dataset stores it), no label passes, no labels,
+  no writes: the baseline, measured before and after the runs and averaged (a shared VM's
+  speed drifts by 10-20 % between minutes);
 * end-to-end labeled images/s of ``render_dataset`` for each run (worker count, physics in the
   worker or in a helper process), both over the whole call (worker start-up included) and in
   steady state (from the first finished image to the last), with the per-stage time per image
   summed over workers (with a physics helper, ``physics`` is the time spent waiting for it);
-* pipeline overhead = end-to-end time per image / renderer-only time per image - 1.
+* pipeline overhead = end-to-end time per image / renderer-only time per image (same number
+  of processes) - 1.
 
 The machine's load average is printed before and after: other work on the machine slows
 every figure.
@@ -38,32 +41,67 @@ def load_average() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def renderer_only(config, assets) -> tuple[float, int]:
-    """Seconds to render every image of ``config`` with the renderer alone, and the count."""
+def settle_all(config, assets) -> list:
+    """The settled scenes of ``config`` (physics once, outside every timed region)."""
     from simgen.physics import PhysicsWorld
     from simgen.randomize import sample_scene
-    from simgen.render import single_threaded_blas
-    from simgen.render.pyrender_egl import PyrenderRenderer
 
-    views = config.views_per_scene
-    scenes = -(-config.num_images // views)
+    scenes = -(-config.num_images // config.views_per_scene)
     masses = [e.mass for e in config.objects.catalog]
     with PhysicsWorld() as world:
-        settled = [
+        return [
             world.settle(sample_scene(config, assets, j), assets, masses, config.physics).sample
             for j in range(scenes)
         ]
-    frames = 0
+
+
+def _render_share(config, samples, share: list[tuple[int, int]], barrier, results) -> None:
+    """Worker body: warm up, wait for the others, render ``share`` (scene, view) pairs."""
+    from simgen.assets import load_catalog
+    from simgen.render import single_threaded_blas
+    from simgen.render.pyrender_egl import PyrenderRenderer
+
+    assets = load_catalog(config)
     with PyrenderRenderer(assets) as renderer, single_threaded_blas():
-        renderer.render(settled[0], 0)  # warm-up: GL context and shaders
-        start = time.perf_counter()
-        for sample in settled:
-            for view in range(views):
-                if frames < config.num_images:
-                    renderer.render(sample, view, depth=config.output.depth, labels=False)
-                    frames += 1
-        seconds = time.perf_counter() - start
-    return seconds, frames
+        renderer.render(samples[0], 0, labels=False)  # GL context and shaders
+        barrier.wait()
+        start = time.time()
+        for scene, view in share:
+            renderer.render(samples[scene], view, depth=config.output.depth, labels=False)
+        results.put((start, time.time()))
+
+
+def renderer_only(config, samples, workers: int) -> tuple[float, int]:
+    """Seconds to render every image of ``config`` with the renderer alone (shaded pass only)
+    in ``workers`` processes, each with ``LP_NUM_THREADS`` = CPUs / workers as a simgen
+    worker gets, each rendering whole scenes; and the image count."""
+    import multiprocessing
+
+    pairs = [(j, v) for j in range(len(samples)) for v in range(config.views_per_scene)][
+        : config.num_images
+    ]
+    shares = [[p for p in pairs if p[0] % workers == w] for w in range(workers)]
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(workers), ctx.Queue()
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    previous = os.environ.get("LP_NUM_THREADS")
+    os.environ["LP_NUM_THREADS"] = threads  # inherited by the spawned processes
+    try:
+        procs = [
+            ctx.Process(target=_render_share, args=(config, samples, share, barrier, results))
+            for share in shares
+        ]
+        for proc in procs:
+            proc.start()
+        spans = [results.get() for _ in procs]
+        for proc in procs:
+            proc.join()
+    finally:
+        if previous is None:
+            os.environ.pop("LP_NUM_THREADS", None)
+        else:
+            os.environ["LP_NUM_THREADS"] = previous
+    return max(end for _, end in spans) - min(begin for begin, _ in spans), len(pairs)
 
 
 def end_to_end(config, run: str) -> dict:
@@ -139,15 +177,23 @@ def main() -> None:
 
     # The baseline is measured before and after the runs and averaged: on a shared VM the
     # renderer's speed drifts by 10-20 % between minutes.
-    before_seconds, frames = renderer_only(config, assets)
-    runs = [end_to_end(config, run.strip()) for run in args.runs.split(",")]
-    after_seconds, _ = renderer_only(config, assets)
-    render_ms = 1000 * (before_seconds + after_seconds) / (2 * frames)
+    samples = settle_all(config, assets)
+    names = [run.strip() for run in args.runs.split(",")]
+    counts = sorted({int(name.rstrip("hi")) for name in names})
+    before = {w: renderer_only(config, samples, w) for w in counts}
+    runs = [end_to_end(config, name) for name in names]
+    after = {w: renderer_only(config, samples, w) for w in counts}
+    baseline = {  # ms per image with w renderer processes, mean of before and after
+        w: 1000 * (before[w][0] + after[w][0]) / (before[w][1] + after[w][1]) for w in counts
+    }
+    render_ms = baseline[1] if 1 in baseline else baseline[counts[0]]
     for run in runs:
-        run["overhead_vs_renderer_only"] = round(1000 / run["images_per_s"] / render_ms - 1, 3)
+        same = baseline[run["workers"]]
+        run["renderer_only_fps_same_workers"] = round(1000 / same, 3)
+        run["overhead_vs_renderer_only"] = round(1000 / run["images_per_s"] / same - 1, 3)
         steady = run["steady_images_per_s"]
         run["steady_overhead_vs_renderer_only"] = (
-            round(1000 / steady / render_ms - 1, 3) if steady else None
+            round(1000 / steady / same - 1, 3) if steady else None
         )
     result = {
         "date": datetime.date.today().isoformat(),
@@ -156,10 +202,10 @@ def main() -> None:
         "png_compression": config.output.png_compression,
         "renderer_only_fps": round(1000 / render_ms, 3),
         "renderer_only_ms": round(render_ms, 1),
-        "renderer_only_fps_before_after": [
-            round(frames / before_seconds, 3),
-            round(frames / after_seconds, 3),
-        ],
+        "renderer_only_fps_before_after": {
+            w: [round(before[w][1] / before[w][0], 3), round(after[w][1] / after[w][0], 3)]
+            for w in counts
+        },
         "runs": runs,
         "load_before": load_before,
         "load_after": load_average(),
@@ -173,16 +219,17 @@ def main() -> None:
         f"default tabletop scene, {args.num} images at {result['size']} per run, "
         f"{os.cpu_count()} cores, load {load_before} -> {result['load_after']}"
     )
-    before, after = result["renderer_only_fps_before_after"]
-    print(
-        f"  renderer-only (this process): {result['renderer_only_fps']:6.2f} fps "
-        f"(mean of {before:.2f} before and {after:.2f} after the runs)"
-    )
+    for w, (fps_before, fps_after) in result["renderer_only_fps_before_after"].items():
+        print(
+            f"  renderer-only, {w} process(es): {1000 / baseline[w]:6.2f} fps "
+            f"(mean of {fps_before:.2f} before and {fps_after:.2f} after the runs)"
+        )
     for run in runs:
         print(
             f"  {run['workers']} worker(s), physics {run['physics']}: "
             f"{run['images_per_s']:6.2f} images/s overall, "
-            f"{run['steady_images_per_s']:6.2f} steady; overhead vs renderer-only "
+            f"{run['steady_images_per_s']:6.2f} steady; overhead vs renderer-only with as many "
+            "processes "
             f"{100 * run['overhead_vs_renderer_only']:+.0f}% overall, "
             f"{100 * (run['steady_overhead_vs_renderer_only'] or 0):+.0f}% steady"
         )
