@@ -25,6 +25,14 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--real-train", help="Real training set (adds rows).")
         ] = None,
         minutes: Annotated[float, typer.Option(help="Training budget per row.")] = 6.0,
+        steps: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                help="Train each row for this many steps instead of --minutes (the same "
+                "training on any machine).",
+            ),
+        ] = None,
         device: Annotated[
             str | None, typer.Option(help="cpu or cuda (default: cuda when available).")
         ] = None,
@@ -71,6 +79,7 @@ def register(app: typer.Typer) -> None:
             out,
             real_train=real_train,
             minutes=minutes,
+            steps=steps,
             device=device,
             size=size,
             boxes=boxes,

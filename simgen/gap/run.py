@@ -46,6 +46,7 @@ def run_gap(
     *,
     real_train: str | Path | None = None,
     minutes: float = 6.0,
+    steps: int | None = None,
     device: str | None = None,
     size: int = 256,
     boxes: BoxKind = "modal",
@@ -64,6 +65,8 @@ def run_gap(
         out: output folder.
         real_train: optional real training set (adds the real and mixed rows).
         minutes: training budget per row.
+        steps: a step budget per row instead of ``minutes`` (reproducible on any machine;
+            the synthetic→real row spends half on each phase).
         device: ``cpu``/``cuda``; ``None`` picks CUDA when available.
         size: square input size (images are letterboxed).
         boxes: ``modal`` (visible ``bbox``) or ``amodal`` (``bbox_amodal``) for training and
@@ -120,6 +123,7 @@ def run_gap(
     say(f"loading images at {size}px (classes: {', '.join(classes)})")
     prepared = {name: prepare(data, size) for name, data in sets.items()}
     budget = minutes * 60.0
+    step_budget = steps  # `steps` below counts the steps taken
 
     def new_model():
         torch.manual_seed(seed)
@@ -145,13 +149,20 @@ def run_gap(
         steps = images = 0
         seconds = 0.0
         for names, probabilities, phase_seconds, lr in phases:
-            say(f"training '{row}' on {'+'.join(names)} for {phase_seconds / 60:.1f} min")
+            phase_steps = (
+                None if step_budget is None else round(step_budget * phase_seconds / budget)
+            )
+            amount = (
+                f"{phase_seconds / 60:.1f} min" if phase_steps is None else f"{phase_steps} steps"
+            )
+            say(f"training '{row}' on {'+'.join(names)} for {amount}")
             result = fit(
                 model,
                 [prepared[n] for n in names],
                 probabilities,
                 num_classes=len(classes),
                 seconds=phase_seconds,
+                max_steps=phase_steps,
                 device=device,
                 lr=lr,
                 seed=seed,
@@ -192,7 +203,8 @@ def run_gap(
         },
         "training": training,
         "settings": {
-            "minutes_per_row": minutes,
+            "minutes_per_row": minutes if step_budget is None else None,
+            "steps_per_row": step_budget,
             "input_size": size,
             "device": device,
             "threads": torch.get_num_threads(),

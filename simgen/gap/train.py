@@ -87,6 +87,7 @@ def train(
     *,
     num_classes: int,
     seconds: float,
+    max_steps: int | None = None,
     device: str = "cpu",
     batch_size: int = 16,
     lr: float = 2e-3,
@@ -94,14 +95,15 @@ def train(
     augment: bool = True,
     log=None,
 ) -> TrainResult:
-    """Train ``model`` in place for ``seconds`` of wall time.
+    """Train ``model`` in place for ``seconds`` of wall time, or ``max_steps`` steps.
 
     Args:
         model: a :class:`~simgen.gap.model.CenterNet`.
         sources: prepared datasets to draw batches from.
         probabilities: chance of each source per image.
         num_classes: heat-map channels.
-        seconds: time budget (the loop stops when it is spent).
+        seconds: time budget (the loop stops when it is spent); ignored with ``max_steps``.
+        max_steps: a step budget instead (the same training on any machine).
         device: ``cpu`` or ``cuda``.
         lr: peak learning rate (cosine decay to 2 % of it over the estimated steps).
         seed: seeds batch sampling, augmentation and torch.
@@ -116,11 +118,14 @@ def train(
     model.to(device).to(memory_format=torch.channels_last).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     start = time.perf_counter()
-    planned = None
+    planned = max_steps
     step, loss_value, warmup = 0, float("nan"), 30
     while True:
         elapsed = time.perf_counter() - start
-        if elapsed >= seconds and step > 0:
+        if max_steps is not None:
+            if step >= max(1, max_steps):
+                break
+        elif elapsed >= seconds and step > 0:
             break
         if planned is None and step == 10:
             planned = max(20, int(seconds / (elapsed / 10)))
