@@ -54,7 +54,7 @@ class Instance:
     amodal_area: int
     visib_fract: float
     ignore: bool
-    amodal_mask: np.ndarray = field(repr=False, default=None)
+    amodal_mask: np.ndarray = field(repr=False)
 
 
 def mask_bbox(mask: np.ndarray) -> Box:
@@ -133,6 +133,14 @@ def rasterize_triangles(uv: np.ndarray, faces: np.ndarray, width: int, height: i
     return mask
 
 
+def camera_points(
+    asset: Asset, object_pose: np.ndarray, scale: float, view: CameraView
+) -> np.ndarray:
+    """(N, 3) float64 vertices of a scaled, posed mesh in ``view``'s camera frame (OpenCV)."""
+    world = transform_points(object_pose, asset.vertices * scale)
+    return transform_points(np.linalg.inv(view.pose), world)
+
+
 def silhouette(
     asset: Asset, object_pose: np.ndarray, scale: float, view: CameraView
 ) -> tuple[np.ndarray, Box | None]:
@@ -149,8 +157,7 @@ def silhouette(
     box extends at most one image size beyond each border.
     """
     width, height = view.width, view.height
-    world = transform_points(object_pose, asset.vertices * scale)
-    cam = transform_points(np.linalg.inv(view.pose), world)
+    cam = camera_points(asset, object_pose, scale, view)
     faces = asset.faces
     in_front = cam[:, 2] > view.znear
     faces = faces[in_front[faces].all(axis=1)]
@@ -183,8 +190,7 @@ def projects_inside(asset: Asset, object_pose: np.ndarray, scale: float, view: C
     """Whether every vertex is in front of the near plane and projects strictly within one pixel
     of the image's pixel centres (then no pixel centre outside the image can be covered, so the
     silhouette inside the image is the whole silhouette)."""
-    world = transform_points(object_pose, asset.vertices * scale)
-    cam = transform_points(np.linalg.inv(view.pose), world)
+    cam = camera_points(asset, object_pose, scale, view)
     if not (cam[:, 2] > view.znear).all():
         return False
     uv = project(view.K, cam)

@@ -9,6 +9,9 @@ import numpy as np
 
 from simgen.scene import SceneSample
 
+AMODAL_BITS = 24
+"""Instances per word of :attr:`RenderOutput.amodal_words` (8 bits in each of R, G and B)."""
+
 
 @dataclass(frozen=True)
 class RenderOutput:
@@ -21,8 +24,9 @@ class RenderOutput:
         instance_ids: (H, W) int32 visible instance id per pixel; 0 is background (the ground
             and anything unlabeled). ``None`` only from a renderer-only benchmark render.
         amodal_words: full (amodal) silhouettes as bit planes, one (H, W) uint32 array per
-            24 instances, or empty when the backend does not render them.
-        amodal_slots: instance id -> slot ``k`` (bit ``k % 24`` of ``amodal_words[k // 24]``).
+            :data:`AMODAL_BITS` instances, or empty when the backend does not render them.
+        amodal_slots: instance id -> slot ``k`` (bit ``k % AMODAL_BITS`` of
+            ``amodal_words[k // AMODAL_BITS]``).
     """
 
     rgb: np.ndarray | None = field(repr=False)
@@ -37,7 +41,8 @@ class RenderOutput:
         slot = self.amodal_slots.get(instance_id)
         if slot is None:
             return None
-        return (self.amodal_words[slot // 24] & np.uint32(1 << (slot % 24))) != 0
+        word, bit = divmod(slot, AMODAL_BITS)
+        return (self.amodal_words[word] & np.uint32(1 << bit)) != 0
 
 
 class Renderer(Protocol):

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BITS_PER_PASS = 24
-"""Objects per union pass: one bit each in the R, G and B bytes."""
+from simgen.render.base import AMODAL_BITS as BITS_PER_PASS
 
 
 @dataclass
@@ -79,10 +78,11 @@ def union_pass(offscreen, modes: PassModes, scene, nodes: Sequence) -> list[np.n
         offscreen: a pyrender ``OffscreenRenderer`` whose renderer has ``modes`` installed.
         modes: its :class:`PassModes`.
         scene: the scene, with its camera set.
-        nodes: mesh nodes; node ``k`` is bit ``k % 24`` of word ``k // 24``.
+        nodes: mesh nodes; node ``k`` is bit ``k % BITS_PER_PASS`` of word
+            ``k // BITS_PER_PASS`` (:attr:`RenderOutput.amodal_words`).
 
     Returns:
-        One (H, W) uint32 array per 24 nodes.
+        One (H, W) uint32 array per ``BITS_PER_PASS`` (24) nodes.
     """
     from pyrender.constants import RenderFlags
 
