@@ -16,12 +16,50 @@ from simgen.writers.base import WriterOptions
 ANNOTATIONS_FILE = "annotations.json"
 
 
-def encode_rle(mask: np.ndarray) -> dict[str, Any]:
-    """COCO RLE of an (H, W) bool mask with ``counts`` as str (pycocotools' own encoder)."""
+def rle_counts(mask: np.ndarray, window: Box | None = None) -> list[int]:
+    """Uncompressed COCO RLE counts of an (H, W) bool mask: alternating run lengths of 0s and
+    1s in column-major order, starting with 0s (so the first count is 0 when pixel (0, 0) is
+    set), as pycocotools computes them.
+
+    Only ``window`` (a half-open ``(x0, y0, x1, y1)`` that holds every set pixel; default: the
+    mask's bounding box) is scanned: each of its columns is padded with a 0 above and below
+    (so no run spans two columns), and a run that ends at a column's last row and one that
+    starts at the next column's first row are joined.
+    """
+    height, width = mask.shape
+    if window is None:
+        cols = np.flatnonzero(mask.any(axis=0))
+        if cols.size == 0:
+            return [height * width]
+        rows = np.flatnonzero(mask.any(axis=1))
+        window = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    x0, y0, x1, y1 = window
+    padded = np.zeros((x1 - x0, y1 - y0 + 2), dtype=np.uint8)
+    padded[:, 1:-1] = (mask[y0:y1, x0:x1] != 0).T
+    flat = padded.ravel()
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    col, row = np.divmod(change, y1 - y0 + 2)
+    bounds = (x0 + col) * height + (y0 - 1 + row)  # pixel index where each run starts
+    joined = np.flatnonzero(bounds[1:] == bounds[:-1])
+    if joined.size:
+        bounds = np.delete(bounds, np.concatenate([joined, joined + 1]))
+    if bounds.size and bounds[-1] == height * width:  # the last run ends at the last pixel
+        bounds = bounds[:-1]
+    return np.diff(bounds, prepend=0, append=height * width).tolist()
+
+
+def encode_rle(mask: np.ndarray, window: Box | None = None) -> dict[str, Any]:
+    """COCO RLE of an (H, W) bool mask with ``counts`` as str: :func:`rle_counts` (``window``:
+    a box that holds every set pixel, to scan less), compressed to a string by pycocotools.
+    Identical to ``pycocotools.mask.encode``; several times faster on instance masks because
+    only a box is scanned."""
     from pycocotools import mask as mask_utils
 
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode()}
+    height, width = mask.shape
+    rle = mask_utils.frPyObjects(
+        {"size": [height, width], "counts": rle_counts(mask, window)}, height, width
+    )
+    return {"size": [height, width], "counts": rle["counts"].decode()}
 
 
 def xywh(box: Box) -> list[int]:
@@ -43,11 +81,11 @@ def instance_annotation(instance: Instance) -> dict[str, Any]:
         "category": instance.category,
         "bbox": xywh(instance.bbox),
         "area": instance.area,
-        "segmentation": encode_rle(instance.mask),
+        "segmentation": encode_rle(instance.mask, instance.bbox),
         "iscrowd": 0,
         "bbox_amodal": xywh(instance.amodal_bbox),
         "area_amodal": instance.amodal_area,
-        "segmentation_amodal": encode_rle(instance.amodal_mask),
+        "segmentation_amodal": encode_rle(instance.amodal_mask, instance.amodal_bbox),
         "visib_fract": instance.visib_fract,
         "ignore": bool(instance.ignore),
         "instance_id": instance.instance_id,
