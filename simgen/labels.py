@@ -186,30 +186,57 @@ def silhouette(
     return mask, box
 
 
-def projects_inside(asset: Asset, object_pose: np.ndarray, scale: float, view: CameraView) -> bool:
-    """Whether every vertex is in front of the near plane and projects strictly within one pixel
-    of the image's pixel centres (then no pixel centre outside the image can be covered, so the
-    silhouette inside the image is the whole silhouette)."""
+def inside_window(
+    asset: Asset, object_pose: np.ndarray, scale: float, view: CameraView
+) -> Box | None:
+    """The pixels an object can cover, when it projects wholly inside the image.
+
+    Returns ``None`` unless every vertex is in front of the near plane and projects strictly
+    within one pixel of the image's pixel centres (then no pixel centre outside the image can
+    be covered, so the silhouette inside the image is the whole silhouette). Otherwise the
+    half-open box of the vertices' projections, widened by a pixel on each side (a renderer
+    snaps vertices to a sub-pixel grid) and clipped to the image: every pixel whose centre a
+    triangle covers lies in it.
+    """
     cam = camera_points(asset, object_pose, scale, view)
     if not (cam[:, 2] > view.znear).all():
-        return False
+        return None
     uv = project(view.K, cam)
-    return bool(
-        (uv[:, 0] > -1).all()
-        and (uv[:, 0] < view.width).all()
-        and (uv[:, 1] > -1).all()
-        and (uv[:, 1] < view.height).all()
+    lo, hi = uv.min(axis=0), uv.max(axis=0)
+    if lo[0] <= -1 or lo[1] <= -1 or hi[0] >= view.width or hi[1] >= view.height:
+        return None
+    return (
+        max(int(np.floor(lo[0])) - 1, 0),
+        max(int(np.floor(lo[1])) - 1, 0),
+        min(int(np.ceil(hi[0])) + 2, view.width),
+        min(int(np.ceil(hi[1])) + 2, view.height),
     )
 
 
-def full_silhouette(
-    asset: Asset, obj, view: CameraView, output: RenderOutput
-) -> tuple[np.ndarray, Box | None]:
-    """Like :func:`silhouette`, from the renderer's union pass when it applies."""
-    rendered = output.amodal_mask(obj.instance_id)
-    if rendered is not None and projects_inside(asset, obj.pose, obj.scale, view):
-        return rendered, (mask_bbox(rendered) if rendered.any() else None)
-    return silhouette(asset, obj.pose, obj.scale, view)
+def _offset(box: Box, window: Box) -> Box:
+    """A box in a window's coordinates -> image coordinates."""
+    return box[0] + window[0], box[1] + window[1], box[2] + window[0], box[3] + window[1]
+
+
+def _paste(crop: np.ndarray, window: Box, shape: tuple[int, int]) -> np.ndarray:
+    """An (H, W) bool image that is ``crop`` inside ``window`` and False elsewhere."""
+    full = np.zeros(shape, dtype=bool)
+    full[window[1] : window[3], window[0] : window[2]] = crop
+    return full
+
+
+def _windowed_instance(
+    obj, ids: np.ndarray, output: RenderOutput, window: Box, area: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(visible, amodal) crops of ``window`` from the instance map and the union pass, or
+    ``None`` when some visible pixel lies outside the window (never expected; checked against
+    the instance's pixel count so that labels stay exact)."""
+    x0, y0, x1, y1 = window
+    visible = ids[y0:y1, x0:x1] == obj.instance_id
+    if int(np.count_nonzero(visible)) != area:
+        return None
+    rendered = output.amodal_mask(obj.instance_id, window)
+    return visible, rendered | visible
 
 
 def _union(a: Box, b: Box | None) -> Box:
@@ -228,29 +255,49 @@ def annotate(
 ) -> list[Instance]:
     """Labels for every object with at least one visible pixel in view ``view_index``.
 
-    Objects that are fully hidden or outside the image get no annotation.
+    Objects that are fully hidden or outside the image get no annotation. An object that
+    projects wholly inside the image and whose full silhouette the renderer drew is labeled
+    from the pixels of its :func:`inside_window` only; any other object from the whole image,
+    with its silhouette rasterized on the CPU by :func:`silhouette`.
     """
     view = sample.views[view_index]
     ids = output.instance_ids
-    present = set(np.flatnonzero(np.bincount(ids.ravel())).tolist()) - {0}
+    shape = (view.height, view.width)
+    counts = np.bincount(ids.ravel())
     instances = []
     for obj in sample.objects:
-        if obj.instance_id not in present:
+        area = int(counts[obj.instance_id]) if obj.instance_id < len(counts) else 0
+        if area == 0:
             continue
-        visible = ids == obj.instance_id
-        full, full_box = full_silhouette(assets[obj.catalog_index], obj, view, output)
-        amodal = full | visible
-        area = int(visible.sum())
-        amodal_area = int(amodal.sum())
+        asset = assets[obj.catalog_index]
+        window = crops = None
+        if obj.instance_id in output.amodal_slots:
+            window = inside_window(asset, obj.pose, obj.scale, view)
+            if window is not None:
+                crops = _windowed_instance(obj, ids, output, window, area)
+        if crops is not None:
+            visible_crop, amodal_crop = crops
+            visible = _paste(visible_crop, window, shape)
+            amodal = _paste(amodal_crop, window, shape)
+            bbox = _offset(mask_bbox(visible_crop), window)
+            amodal_bbox = _offset(mask_bbox(amodal_crop), window)
+            amodal_area = int(np.count_nonzero(amodal_crop))
+        else:
+            visible = ids == obj.instance_id
+            full, full_box = silhouette(asset, obj.pose, obj.scale, view)
+            amodal = full | visible
+            bbox = mask_bbox(visible)
+            amodal_bbox = _union(mask_bbox(amodal), full_box)
+            amodal_area = int(np.count_nonzero(amodal))
         visib_fract = area / amodal_area
         instances.append(
             Instance(
                 instance_id=obj.instance_id,
                 category=obj.category,
                 mask=visible,
-                bbox=mask_bbox(visible),
+                bbox=bbox,
                 area=area,
-                amodal_bbox=_union(mask_bbox(amodal), full_box),
+                amodal_bbox=amodal_bbox,
                 amodal_area=amodal_area,
                 visib_fract=visib_fract,
                 ignore=visib_fract < visib_threshold,

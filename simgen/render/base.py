@@ -35,14 +35,20 @@ class RenderOutput:
     amodal_words: tuple[np.ndarray, ...] = field(default=(), repr=False)
     amodal_slots: dict[int, int] = field(default_factory=dict, repr=False)
 
-    def amodal_mask(self, instance_id: int) -> np.ndarray | None:
-        """(H, W) bool full silhouette of an instance inside the image, or ``None`` when the
-        backend did not render it."""
+    def amodal_mask(
+        self, instance_id: int, window: tuple[int, int, int, int] | None = None
+    ) -> np.ndarray | None:
+        """(H, W) bool full silhouette of an instance inside the image (or its crop to the
+        half-open ``window`` ``(x0, y0, x1, y1)``), or ``None`` when the backend did not
+        render it."""
         slot = self.amodal_slots.get(instance_id)
         if slot is None:
             return None
         word, bit = divmod(slot, AMODAL_BITS)
-        return (self.amodal_words[word] & np.uint32(1 << bit)) != 0
+        plane = self.amodal_words[word]
+        if window is not None:
+            plane = plane[window[1] : window[3], window[0] : window[2]]
+        return (plane & np.uint32(1 << bit)) != 0
 
 
 class Renderer(Protocol):

@@ -1,7 +1,9 @@
 """Two extra modes for a pyrender ``Renderer``: colour-only readback and a union (amodal) pass.
 
 * Colour only: pyrender resolves, reads and linearizes the depth buffer after every pass; when
-  depth is not wanted (segmentation passes, datasets without depth) only colour is read.
+  depth is not wanted (segmentation passes, datasets without depth) only colour is read, and
+  only the bytes the pass needs: the instance-id pass reads one byte per pixel (red), the
+  union pass four (RGBA, which is one little-endian 32-bit word per pixel).
 * Union pass: the segmentation shader draws each object in a flat colour with one bit set,
   with the depth test off and the framebuffer's logic op set to OR, so every pixel ends up
   with the bits of *all* objects whose triangles cover its centre, hidden or not. One pass
@@ -25,6 +27,9 @@ class PassModes:
 
     union: bool = False
     read_depth: bool = True
+    read_format: str = "rgb"
+    """Colour readback when depth is not read: ``rgb`` ((H, W, 3), or (H, W, 4) for an RGBA
+    pass), ``red`` ((H, W) uint8) or ``rgba`` ((H, W, 4) uint8)."""
 
 
 def install_pass_modes(renderer) -> PassModes:
@@ -55,10 +60,16 @@ def install_pass_modes(renderer) -> PassModes:
             0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
         )
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb)
-        channels, fmt = (4, GL.GL_RGBA) if flags & RenderFlags.RGBA else (3, GL.GL_RGB)
-        buffer = GL.glReadPixels(0, 0, width, height, fmt, GL.GL_UNSIGNED_BYTE)
-        color = np.frombuffer(buffer, dtype=np.uint8).reshape(height, width, channels)
-        return color[::-1], None
+        if modes.read_format == "red":
+            shape, fmt = (height, width), GL.GL_RED
+        elif modes.read_format == "rgba" or flags & RenderFlags.RGBA:
+            shape, fmt = (height, width, 4), GL.GL_RGBA
+        else:
+            shape, fmt = (height, width, 3), GL.GL_RGB
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        pixels = np.empty(shape, dtype=np.uint8)
+        GL.glReadPixels(0, 0, width, height, fmt, GL.GL_UNSIGNED_BYTE, pixels)
+        return pixels[::-1], None
 
     renderer._configure_forward_pass_viewport = configure_forward_pass_viewport
     renderer._read_main_framebuffer = read_main_framebuffer
@@ -89,11 +100,12 @@ def union_pass(offscreen, modes: PassModes, scene, nodes: Sequence) -> list[np.n
     words = []
     for start in range(0, len(nodes), BITS_PER_PASS):
         colors = {node: bit_color(k) for k, node in enumerate(nodes[start : start + BITS_PER_PASS])}
-        modes.union, modes.read_depth = True, False
+        modes.union, modes.read_depth, modes.read_format = True, False, "rgba"
         try:
-            rgb, _ = offscreen.render(scene, flags=RenderFlags.SEG, seg_node_map=colors)
+            rgba, _ = offscreen.render(scene, flags=RenderFlags.SEG, seg_node_map=colors)
         finally:
-            modes.union, modes.read_depth = False, True
-        rgb = rgb.astype(np.uint32)
-        words.append(rgb[:, :, 0] | (rgb[:, :, 1] << 8) | (rgb[:, :, 2] << 16))
+            modes.union, modes.read_depth, modes.read_format = False, True, "rgb"
+        # R | G << 8 | B << 16 | A << 24 per pixel; the alpha byte is dropped
+        word = np.ascontiguousarray(rgba).view("<u4")[:, :, 0]
+        words.append((word & 0xFFFFFF).astype(np.uint32, copy=False))
     return words

@@ -380,12 +380,12 @@ class PyrenderRenderer:
                 depth_out = np.ascontiguousarray(depth_image, dtype=np.float32)
         if not labels:
             return RenderOutput(rgb=rgb, depth=depth_out, instance_ids=None)
-        self._modes.read_depth = False
+        self._modes.read_depth, self._modes.read_format = False, "red"
         try:
             seg, _ = renderer.render(scene, flags=pyrender.RenderFlags.SEG, seg_node_map=seg_map)
         finally:
-            self._modes.read_depth = True
-        ids = np.ascontiguousarray(seg[:, :, 0], dtype=np.int32)
+            self._modes.read_depth, self._modes.read_format = True, "rgb"
+        ids = seg.astype(np.int32)
         present = set(np.flatnonzero(np.bincount(ids.ravel())).tolist())
         nodes = [node for node, value in seg_map.items() if value and value in present]
         words = union_pass(renderer, self._modes, scene, nodes) if nodes else []
