@@ -4,6 +4,7 @@ a scene's views change no pixel, the union pass gives exact full silhouettes."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from simgen.geometry import OPENGL_FROM_OPENCV, look_at
 from simgen.labels import annotate, silhouette
 from simgen.render.gl_passes import bit_color
 from simgen.render.pyrender_egl import PyrenderRenderer
-from simgen.render.shadows import PCF_CALL, directional_extent, patch_mesh_shader, spot_fov
+from simgen.render.shadows import LIGHT_LOOPS, directional_extent, patch_mesh_shader, spot_fov
 from simgen.scene import CameraView, Light, ObjectInstance, SceneSample
 
 W, H = 320, 240
@@ -200,9 +201,45 @@ def test_depth_and_labels_can_be_skipped(renderer):
 
 
 def test_shader_patch_is_checked():
-    assert "PCF(" not in patch_mesh_shader(f"x\n    {PCF_CALL}\n")
-    with pytest.raises(RuntimeError, match=r"pyrender==0\.1\.45"):
-        patch_mesh_shader("void main() {}")
+    import pyrender
+
+    source = (Path(pyrender.__file__).parent / "shaders" / "mesh.frag").read_text()
+    uniform = patch_mesh_shader(source)
+    assert "PCF(" not in uniform.split("void main()")[1] and "i < n_spot_lights" in uniform
+    constant = patch_mesh_shader(source, (1, 2, 0))
+    for loop, count in zip(LIGHT_LOOPS, (1, 2, 0), strict=True):
+        assert loop not in constant and f"{loop.split(' <')[0]} < {count};" in constant
+    for broken in ("void main() {}", source.replace(LIGHT_LOOPS[1], "i < 3")):
+        with pytest.raises(RuntimeError, match=r"pyrender==0\.1\.45"):
+            patch_mesh_shader(broken)
+
+
+LIGHT_SETS = [
+    [("directional", (0.6, 0.2, 1.0))],
+    [("spot", (0.5, 0.3, 1.2)), ("point", (-0.3, 0.2, 0.6))],
+    [("directional", (-0.5, 0.4, 0.8)), ("spot", (-0.4, 0.4, 1.0)), ("spot", (0.4, -0.4, 1.0))],
+    [("point", (0.2, 0.2, 0.5)), ("directional", (0.1, -0.6, 0.9)), ("spot", (0.3, 0.3, 1.1))],
+]
+
+
+@pytest.mark.parametrize("shadows", [True, False])
+def test_constant_light_loops_render_the_same_pixels(renderer, shadows):
+    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2)), _object(2, 1, (0.12, 0.05, 0.025), "ball")]
+    view = _view((0.3, -0.6, 0.7))
+    samples = [
+        _sample(objects, [_light(k, e) for k, e in lights], [view], shadows=shadows)
+        for lights in LIGHT_SETS
+    ]
+    images = {}
+    for constant in (True, False):
+        renderer.constant_light_loops = constant
+        try:
+            images[constant] = [renderer.render(s, 0, labels=False).rgb for s in samples]
+        finally:
+            renderer.constant_light_loops = True
+    for fast, slow in zip(images[True], images[False], strict=True):
+        assert fast.std() > 5  # lit, not blank
+        np.testing.assert_array_equal(fast, slow)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -118,7 +118,14 @@ class PyrenderRenderer:
 
     Args:
         assets: the catalog; ``assets[obj.catalog_index]`` is each object's mesh.
+
+    Attributes:
+        constant_light_loops: compile the shaded pass per light counts, with loops of constant
+            length (:func:`~simgen.render.shadows.patch_mesh_shader`; same pixels, faster on
+            llvmpipe). ``False`` keeps pyrender's loops over uniform counts (benchmarks, tests).
     """
+
+    constant_light_loops: bool = True
 
     def __init__(self, assets: Sequence[Asset]) -> None:
         self._pyrender = import_pyrender()
@@ -365,6 +372,17 @@ class PyrenderRenderer:
                     pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
                 )
             self._modes.read_depth = depth
+            inner = renderer._renderer
+            limits = inner._compute_max_n_lights(flags)
+            inner._program_cache.light_counts = (
+                (
+                    min(len(scene.directional_light_nodes), limits[0]),
+                    min(len(scene.spot_light_nodes), limits[1]),
+                    min(len(scene.point_light_nodes), limits[2]),
+                )
+                if self.constant_light_loops
+                else None
+            )
             try:
                 if sample.background_texture is not None and sample.background_composite:
                     rgba, depth_image = renderer.render(

@@ -12,6 +12,9 @@ Here each light's shadow camera is fitted to the shadow *casters* (objects and p
 and the dome receive shadows but never cast them), the fragment shader takes one bilinear
 lookup (4 comparisons: smooth edges at the finer texel size), fragments outside a light's map
 are lit, and each map is rendered once per scene and reused by all its views.
+
+The same patch gives the shader light loops of constant length (one program per light counts),
+so that llvmpipe indexes the shadow samplers with constants.
 """
 
 from __future__ import annotations
@@ -33,34 +36,66 @@ MARGIN = 1.05
 """Fitted frusta are this much wider than the casters' extent (filtering needs a border)."""
 
 
-def patch_mesh_shader(text: str) -> str:
-    """``mesh.frag`` source with one bilinear shadow lookup instead of a 3×3 PCF grid.
+LIGHT_LOOPS = ("i < n_directional_lights", "i < n_spot_lights", "i < n_point_lights")
+"""The light loops' bounds in ``mesh.frag`` (uniforms) that :func:`patch_mesh_shader` makes
+constants."""
+
+LIGHT_COUNTS_DEFINE = "SIMGEN_LIGHT_COUNTS"
+"""Program define holding the light counts as ``"directional,spot,point"``."""
+
+
+def patch_mesh_shader(text: str, light_counts: tuple[int, int, int] | None = None) -> str:
+    """``mesh.frag`` source with one bilinear shadow lookup instead of a 3×3 PCF grid, and,
+    given ``light_counts`` (directional, spot, point), light loops of constant length.
+
+    pyrender loops over uniform light counts and indexes arrays of shadow samplers with the
+    loop variable; with constant counts the compiler unrolls the loops and every sampler
+    index is a constant, which llvmpipe runs about 1.7× faster. The arithmetic is unchanged
+    (the pixels are identical).
 
     Raises:
-        RuntimeError: the source does not contain the expected lookup (another pyrender).
+        RuntimeError: the source does not contain the expected lookup or loops (another
+            pyrender).
     """
-    if PCF_CALL not in text:
+    missing = [part for part in (PCF_CALL, *LIGHT_LOOPS) if part not in text]
+    if missing:
         raise RuntimeError(
-            "pyrender's mesh.frag has no PCF shadow lookup to replace; simgen expects "
+            f"pyrender's mesh.frag lacks {missing[0]!r}, which simgen patches; simgen expects "
             "pyrender==0.1.45"
         )
-    return text.replace(PCF_CALL, BILINEAR_CALL)
+    text = text.replace(PCF_CALL, BILINEAR_CALL)
+    if light_counts is not None:
+        for loop, count in zip(LIGHT_LOOPS, light_counts, strict=True):
+            text = text.replace(loop, f"{loop.split(' <')[0]} < {int(count)}")
+    return text
 
 
 @functools.cache
 def shader_cache_class(pyrender):
-    """A ``ShaderProgramCache`` whose ``mesh.frag`` programs use :func:`patch_mesh_shader`."""
+    """A ``ShaderProgramCache`` whose ``mesh.frag`` programs use :func:`patch_mesh_shader`.
+
+    Set the cache's ``light_counts`` (directional, spot, point lights bound by pyrender) before
+    a shaded pass: programs are then compiled, and cached, per light counts (``None``:
+    pyrender's loops over uniform counts).
+    """
     from pyrender.shader_program import ShaderProgram, ShaderProgramCache
 
     class FastShadowProgram(ShaderProgram):
         def _load(self, shader_filename):
             text = super()._load(shader_filename)
             if shader_filename.endswith("mesh.frag"):
-                text = patch_mesh_shader(text)
+                counts = self.defines.get(LIGHT_COUNTS_DEFINE)
+                counts = None if counts is None else tuple(int(c) for c in counts.split(","))
+                text = patch_mesh_shader(text, counts)
             return text
 
     class FastShadowCache(ShaderProgramCache):
+        light_counts: tuple[int, int, int] | None = None
+
         def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
+            if fragment_shader == "mesh.frag" and self.light_counts is not None:
+                counts = ",".join(str(int(c)) for c in self.light_counts)
+                defines = {**(defines or {}), LIGHT_COUNTS_DEFINE: counts}
             program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
             if fragment_shader == "mesh.frag" and program._program_id is None:
                 program.__class__ = FastShadowProgram
