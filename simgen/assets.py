@@ -18,6 +18,47 @@ from simgen.errors import SimgenError
 
 UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 
+MAX_HULL_VERTICES = 128
+"""Collision hulls keep at most this many of the convex hull's vertices. Bullet's contact
+queries scan every hull vertex, and the default catalog's football (a 3632-vertex hull) took a
+third of all physics time; see :func:`simplify_hull`."""
+
+
+def simplify_hull(points: np.ndarray, count: int) -> np.ndarray:
+    """Indices (ascending) of at most ``count`` rows of ``points`` (K, 3) float64, the vertices
+    of a convex hull, whose own hull stays close to it: starting from the two farthest-apart
+    points and the points farthest from their line and plane, the point farthest outside the
+    current hull is added until ``count`` are chosen or every point is within 1e-6 of the
+    hull's size. All indices when K <= ``count``.
+
+    The simplified hull lies inside the full one, so a resting object may sink into what it
+    rests on by at most the largest remaining distance (0.5 mm for the default football).
+    """
+    from scipy.spatial import ConvexHull
+
+    if len(points) <= count:
+        return np.arange(len(points))
+    size = float(np.ptp(points, axis=0).max())
+    first = int(np.argmax(np.linalg.norm(points - points.mean(axis=0), axis=1)))
+    second = int(np.argmax(np.linalg.norm(points - points[first], axis=1)))
+    axis = (points[second] - points[first]) / np.linalg.norm(points[second] - points[first])
+    offsets = points - points[first]
+    radial = offsets - np.outer(offsets @ axis, axis)
+    third = int(np.argmax(np.linalg.norm(radial, axis=1)))
+    normal = np.cross(axis, points[third] - points[first])
+    fourth = int(np.argmax(np.abs(offsets @ normal)))
+    chosen = list(dict.fromkeys([first, second, third, fourth]))
+    candidates = np.arange(len(points))  # points outside the current hull (it only grows)
+    while len(chosen) < count:
+        planes = ConvexHull(points[chosen]).equations  # (F, 4): outward normal, offset
+        outside = (points[candidates] @ planes[:, :3].T + planes[:, 3]).max(axis=1)
+        keep = outside > 1e-6 * size
+        if not keep.any():
+            break
+        candidates, outside = candidates[keep], outside[keep]
+        chosen.append(int(candidates[np.argmax(outside)]))
+    return np.sort(np.asarray(chosen))
+
 
 @dataclass(frozen=True, eq=False)
 class Asset:
@@ -46,8 +87,10 @@ class Asset:
 
     @functools.cached_property
     def hull_vertices(self) -> np.ndarray:
-        """(K, 3) float64 vertices of the convex hull (the physics collision shape)."""
-        return np.asarray(self.mesh.convex_hull.vertices, dtype=np.float64)
+        """(K, 3) float64 vertices of the physics collision shape: at most
+        :data:`MAX_HULL_VERTICES` of the convex hull's vertices (:func:`simplify_hull`)."""
+        hull = np.asarray(self.mesh.convex_hull.vertices, dtype=np.float64)
+        return hull[simplify_hull(hull, MAX_HULL_VERTICES)]
 
 
 def resolve_mesh_path(mesh: str) -> Path:

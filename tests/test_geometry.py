@@ -137,3 +137,34 @@ def test_rasterizer_clips_to_image_and_handles_both_windings():
         mask = rasterize_triangles(uv, faces, 8, 6)
         cols, rows = np.meshgrid(np.arange(8), np.arange(6))
         np.testing.assert_array_equal(mask, (cols + rows) <= 20)
+
+
+def _outside(points: np.ndarray, hull_points: np.ndarray) -> float:
+    """Largest distance of ``points`` beyond the facet planes of ``hull_points``' hull."""
+    from scipy.spatial import ConvexHull
+
+    planes = ConvexHull(hull_points).equations
+    return float((points @ planes[:, :3].T + planes[:, 3]).max())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_simplified_hulls_stay_close(seed):
+    import trimesh
+
+    from simgen.assets import simplify_hull
+
+    rng = np.random.default_rng(seed)
+    sphere = trimesh.creation.icosphere(subdivisions=4).vertices  # 2562 points, radius 1
+    sphere = sphere * rng.uniform(0.5, 2.0, size=3)  # an ellipsoid
+    kept = simplify_hull(sphere, 128)
+    assert len(kept) == 128 and np.all(np.diff(kept) > 0)
+    assert _outside(sphere, sphere[kept]) < 0.03 * np.ptp(sphere, axis=0).max()
+    # a box with many points on its faces: the search stops once its hull is the whole box
+    corners = np.array(np.meshgrid(*[[-1.0, 1.0]] * 3)).reshape(3, -1).T
+    faces = rng.uniform(-1, 1, size=(300, 3))
+    faces[np.arange(300), rng.integers(0, 3, size=300)] = rng.choice([-1.0, 1.0], size=300)
+    cube = np.concatenate([faces, corners])
+    kept = simplify_hull(cube, 128)
+    assert len(kept) < 128 and _outside(cube, cube[kept]) < 1e-9
+    small = sphere[:50]
+    np.testing.assert_array_equal(simplify_hull(small, 128), np.arange(50))
