@@ -11,7 +11,10 @@ separately. ``--inline-physics`` settles inside the worker instead.
 It prints RSS after the first scene, after the warm-up (the first ``--warmup`` images, while
 shader variants and per-asset caches fill), and at the end, the growth over the run after
 warm-up, and a least-squares slope over the images after warm-up, extrapolated to 10,000
-images. The extrapolation is a straight line through measured points, not a measurement.
+images. The extrapolation is a straight line through measured points, not a measurement. It
+also counts the shader programs the worker compiled (pyrender compiles one per combination of
+material features and, in simgen, light counts; each also holds llvmpipe's machine code), to
+tell a cache that fills from a leak.
 
 Usage: python scripts/bench_memory.py [--num 400] [--warmup 40] [--width 640 --height 480]
        [--inline-physics] [--json]
@@ -66,6 +69,21 @@ def sample_children(stop: threading.Event, peaks: list[float]) -> None:
         peaks.append(child_rss_mib())
 
 
+def count_programs() -> list[int]:
+    """A one-element list that counts the pyrender shader programs created from now on."""
+    from pyrender.shader_program import ShaderProgram
+
+    counter = [0]
+    init = ShaderProgram.__init__
+
+    def counting_init(self, *args, **kwargs):
+        counter[0] += 1
+        init(self, *args, **kwargs)
+
+    ShaderProgram.__init__ = counting_init
+    return counter
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num", type=int, default=400)
@@ -92,12 +110,13 @@ def main() -> None:
         ],
     )
     views = config.views_per_scene
-    samples: list[tuple[int, float]] = []
+    samples: list[tuple[int, float, int]] = []
     start_rss = rss_mib()
+    programs = count_programs()
 
     def progress(done: int, total: int) -> None:
         if done and done % views == 0:
-            samples.append((done, rss_mib()))
+            samples.append((done, rss_mib(), programs[0]))
 
     load_before = os.getloadavg()[0]
     child_peaks: list[float] = []
@@ -112,8 +131,9 @@ def main() -> None:
     sampler.join()
     half = len(child_peaks) // 2
 
-    done = np.array([d for d, _ in samples], dtype=np.float64)
-    rss = np.array([r for _, r in samples], dtype=np.float64)
+    done = np.array([d for d, _, _ in samples], dtype=np.float64)
+    rss = np.array([r for _, r, _ in samples], dtype=np.float64)
+    compiled = np.array([c for _, _, c in samples])
     after = done >= args.warmup
     warm_rss = float(rss[after][0])
     slope = float(np.polyfit(done[after], rss[after], 1)[0]) if after.sum() > 2 else 0.0
@@ -130,12 +150,14 @@ def main() -> None:
         "growth_after_warmup_percent": round(100 * (float(rss[-1]) - warm_rss) / warm_rss, 2),
         "slope_mib_per_1000_images": round(1000 * slope, 2),
         "extrapolated_growth_10000_images_percent": round(100 * 10000 * slope / warm_rss, 2),
+        "shader_programs_after_warmup": int(compiled[after][0]),
+        "shader_programs_end": int(compiled[-1]),
         "physics": "inline" if args.inline_physics else "helper process, recycled every 50",
         "physics_helper_rss_mib_max_first_half": round(max(child_peaks[:half], default=0), 1),
         "physics_helper_rss_mib_max_second_half": round(max(child_peaks[half:], default=0), 1),
         "load_before": round(load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
-        "trace": [[int(d), round(r, 1)] for d, r in samples[:: max(1, len(samples) // 40)]],
+        "trace": [[int(d), round(r, 1), c] for d, r, c in samples[:: max(1, len(samples) // 40)]],
     }
     if not args.json:
         print(
@@ -151,6 +173,10 @@ def main() -> None:
             f"{result['slope_mib_per_1000_images']} MiB per 1000 images -> "
             f"{result['extrapolated_growth_10000_images_percent']}% over 10,000 images "
             "(extrapolated)"
+        )
+        print(
+            f"  shader programs compiled: {result['shader_programs_after_warmup']} after warm-up, "
+            f"{result['shader_programs_end']} at the end"
         )
         print(
             f"  physics: {result['physics']}; helper RSS max MiB: first half "
