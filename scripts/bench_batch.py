@@ -18,8 +18,13 @@ On the default tabletop scene (shadows, visible masks, amodal labels) it measure
 The machine's load average is printed before and after: other work on the machine slows
 every figure.
 
+With ``--all-passes-baseline`` a second renderer-only baseline is measured the same way, in
+which the processes also draw the instance-id and union passes (everything the GL side of a
+labeled image needs, nothing computed or written): the overhead against it is what the rest of
+the pipeline (physics, labels, encoding, files, orchestration) adds.
+
 Usage: python scripts/bench_batch.py [--num 48] [--runs 1i,1h,2h] [--width 640 --height 480]
-       [--png-compression 3] [--json]
+       [--png-compression 3] [--all-passes-baseline] [--json]
 """
 
 from __future__ import annotations
@@ -55,26 +60,30 @@ def settle_all(config, assets) -> list:
         ]
 
 
-def _render_share(config, samples, share: list[tuple[int, int]], barrier, results) -> None:
-    """Worker body: warm up, wait for the others, render ``share`` (scene, view) pairs."""
+def _render_share(
+    config, samples, share: list[tuple[int, int]], barrier, results, labels: bool
+) -> None:
+    """Worker body: warm up, wait for the others, render ``share`` (scene, view) pairs (the
+    label passes too when ``labels``)."""
     from simgen.assets import load_catalog
     from simgen.render import single_threaded_blas
     from simgen.render.pyrender_egl import PyrenderRenderer
 
     assets = load_catalog(config)
     with PyrenderRenderer(assets) as renderer, single_threaded_blas():
-        renderer.render(samples[0], 0, labels=False)  # GL context and shaders
+        renderer.render(samples[0], 0, labels=labels)  # GL context and shaders
         barrier.wait()
         start = time.time()
         for scene, view in share:
-            renderer.render(samples[scene], view, depth=config.output.depth, labels=False)
+            renderer.render(samples[scene], view, depth=config.output.depth, labels=labels)
         results.put((start, time.time()))
 
 
-def renderer_only(config, samples, workers: int) -> tuple[float, int]:
-    """Seconds to render every image of ``config`` with the renderer alone (shaded pass only)
-    in ``workers`` processes, each with ``LP_NUM_THREADS`` = CPUs / workers as a simgen
-    worker gets, each rendering whole scenes; and the image count."""
+def renderer_only(config, samples, workers: int, labels: bool = False) -> tuple[float, int]:
+    """Seconds to render every image of ``config`` with the renderer alone (shaded pass only;
+    with ``labels`` also the instance-id and union passes) in ``workers`` processes, each with
+    ``LP_NUM_THREADS`` = CPUs / workers as a simgen worker gets, each rendering whole scenes;
+    and the image count."""
     import multiprocessing
 
     pairs = [(j, v) for j in range(len(samples)) for v in range(config.views_per_scene)][
@@ -88,7 +97,9 @@ def renderer_only(config, samples, workers: int) -> tuple[float, int]:
     os.environ["LP_NUM_THREADS"] = threads  # inherited by the spawned processes
     try:
         procs = [
-            ctx.Process(target=_render_share, args=(config, samples, share, barrier, results))
+            ctx.Process(
+                target=_render_share, args=(config, samples, share, barrier, results, labels)
+            )
             for share in shares
         ]
         for proc in procs:
@@ -154,6 +165,12 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--png-compression", type=int, default=None)
+    parser.add_argument(
+        "--all-passes-baseline",
+        action="store_true",
+        help="also measure a renderer-only baseline that draws every pass a labeled image needs "
+        "(shaded, instance-id and union passes; no labels computed, no files)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
     args = parser.parse_args()
 
@@ -180,21 +197,28 @@ def main() -> None:
     samples = settle_all(config, assets)
     names = [run.strip() for run in args.runs.split(",")]
     counts = sorted({int(name.rstrip("hi")) for name in names})
-    before = {w: renderer_only(config, samples, w) for w in counts}
+    kinds = [False, True] if args.all_passes_baseline else [False]
+    before = {(w, k): renderer_only(config, samples, w, k) for w in counts for k in kinds}
     runs = [end_to_end(config, name) for name in names]
-    after = {w: renderer_only(config, samples, w) for w in counts}
+    after = {(w, k): renderer_only(config, samples, w, k) for w in counts for k in kinds}
     baseline = {  # ms per image with w renderer processes, mean of before and after
-        w: 1000 * (before[w][0] + after[w][0]) / (before[w][1] + after[w][1]) for w in counts
+        key: 1000 * (before[key][0] + after[key][0]) / (before[key][1] + after[key][1])
+        for key in before
     }
-    render_ms = baseline[1] if 1 in baseline else baseline[counts[0]]
+    render_ms = baseline[(1 if 1 in counts else counts[0], False)]
     for run in runs:
-        same = baseline[run["workers"]]
-        run["renderer_only_fps_same_workers"] = round(1000 / same, 3)
-        run["overhead_vs_renderer_only"] = round(1000 / run["images_per_s"] / same - 1, 3)
-        steady = run["steady_images_per_s"]
-        run["steady_overhead_vs_renderer_only"] = (
-            round(1000 / steady / same - 1, 3) if steady else None
-        )
+        for labels, suffix in [(False, ""), (True, "_all_passes")]:
+            same = baseline.get((run["workers"], labels))
+            if same is None:
+                continue
+            run[f"renderer_only{suffix}_fps_same_workers"] = round(1000 / same, 3)
+            run[f"overhead_vs_renderer_only{suffix}"] = round(
+                1000 / run["images_per_s"] / same - 1, 3
+            )
+            steady = run["steady_images_per_s"]
+            run[f"steady_overhead_vs_renderer_only{suffix}"] = (
+                round(1000 / steady / same - 1, 3) if steady else None
+            )
     result = {
         "date": datetime.date.today().isoformat(),
         "images": args.num,
@@ -203,8 +227,11 @@ def main() -> None:
         "renderer_only_fps": round(1000 / render_ms, 3),
         "renderer_only_ms": round(render_ms, 1),
         "renderer_only_fps_before_after": {
-            w: [round(before[w][1] / before[w][0], 3), round(after[w][1] / after[w][0], 3)]
-            for w in counts
+            f"{w}{' all passes' if k else ''}": [
+                round(before[(w, k)][1] / before[(w, k)][0], 3),
+                round(after[(w, k)][1] / after[(w, k)][0], 3),
+            ]
+            for w, k in before
         },
         "runs": runs,
         "load_before": load_before,
@@ -219,9 +246,12 @@ def main() -> None:
         f"default tabletop scene, {args.num} images at {result['size']} per run, "
         f"{os.cpu_count()} cores, load {load_before} -> {result['load_after']}"
     )
-    for w, (fps_before, fps_after) in result["renderer_only_fps_before_after"].items():
+    for (w, k), (fps_before, fps_after) in zip(
+        before, result["renderer_only_fps_before_after"].values(), strict=True
+    ):
+        what = "shaded, instance-id and union passes" if k else "shaded pass"
         print(
-            f"  renderer-only, {w} process(es): {1000 / baseline[w]:6.2f} fps "
+            f"  renderer-only ({what}), {w} process(es): {1000 / baseline[(w, k)]:6.2f} fps "
             f"(mean of {fps_before:.2f} before and {fps_after:.2f} after the runs)"
         )
     for run in runs:
@@ -233,6 +263,12 @@ def main() -> None:
             f"{100 * run['overhead_vs_renderer_only']:+.0f}% overall, "
             f"{100 * (run['steady_overhead_vs_renderer_only'] or 0):+.0f}% steady"
         )
+        if "overhead_vs_renderer_only_all_passes" in run:
+            print(
+                "      overhead vs renderer-only drawing all passes: "
+                f"{100 * run['overhead_vs_renderer_only_all_passes']:+.0f}% overall, "
+                f"{100 * (run['steady_overhead_vs_renderer_only_all_passes'] or 0):+.0f}% steady"
+            )
         stages = ", ".join(f"{k} {v}" for k, v in run["stage_ms_per_image"].items())
         print(f"      ms per image (summed over workers): {stages}")
     print(json.dumps(result))

@@ -8,9 +8,10 @@ times in each mode and prints the median milliseconds per view:
 * ``image``: the shaded pass only (what a renderer-only loop does);
 * ``image + labels``: the shaded pass, the instance-id pass and the union (amodal) pass;
 * ``labels only``: the instance-id and union passes (``color=False``);
-* the shaded pass with shadows off, and with pyrender's own 36-tap shadow filter and
-  scene-wide shadow frusta instead of simgen's (``--pyrender-shadows`` rows, measured in the
-  same run);
+* the shaded pass with shadows off; with pyrender's loops over uniform light counts instead of
+  simgen's constant-length loops (same pixels); and with pyrender's own shader (36-tap shadow
+  filter, uniform loops) and scene-wide shadow frusta instead of simgen's, all measured in the
+  same run;
 * ``first view``: the first render of each scene, which also builds the scene, uploads its
   textures and draws its shadow maps (median over scenes, not warmed up).
 
@@ -86,6 +87,17 @@ def main() -> None:
         measure("image + labels", renderer, samples, depth=False)
         measure("labels only", renderer, samples, color=False)
         measure("image, shadows off", renderer, unshadowed, depth=False, labels=False)
+        renderer.constant_light_loops = False
+        try:
+            measure(
+                "image, light loops over uniform counts (pyrender's)",
+                renderer,
+                samples,
+                depth=False,
+                labels=False,
+            )
+        finally:
+            renderer.constant_light_loops = True
         import simgen.render.pyrender_egl as backend
 
         inner = renderer._offscreen._renderer
