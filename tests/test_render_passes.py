@@ -179,6 +179,30 @@ def test_union_pass_gives_full_silhouettes(renderer, assets, count):
     assert sum(inst.visib_fract < 1 for inst in instances) == hidden
 
 
+def test_labels_from_windows_match_whole_image_labels(renderer, assets):
+    # Labels computed on each object's window equal those computed on the whole image with
+    # the same union pass; a visible pixel outside the window (impossible for a real render,
+    # planted here) sends the object back to the whole-image path, so nothing is lost.
+    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2)), _object(2, 1, (0.06, -0.08, 0.025), "ball")]
+    view = _view((0.2, -0.5, 0.4))
+    sample = _sample(objects, [_light("spot", (0.5, 0.3, 1.2))], [view])
+    output = renderer.render(sample, 0)
+    windowed = annotate(sample, 0, output, assets)
+    assert len(windowed) == 2
+    for inst in windowed:
+        visible = output.instance_ids == inst.instance_id
+        full = output.amodal_mask(inst.instance_id)
+        np.testing.assert_array_equal(inst.mask, visible)
+        np.testing.assert_array_equal(inst.amodal_mask, full | visible)
+        assert inst.area == int(visible.sum()) and inst.amodal_area == int((full | visible).sum())
+    ids = output.instance_ids.copy()
+    ids[0, 0] = 2  # a stray pixel of the ball in the image's corner
+    planted = annotate(sample, 0, dataclasses.replace(output, instance_ids=ids), assets)
+    ball = next(inst for inst in planted if inst.instance_id == 2)
+    assert ball.mask[0, 0] and ball.area == windowed[1].area + 1
+    assert ball.bbox[:2] == (0, 0)
+
+
 def test_bit_colors_are_single_bits():
     values = [r | (g << 8) | (b << 16) for r, g, b in (bit_color(k) for k in range(24))]
     assert values == [1 << k for k in range(24)]
