@@ -291,7 +291,13 @@ class OutputConfig(_Model):
     visib_threshold: float = Field(
         0.1, ge=0, le=1, description="Instances less visible than this are flagged ignore."
     )
-    png_compression: int = Field(3, ge=0, le=9)
+    png_compression: int = Field(
+        3,
+        ge=0,
+        le=9,
+        description="zlib level of the PNGs: 0 stores, 1-3 use zlib's run-length strategy "
+        "(fast), 4-9 its default strategy (smaller files, slower).",
+    )
 
 
 class SceneConfig(_Model):
