@@ -4,7 +4,7 @@
 Renders ``--num`` images of the default tabletop scene with one worker in this process (the
 same code a worker process runs: one renderer reused across scenes, every image and record
 written), reading this process's resident set size (VmRSS) after every scene. By default the
-scenes settle in a physics helper process recycled every 50 scenes, as ``simgen render`` does
+scenes settle in a physics helper process recycled as ``simgen render`` recycles it
 (pybullet leaks every mesh collision shape); the helpers' RSS is sampled too and reported
 separately. ``--inline-physics`` settles inside the worker instead.
 
@@ -98,6 +98,7 @@ def main() -> None:
     import numpy as np
 
     from simgen.config import load_config
+    from simgen.physics_process import RECYCLE_AFTER
     from simgen.runner import render_dataset
 
     config = load_config(
@@ -152,7 +153,9 @@ def main() -> None:
         "extrapolated_growth_10000_images_percent": round(100 * 10000 * slope / warm_rss, 2),
         "shader_programs_after_warmup": int(compiled[after][0]),
         "shader_programs_end": int(compiled[-1]),
-        "physics": "inline" if args.inline_physics else "helper process, recycled every 50",
+        "physics": "inline"
+        if args.inline_physics
+        else f"helper process, recycled every {RECYCLE_AFTER} scenes",
         "physics_helper_rss_mib_max_first_half": round(max(child_peaks[:half], default=0), 1),
         "physics_helper_rss_mib_max_second_half": round(max(child_peaks[half:], default=0), 1),
         "load_before": round(load_before, 2),

@@ -29,6 +29,7 @@ from typing import Any
 from simgen.assets import Asset, load_catalog
 from simgen.config import SceneConfig
 from simgen.io import atomic_write_bytes, atomic_write_text, depth_to_png16, dump_json, encode_png
+from simgen.physics_process import RECYCLE_AFTER
 from simgen.pipeline import draw_effects, render_view
 from simgen.shards import Shard, image_name, missing_views, record_path
 
@@ -57,7 +58,7 @@ class JobSpec:
     source: Path | None = None
     renderer: str = "pyrender"
     physics_process: bool = True
-    physics_recycle_after: int = 50
+    physics_recycle_after: int = RECYCLE_AFTER
 
 
 @dataclass(frozen=True)
