@@ -16,7 +16,14 @@ from simgen.geometry import OPENGL_FROM_OPENCV, look_at
 from simgen.labels import annotate, silhouette
 from simgen.render.gl_passes import bit_color
 from simgen.render.pyrender_egl import PyrenderRenderer
-from simgen.render.shadows import LIGHT_LOOPS, directional_extent, patch_mesh_shader, spot_fov
+from simgen.render.shadows import (
+    LIGHT_COUNTS_DEFINE,
+    LIGHT_LOOPS,
+    MAX_SPECIALIZED_PROGRAMS,
+    directional_extent,
+    patch_mesh_shader,
+    spot_fov,
+)
 from simgen.scene import CameraView, Light, ObjectInstance, SceneSample
 
 W, H = 320, 240
@@ -177,6 +184,29 @@ def test_union_pass_gives_full_silhouettes(renderer, assets, count):
     instances = annotate(sample, 0, output, assets)
     assert all(0 < inst.visib_fract <= 1 for inst in instances)
     assert sum(inst.visib_fract < 1 for inst in instances) == hidden
+
+
+def test_specialized_programs_are_bounded(renderer):
+    # With room for 2 programs, four light sets evict and recompile programs; images match
+    # the unbounded cache's, and at most 2 programs per light counts stay compiled.
+    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2))]
+    view = _view((0.3, -0.6, 0.7))
+    samples = [_sample(objects, [_light(k, e) for k, e in lights], [view]) for lights in LIGHT_SETS]
+    reference = [renderer.render(s, 0, labels=False).rgb for s in samples]
+    cache = renderer._offscreen._renderer._program_cache
+    cache.max_specialized = 2
+    try:
+        for _ in range(2):
+            for sample, expected in zip(samples, reference, strict=True):
+                np.testing.assert_array_equal(
+                    renderer.render(sample, 0, labels=False).rgb, expected
+                )
+                specialized = [
+                    key for key in cache._program_cache if LIGHT_COUNTS_DEFINE in str(key)
+                ]
+                assert 1 <= len(specialized) <= 2
+    finally:
+        cache.max_specialized = MAX_SPECIALIZED_PROGRAMS
 
 
 def test_labels_from_windows_match_whole_image_labels(renderer, assets):

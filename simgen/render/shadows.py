@@ -43,6 +43,12 @@ constants."""
 LIGHT_COUNTS_DEFINE = "SIMGEN_LIGHT_COUNTS"
 """Program define holding the light counts as ``"directional,spot,point"``."""
 
+MAX_SPECIALIZED_PROGRAMS = 96
+"""Programs compiled per light counts that a cache keeps; beyond it the least recently used is
+deleted. Each holds several MiB of llvmpipe machine code (a worker on the default scene, which
+uses up to 4 lights of 3 kinds, compiled 72 programs in 10,000 images and then stopped
+growing); the bound keeps scenes with many lights from filling memory."""
+
 
 def patch_mesh_shader(text: str, light_counts: tuple[int, int, int] | None = None) -> str:
     """``mesh.frag`` source with one bilinear shadow lookup instead of a 3×3 PCF grid, and,
@@ -91,15 +97,32 @@ def shader_cache_class(pyrender):
 
     class FastShadowCache(ShaderProgramCache):
         light_counts: tuple[int, int, int] | None = None
+        max_specialized: int = MAX_SPECIALIZED_PROGRAMS
 
         def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
-            if fragment_shader == "mesh.frag" and self.light_counts is not None:
+            specialized = fragment_shader == "mesh.frag" and self.light_counts is not None
+            if specialized:
                 counts = ",".join(str(int(c)) for c in self.light_counts)
                 defines = {**(defines or {}), LIGHT_COUNTS_DEFINE: counts}
             program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
             if fragment_shader == "mesh.frag" and program._program_id is None:
                 program.__class__ = FastShadowProgram
+            if specialized:
+                self._touch(program)
             return program
+
+        def _touch(self, program) -> None:
+            """Mark ``program`` most recently used; delete the least recently used specialized
+            program beyond ``max_specialized`` (never one used in the current pass: a pass
+            draws far fewer primitives)."""
+            recent = self.__dict__.setdefault("_recent", {})
+            recent.pop(id(program), None)
+            recent[id(program)] = program
+            while len(recent) > self.max_specialized:
+                oldest = recent.pop(next(iter(recent)))
+                for key in [k for k, v in self._program_cache.items() if v is oldest]:
+                    del self._program_cache[key]
+                oldest.delete()
 
     return FastShadowCache
 
