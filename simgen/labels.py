@@ -228,7 +228,7 @@ def _paste(crop: np.ndarray, window: Box, shape: tuple[int, int]) -> np.ndarray:
 def _windowed_instance(
     obj, ids: np.ndarray, output: RenderOutput, window: Box, area: int
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(visible, amodal) crops of ``window`` from the instance map and the union pass, or
+    """(visible, amodal) crops of ``window`` from the instance map and the silhouette words, or
     ``None`` when some visible pixel lies outside the window (never expected; checked against
     the instance's pixel count so that labels stay exact)."""
     x0, y0, x1, y1 = window

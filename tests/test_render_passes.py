@@ -1,5 +1,5 @@
 """The pyrender backend's passes: fitted shadows land where geometry says, shadow maps shared by
-a scene's views change no pixel, the union pass gives exact full silhouettes."""
+a scene's views change no pixel, the label pass gives exact full silhouettes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from simgen.assets import load_entry
 from simgen.config import ObjectEntry
 from simgen.geometry import OPENGL_FROM_OPENCV, look_at
 from simgen.labels import annotate, silhouette
-from simgen.render.gl_passes import bit_color
+from simgen.render.gl_passes import NO_SLOT, label_color
 from simgen.render.pyrender_egl import PyrenderRenderer
 from simgen.render.shadows import (
     LIGHT_COUNTS_DEFINE,
@@ -155,10 +155,10 @@ def test_views_sharing_shadow_maps_match_a_fresh_render(renderer):
         np.testing.assert_array_equal(alone, together[v])
 
 
-@pytest.mark.parametrize("count", [3, 30])
-def test_union_pass_gives_full_silhouettes(renderer, assets, count):
-    # A row of balls seen along the row: each hides part of the next ones. 30 balls need two
-    # union passes (24 bits each).
+@pytest.mark.parametrize("count", [3, 40])
+def test_label_pass_gives_full_silhouettes(renderer, assets, count):
+    # A row of balls seen along the row: each hides part of the next ones. 40 balls need two
+    # silhouette words (32 bits each).
     rng = np.random.default_rng(count)
     objects = [
         _object(i + 1, 1, (0.02 * rng.standard_normal(), 0.06 * i, 0.025), "ball")
@@ -170,7 +170,7 @@ def test_union_pass_gives_full_silhouettes(renderer, assets, count):
     hidden = 0
     for obj in objects:
         full = output.amodal_mask(obj.instance_id)
-        if full is None:  # not visible at all: no union bit, no annotation
+        if full is None:  # not visible at all: no silhouette kept, no annotation
             assert not (output.instance_ids == obj.instance_id).any()
             continue
         visible = output.instance_ids == obj.instance_id
@@ -211,7 +211,7 @@ def test_specialized_programs_are_bounded(renderer):
 
 def test_labels_from_windows_match_whole_image_labels(renderer, assets):
     # Labels computed on each object's window equal those computed on the whole image with
-    # the same union pass; a visible pixel outside the window (impossible for a real render,
+    # the same label pass; a visible pixel outside the window (impossible for a real render,
     # planted here) sends the object back to the whole-image path, so nothing is lost.
     objects = [_object(1, 0, (0.0, 0.0, CUBE / 2)), _object(2, 1, (0.06, -0.08, 0.025), "ball")]
     view = _view((0.2, -0.5, 0.4))
@@ -233,9 +233,12 @@ def test_labels_from_windows_match_whole_image_labels(renderer, assets):
     assert ball.bbox[:2] == (0, 0)
 
 
-def test_bit_colors_are_single_bits():
-    values = [r | (g << 8) | (b << 16) for r, g, b in (bit_color(k) for k in range(24))]
-    assert values == [1 << k for k in range(24)]
+@pytest.mark.parametrize("slot", [0, 1, 255, 256, 1000, NO_SLOT])
+def test_label_colors_round_trip(slot):
+    # what LABEL_FRAG decodes from the colour uniform pyrender sets (bytes / 255)
+    r, g, b = (np.float32(v) / np.float32(255.0) for v in label_color(7, slot))
+    assert round(float(r) * 255) == 7
+    assert round(float(g) * 255) + 256 * round(float(b) * 255) == slot
 
 
 def test_depth_and_labels_can_be_skipped(renderer):

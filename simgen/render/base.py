@@ -9,8 +9,8 @@ import numpy as np
 
 from simgen.scene import SceneSample
 
-AMODAL_BITS = 24
-"""Instances per word of :attr:`RenderOutput.amodal_words` (8 bits in each of R, G and B)."""
+AMODAL_BITS = 32
+"""Instances per word of :attr:`RenderOutput.amodal_words` (uint32)."""
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
-"""Two extra modes for a pyrender ``Renderer``: colour-only readback and a union (amodal) pass.
+"""Two extra modes for a pyrender ``Renderer``: colour-only readback and one label pass that
+gives both the instance map and every full (amodal) silhouette.
 
 * Colour only: pyrender resolves, reads and linearizes the depth buffer after every pass; when
-  depth is not wanted (segmentation passes, datasets without depth) only colour is read, and
-  only the bytes the pass needs: the instance-id pass reads one byte per pixel (red), the
-  union pass four (RGBA, which is one little-endian 32-bit word per pixel).
-* Union pass: the segmentation shader draws each object in a flat colour with one bit set,
-  with the depth test off and the framebuffer's logic op set to OR, so every pixel ends up
-  with the bits of *all* objects whose triangles cover its centre, hidden or not. One pass
-  gives the full (amodal) silhouettes of 24 objects (8 bits in each of R, G and B) with the
-  same rasterization rule and vertex transforms as the instance-id pass.
+  depth is not wanted (label passes, datasets without depth) only colour is read, and only the
+  bytes the pass needs (the instance map is one byte per pixel: red).
+* Label pass: pyrender's segmentation pass draws each node in a flat colour with the depth test
+  on, which gives the instance map. Its fragment shader is replaced by :data:`LABEL_FRAG`, which
+  also sets the node's bit in an array of 32-bit words (one image layer per 32 labeled nodes)
+  with an atomic OR. A shader that writes to an image runs before the depth test, so *every*
+  fragment of a node, hidden or not, sets its bit: each bit plane is the node's full silhouette,
+  with the same rasterization rule (pixel centres; multisampling is off in segmentation passes)
+  and vertex transforms as the instance map.
 """
 
 from __future__ import annotations
@@ -18,37 +20,47 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simgen.render.base import AMODAL_BITS as BITS_PER_PASS
+from simgen.render.base import AMODAL_BITS
+
+NO_SLOT = 0xFFFF
+"""Slot of a node without a silhouette bit (unlabeled: the ground, props, distractors)."""
+
+LABEL_FRAG = """#version 430 core
+// simgen: instance id in red, and the node's bit in its full-silhouette word (atomic OR)
+uniform vec3 color;  // (instance id, slot & 255, slot >> 8) / 255
+layout(r32ui, binding = 0) uniform uimage2DArray silhouettes;
+out vec4 frag_color;
+
+void main()
+{
+    uint slot = uint(round(color.g * 255.0)) + 256u * uint(round(color.b * 255.0));
+    if (slot != 65535u) {
+        ivec3 word = ivec3(ivec2(gl_FragCoord.xy), int(slot / 32u));
+        imageAtomicOr(silhouettes, word, 1u << (slot % 32u));
+    }
+    frag_color = vec4(color.r, 0.0, 0.0, 1.0);
+}
+"""
+"""Fragment shader of the label pass (replaces pyrender's ``segmentation.frag``)."""
 
 
 @dataclass
 class PassModes:
     """What the next pass of a patched renderer does (set before, reset after each pass)."""
 
-    union: bool = False
     read_depth: bool = True
     read_format: str = "rgb"
     """Colour readback when depth is not read: ``rgb`` ((H, W, 3), or (H, W, 4) for an RGBA
-    pass), ``red`` ((H, W) uint8) or ``rgba`` ((H, W, 4) uint8)."""
+    pass) or ``red`` ((H, W) uint8)."""
 
 
 def install_pass_modes(renderer) -> PassModes:
-    """Patch a pyrender ``Renderer`` so that :class:`PassModes` controls its passes."""
+    """Patch a pyrender ``Renderer`` so that :class:`PassModes` controls its readback."""
     from OpenGL import GL
     from pyrender.constants import RenderFlags
 
     modes = PassModes()
-    configure = renderer._configure_forward_pass_viewport
     read = renderer._read_main_framebuffer
-
-    def configure_forward_pass_viewport(flags):
-        configure(flags)
-        if modes.union:
-            GL.glDisable(GL.GL_DEPTH_TEST)
-            GL.glEnable(GL.GL_COLOR_LOGIC_OP)
-            GL.glLogicOp(GL.GL_OR)
-        else:
-            GL.glDisable(GL.GL_COLOR_LOGIC_OP)
 
     def read_main_framebuffer(scene, flags):
         if modes.read_depth or flags & RenderFlags.DEPTH_ONLY:
@@ -62,7 +74,7 @@ def install_pass_modes(renderer) -> PassModes:
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb)
         if modes.read_format == "red":
             shape, fmt = (height, width), GL.GL_RED
-        elif modes.read_format == "rgba" or flags & RenderFlags.RGBA:
+        elif flags & RenderFlags.RGBA:
             shape, fmt = (height, width, 4), GL.GL_RGBA
         else:
             shape, fmt = (height, width, 3), GL.GL_RGB
@@ -71,41 +83,90 @@ def install_pass_modes(renderer) -> PassModes:
         GL.glReadPixels(0, 0, width, height, fmt, GL.GL_UNSIGNED_BYTE, pixels)
         return pixels[::-1], None
 
-    renderer._configure_forward_pass_viewport = configure_forward_pass_viewport
     renderer._read_main_framebuffer = read_main_framebuffer
     return modes
 
 
-def bit_color(bit: int) -> tuple[int, int, int]:
-    """The (R, G, B) bytes of a colour with only ``bit`` (0..23) set."""
-    value = 1 << bit
-    return value & 255, (value >> 8) & 255, (value >> 16) & 255
+def label_color(instance_id: int, slot: int) -> tuple[int, int, int]:
+    """The segmentation colour bytes of a node: its instance id (0..255) and its slot
+    (0..65534, or :data:`NO_SLOT`), as :data:`LABEL_FRAG` decodes them."""
+    return instance_id, slot & 255, slot >> 8
 
 
-def union_pass(offscreen, modes: PassModes, scene, nodes: Sequence) -> list[np.ndarray]:
-    """Full silhouettes of ``nodes`` as bit planes.
+class SilhouetteWords:
+    """The image array the label pass ORs silhouette bits into (one per GL context)."""
+
+    def __init__(self) -> None:
+        self._texture = None
+        self._shape: tuple[int, int, int] | None = None
+
+    def bind_cleared(self, width: int, height: int, layers: int) -> None:
+        """Make a zeroed (layers, height, width) r32ui array the label pass's image."""
+        from OpenGL import GL
+
+        if self._shape is None or self._shape[0] < layers or self._shape[1:] != (height, width):
+            self.delete()
+            self._texture = GL.glGenTextures(1)
+            GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._texture)
+            GL.glTexStorage3D(GL.GL_TEXTURE_2D_ARRAY, 1, GL.GL_R32UI, width, height, layers)
+            GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, 0)
+            self._shape = (layers, height, width)
+        GL.glClearTexImage(self._texture, 0, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_INT, None)
+        GL.glBindImageTexture(0, self._texture, 0, GL.GL_TRUE, 0, GL.GL_READ_WRITE, GL.GL_R32UI)
+
+    def read(self, layers: int) -> tuple[np.ndarray, ...]:
+        """The first ``layers`` words, each (H, W) uint32 with row 0 at the image's top."""
+        from OpenGL import GL
+
+        GL.glMemoryBarrier(GL.GL_TEXTURE_UPDATE_BARRIER_BIT)
+        _, height, width = self._shape
+        data = np.empty((self._shape[0], height, width), dtype=np.uint32)
+        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._texture)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        GL.glGetTexImage(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_INT, data)
+        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, 0)
+        return tuple(np.ascontiguousarray(word[::-1]) for word in data[:layers])
+
+    def delete(self) -> None:
+        """Free the texture (in the current context)."""
+        from OpenGL import GL
+
+        if self._texture is not None:
+            GL.glDeleteTextures([self._texture])
+            self._texture, self._shape = None, None
+
+
+def label_pass(
+    offscreen, modes: PassModes, words: SilhouetteWords, scene, ids: dict, labeled: Sequence
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The instance map and the full silhouettes of ``labeled`` nodes, in one pass.
 
     Args:
-        offscreen: a pyrender ``OffscreenRenderer`` whose renderer has ``modes`` installed.
+        offscreen: a pyrender ``OffscreenRenderer`` whose renderer has ``modes`` installed and
+            whose program cache uses :data:`LABEL_FRAG` for segmentation passes.
         modes: its :class:`PassModes`.
+        words: the context's :class:`SilhouetteWords`.
         scene: the scene, with its camera set.
-        nodes: mesh nodes; node ``k`` is bit ``k % BITS_PER_PASS`` of word
-            ``k // BITS_PER_PASS`` (:attr:`RenderOutput.amodal_words`).
+        ids: node -> instance id (0..255; 0 for unlabeled nodes).
+        labeled: the nodes with a silhouette; node ``labeled[k]`` gets slot ``k``.
 
     Returns:
-        One (H, W) uint32 array per ``BITS_PER_PASS`` (24) nodes.
+        ``(instance_ids, words)``: (H, W) int32 instance map and one (H, W) uint32 word per
+        :data:`~simgen.render.base.AMODAL_BITS` labeled nodes (slot ``k`` is bit
+        ``k % AMODAL_BITS`` of word ``k // AMODAL_BITS``).
     """
     from pyrender.constants import RenderFlags
 
-    words = []
-    for start in range(0, len(nodes), BITS_PER_PASS):
-        colors = {node: bit_color(k) for k, node in enumerate(nodes[start : start + BITS_PER_PASS])}
-        modes.union, modes.read_depth, modes.read_format = True, False, "rgba"
-        try:
-            rgba, _ = offscreen.render(scene, flags=RenderFlags.SEG, seg_node_map=colors)
-        finally:
-            modes.union, modes.read_depth, modes.read_format = False, True, "rgb"
-        # R | G << 8 | B << 16 | A << 24 per pixel; the alpha byte is dropped
-        word = np.ascontiguousarray(rgba).view("<u4")[:, :, 0]
-        words.append((word & 0xFFFFFF).astype(np.uint32, copy=False))
-    return words
+    if len(labeled) >= NO_SLOT:
+        raise ValueError(f"at most {NO_SLOT - 1} labeled objects per scene")
+    slots = {node: k for k, node in enumerate(labeled)}
+    colors = {node: label_color(value, slots.get(node, NO_SLOT)) for node, value in ids.items()}
+    layers = max(1, -(-len(labeled) // AMODAL_BITS))
+    width, height = offscreen.viewport_width, offscreen.viewport_height
+    words.bind_cleared(width, height, layers)
+    modes.read_depth, modes.read_format = False, "red"
+    try:
+        seg, _ = offscreen.render(scene, flags=RenderFlags.SEG, seg_node_map=colors)
+    finally:
+        modes.read_depth, modes.read_format = True, "rgb"
+    return seg.astype(np.int32), words.read(layers)

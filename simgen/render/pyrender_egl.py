@@ -1,8 +1,8 @@
 """pyrender backend on headless EGL (Mesa llvmpipe on a CPU, the NVIDIA driver on a GPU).
 
-Three passes per view: a shaded RGB (+ depth) pass (multisampled, optional shadows), a flat
-segmentation pass whose red channel is the instance id, and a union pass giving each visible
-labeled object's full silhouette (:mod:`simgen.render.gl_passes`). The renderer and each
+Two passes per view: a shaded RGB (+ depth) pass (multisampled, optional shadows), and a flat
+label pass whose red channel is the instance id and which also ORs each labeled object's bit
+into its full-silhouette word (:mod:`simgen.render.gl_passes`). The renderer and each
 asset's vertex arrays are created once and reused; a pyrender scene is built once per sampled
 scene and shared by its views, and so are its shadow maps (:mod:`simgen.render.shadows`).
 """
@@ -17,7 +17,7 @@ import numpy as np
 from simgen.assets import Asset
 from simgen.geometry import pose_matrix
 from simgen.render.base import RenderOutput
-from simgen.render.gl_passes import install_pass_modes, union_pass
+from simgen.render.gl_passes import SilhouetteWords, install_pass_modes, label_pass
 from simgen.render.shadows import (
     fit_shadow_cameras,
     install_shadow_reuse,
@@ -167,6 +167,7 @@ class PyrenderRenderer:
             inner._program_cache = shader_cache_class(self._pyrender)()
             install_shadow_reuse(inner)
             self._modes = install_pass_modes(inner)
+            self._words = SilhouetteWords()  # lives in this context
             self._size = (width, height)
         return self._offscreen
 
@@ -347,9 +348,9 @@ class PyrenderRenderer:
         labels: bool = True,
     ) -> RenderOutput:
         """Render one view: the shaded pass (skipped when ``color=False``; depth read only
-        when ``depth``), then, when ``labels``, the instance-id pass and the union pass of the
-        labeled objects that are visible (their full silhouettes). ``labels=False`` (the
-        renderer-only baseline of the benchmarks) returns ``instance_ids=None``."""
+        when ``depth``), then, when ``labels``, the label pass: the instance map and the full
+        silhouettes of the labeled objects (kept for those that are visible). ``labels=False``
+        (the renderer-only baseline of the benchmarks) returns ``instance_ids=None``."""
         from simgen.geometry import OPENGL_FROM_OPENCV
 
         pyrender = self._pyrender
@@ -398,19 +399,15 @@ class PyrenderRenderer:
                 depth_out = np.ascontiguousarray(depth_image, dtype=np.float32)
         if not labels:
             return RenderOutput(rgb=rgb, depth=depth_out, instance_ids=None)
-        self._modes.read_depth, self._modes.read_format = False, "red"
-        try:
-            seg, _ = renderer.render(scene, flags=pyrender.RenderFlags.SEG, seg_node_map=seg_map)
-        finally:
-            self._modes.read_depth, self._modes.read_format = True, "rgb"
-        ids = seg.astype(np.int32)
+        labeled = [node for node, value in seg_map.items() if value]
+        ids, words = label_pass(renderer, self._modes, self._words, scene, seg_map, labeled)
         present = set(np.flatnonzero(np.bincount(ids.ravel())).tolist())
-        nodes = [node for node, value in seg_map.items() if value and value in present]
-        words = union_pass(renderer, self._modes, scene, nodes) if nodes else []
         return RenderOutput(
             rgb=rgb,
             depth=depth_out,
             instance_ids=ids,
-            amodal_words=tuple(words),
-            amodal_slots={seg_map[node]: k for k, node in enumerate(nodes)},
+            amodal_words=words,
+            amodal_slots={
+                seg_map[node]: k for k, node in enumerate(labeled) if seg_map[node] in present
+            },
         )

@@ -23,6 +23,8 @@ import functools
 
 import numpy as np
 
+from simgen.render.gl_passes import LABEL_FRAG
+
 PCF_CALL = "float shadow = PCF(shadow_map, textureSize(shadow_map, 0), light_coords.xy, compare);"
 """The shadow lookup in pyrender 0.1.45's ``mesh.frag`` that :func:`patch_mesh_shader` replaces."""
 
@@ -78,7 +80,8 @@ def patch_mesh_shader(text: str, light_counts: tuple[int, int, int] | None = Non
 
 @functools.cache
 def shader_cache_class(pyrender):
-    """A ``ShaderProgramCache`` whose ``mesh.frag`` programs use :func:`patch_mesh_shader`.
+    """A ``ShaderProgramCache`` whose ``mesh.frag`` programs use :func:`patch_mesh_shader` and
+    whose segmentation programs use :data:`simgen.render.gl_passes.LABEL_FRAG`.
 
     Set the cache's ``light_counts`` (directional, spot, point lights bound by pyrender) before
     a shaded pass: programs are then compiled, and cached, per light counts (``None``:
@@ -88,6 +91,8 @@ def shader_cache_class(pyrender):
 
     class FastShadowProgram(ShaderProgram):
         def _load(self, shader_filename):
+            if shader_filename.endswith("segmentation.frag"):
+                return LABEL_FRAG
             text = super()._load(shader_filename)
             if shader_filename.endswith("mesh.frag"):
                 counts = self.defines.get(LIGHT_COUNTS_DEFINE)
@@ -105,7 +110,8 @@ def shader_cache_class(pyrender):
                 counts = ",".join(str(int(c)) for c in self.light_counts)
                 defines = {**(defines or {}), LIGHT_COUNTS_DEFINE: counts}
             program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
-            if fragment_shader == "mesh.frag" and program._program_id is None:
+            patched = fragment_shader in ("mesh.frag", "segmentation.frag")
+            if patched and program._program_id is None:
                 program.__class__ = FastShadowProgram
             if specialized:
                 self._touch(program)
