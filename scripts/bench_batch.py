@@ -19,9 +19,9 @@ The machine's load average is printed before and after: other work on the machin
 every figure.
 
 With ``--all-passes-baseline`` a second renderer-only baseline is measured the same way, in
-which the processes also draw the instance-id and union passes (everything the GL side of a
-labeled image needs, nothing computed or written): the overhead against it is what the rest of
-the pipeline (physics, labels, encoding, files, orchestration) adds.
+which the processes also draw the label pass (instance map and full silhouettes: everything
+the GL side of a labeled image needs, nothing computed or written): the overhead against it is
+what the rest of the pipeline (physics, labels, encoding, files, orchestration) adds.
 
 Usage: python scripts/bench_batch.py [--num 48] [--runs 1i,1h,2h] [--width 640 --height 480]
        [--png-compression 3] [--all-passes-baseline] [--json]
@@ -81,7 +81,7 @@ def _render_share(
 
 def renderer_only(config, samples, workers: int, labels: bool = False) -> tuple[float, int]:
     """Seconds to render every image of ``config`` with the renderer alone (shaded pass only;
-    with ``labels`` also the instance-id and union passes) in ``workers`` processes, each with
+    with ``labels`` also the label pass) in ``workers`` processes, each with
     ``LP_NUM_THREADS`` = CPUs / workers as a simgen worker gets, each rendering whole scenes;
     and the image count."""
     import multiprocessing
@@ -169,7 +169,7 @@ def main() -> None:
         "--all-passes-baseline",
         action="store_true",
         help="also measure a renderer-only baseline that draws every pass a labeled image needs "
-        "(shaded, instance-id and union passes; no labels computed, no files)",
+        "(shaded and label passes; no labels computed, no files)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
     args = parser.parse_args()
@@ -249,7 +249,7 @@ def main() -> None:
     for (w, k), (fps_before, fps_after) in zip(
         before, result["renderer_only_fps_before_after"].values(), strict=True
     ):
-        what = "shaded, instance-id and union passes" if k else "shaded pass"
+        what = "shaded and label passes" if k else "shaded pass"
         print(
             f"  renderer-only ({what}), {w} process(es): {1000 / baseline[(w, k)]:6.2f} fps "
             f"(mean of {fps_before:.2f} before and {fps_after:.2f} after the runs)"

@@ -6,8 +6,8 @@ up (scene build, textures, shadow maps, shader variants), then times each view `
 times in each mode and prints the median milliseconds per view:
 
 * ``image``: the shaded pass only (what a renderer-only loop does);
-* ``image + labels``: the shaded pass, the instance-id pass and the union (amodal) pass;
-* ``labels only``: the instance-id and union passes (``color=False``);
+* ``image + labels``: the shaded pass and the label pass (instance map and full silhouettes);
+* ``labels only``: the label pass (``color=False``);
 * the shaded pass with shadows off; with pyrender's loops over uniform light counts instead of
   simgen's constant-length loops (same pixels); and with pyrender's own shader (36-tap shadow
   filter, uniform loops) and scene-wide shadow frusta instead of simgen's, all measured in the
