@@ -257,6 +257,17 @@ def test_depth_and_labels_can_be_skipped(renderer):
     assert image_only.instance_ids is None and not image_only.amodal_slots
 
 
+def test_old_opengl_is_refused(renderer, monkeypatch):
+    from OpenGL import GL
+
+    from simgen.render.pyrender_egl import require_gl_version
+
+    require_gl_version(4, 3, "the label pass")  # this context (llvmpipe: 4.5)
+    monkeypatch.setattr(GL, "glGetString", lambda name: b"4.1 (Core Profile) Mesa 20.0")
+    with pytest.raises(RuntimeError, match=r"needs OpenGL 4\.3 for the label pass.*'4\.1"):
+        require_gl_version(4, 3, "the label pass")
+
+
 def test_shader_patch_is_checked():
     import pyrender
 

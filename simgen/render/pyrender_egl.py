@@ -113,6 +113,19 @@ def ordered_scene_class(pyrender):
     return OrderedScene
 
 
+def require_gl_version(major: int, minor: int, what: str) -> None:
+    """Raise a clear error when the current OpenGL context is older than ``major.minor``."""
+    from OpenGL import GL
+
+    text = GL.glGetString(GL.GL_VERSION).decode(errors="replace")
+    version = tuple(int(part) for part in text.split()[0].split(".")[:2])
+    if version < (major, minor):
+        raise RuntimeError(
+            f"simgen needs OpenGL {major}.{minor} for {what}; this context is {text!r} "
+            "(Mesa's llvmpipe gives 4.5, NVIDIA's EGL driver 4.6)"
+        )
+
+
 class PyrenderRenderer:
     """Render :class:`SceneSample` views with pyrender.
 
@@ -163,6 +176,7 @@ class PyrenderRenderer:
                     "packages libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 "
                     f"({type(exc).__name__}: {exc})"
                 ) from exc
+            require_gl_version(4, 3, "the label pass (image load/store)")
             inner = self._offscreen._renderer
             inner._program_cache = shader_cache_class(self._pyrender)()
             install_shadow_reuse(inner)
