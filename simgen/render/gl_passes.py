@@ -104,7 +104,7 @@ class SilhouetteWords:
         """Make a zeroed (layers, height, width) r32ui array the label pass's image."""
         from OpenGL import GL
 
-        if self._shape is None or self._shape[0] < layers or self._shape[1:] != (height, width):
+        if self._shape != (layers, height, width):
             self.delete()
             self._texture = GL.glGenTextures(1)
             GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._texture)
@@ -114,18 +114,17 @@ class SilhouetteWords:
         GL.glClearTexImage(self._texture, 0, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_INT, None)
         GL.glBindImageTexture(0, self._texture, 0, GL.GL_TRUE, 0, GL.GL_READ_WRITE, GL.GL_R32UI)
 
-    def read(self, layers: int) -> tuple[np.ndarray, ...]:
-        """The first ``layers`` words, each (H, W) uint32 with row 0 at the image's top."""
+    def read(self) -> tuple[np.ndarray, ...]:
+        """Every word, each (H, W) uint32 with row 0 at the image's top."""
         from OpenGL import GL
 
         GL.glMemoryBarrier(GL.GL_TEXTURE_UPDATE_BARRIER_BIT)
-        _, height, width = self._shape
-        data = np.empty((self._shape[0], height, width), dtype=np.uint32)
+        data = np.empty(self._shape, dtype=np.uint32)
         GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self._texture)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         GL.glGetTexImage(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_INT, data)
         GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, 0)
-        return tuple(np.ascontiguousarray(word[::-1]) for word in data[:layers])
+        return tuple(np.ascontiguousarray(word[::-1]) for word in data)
 
     def delete(self) -> None:
         """Free the texture (in the current context)."""
@@ -169,4 +168,4 @@ def label_pass(
         seg, _ = offscreen.render(scene, flags=RenderFlags.SEG, seg_node_map=colors)
     finally:
         modes.read_depth, modes.read_format = True, "rgb"
-    return seg.astype(np.int32), words.read(layers)
+    return seg.astype(np.int32), words.read()
