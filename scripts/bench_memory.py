@@ -10,14 +10,18 @@ separately. ``--inline-physics`` settles inside the worker instead.
 
 It prints RSS after the first scene, after the warm-up (the first ``--warmup`` images, while
 shader variants and per-asset caches fill), and at the end, the growth over the run after
-warm-up, and a least-squares slope over the images after warm-up, extrapolated to 10,000
-images. The extrapolation is a straight line through measured points, not a measurement. It
-also counts the shader programs the worker compiled (pyrender compiles one per combination of
-material features and, in simgen, light counts; each also holds llvmpipe's machine code), to
-tell a cache that fills from a leak.
+warm-up (sample to sample, and between the medians of the first and last tenth of the samples
+after warm-up, since RSS swings by tens of MiB within a scene), and a least-squares slope over
+the images after warm-up, extrapolated to 10,000 images. The extrapolation is a straight line
+through measured points, not a measurement. It also counts the shader programs the worker
+compiled (pyrender compiles one per combination of material features and, in simgen, light
+counts; each also holds llvmpipe's machine code), to tell a cache that fills from a leak.
 
 Usage: python scripts/bench_memory.py [--num 400] [--warmup 40] [--width 640 --height 480]
-       [--inline-physics] [--json]
+       [--inline-physics] [--no-trim] [--json]
+
+``--no-trim`` leaves freed heap pages resident (no ``malloc_trim`` after each scene; see
+:mod:`simgen.memory`), to measure what trimming does.
 """
 
 from __future__ import annotations
@@ -92,8 +96,13 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--inline-physics", action="store_true")
+    parser.add_argument("--no-trim", action="store_true", help="do not trim the heap per scene")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.no_trim:
+        import simgen.workers
+
+        simgen.workers.release_free_heap = lambda: False
 
     import numpy as np
 
@@ -137,6 +146,11 @@ def main() -> None:
     compiled = np.array([c for _, _, c in samples])
     after = done >= args.warmup
     warm_rss = float(rss[after][0])
+    # RSS swings by tens of MiB within a scene (meshes, textures, images), so single samples
+    # are also compared as medians over the first and last tenth of the run after warm-up.
+    window = max(1, int(after.sum()) // 10)
+    first_median = float(np.median(rss[after][:window]))
+    last_median = float(np.median(rss[after][-window:]))
     slope = float(np.polyfit(done[after], rss[after], 1)[0]) if after.sum() > 2 else 0.0
     result = {
         "date": datetime.date.today().isoformat(),
@@ -149,10 +163,14 @@ def main() -> None:
         "rss_mib_end": round(float(rss[-1]), 1),
         "rss_mib_max": round(float(rss.max()), 1),
         "growth_after_warmup_percent": round(100 * (float(rss[-1]) - warm_rss) / warm_rss, 2),
+        "rss_mib_median_first_tenth": round(first_median, 1),
+        "rss_mib_median_last_tenth": round(last_median, 1),
+        "median_growth_percent": round(100 * (last_median - first_median) / first_median, 2),
         "slope_mib_per_1000_images": round(1000 * slope, 2),
         "extrapolated_growth_10000_images_percent": round(100 * 10000 * slope / warm_rss, 2),
         "shader_programs_after_warmup": int(compiled[after][0]),
         "shader_programs_end": int(compiled[-1]),
+        "heap_trimmed_per_scene": not args.no_trim,
         "physics": "inline"
         if args.inline_physics
         else f"helper process, recycled every {RECYCLE_AFTER} scenes",
@@ -176,6 +194,10 @@ def main() -> None:
             f"{result['slope_mib_per_1000_images']} MiB per 1000 images -> "
             f"{result['extrapolated_growth_10000_images_percent']}% over 10,000 images "
             "(extrapolated)"
+        )
+        print(
+            f"  median RSS over the first tenth after warm-up {first_median:.1f} MiB, over the "
+            f"last tenth {last_median:.1f} MiB: growth {result['median_growth_percent']}%"
         )
         print(
             f"  shader programs compiled: {result['shader_programs_after_warmup']} after warm-up, "

@@ -29,6 +29,7 @@ from typing import Any
 from simgen.assets import Asset, load_catalog
 from simgen.config import SceneConfig
 from simgen.io import atomic_write_bytes, atomic_write_text, depth_to_png16, dump_json, encode_png
+from simgen.memory import release_free_heap
 from simgen.physics_process import RECYCLE_AFTER
 from simgen.pipeline import draw_effects, render_view
 from simgen.shards import Shard, image_name, missing_views, record_path
@@ -291,6 +292,7 @@ class Worker:
                 emit(SceneFailed(scene_index, one_line(exc)))
                 prepared = None  # the next scene is sampled again on the rebuilt worker
                 self.close()
+            release_free_heap()  # the scene's freed memory, see simgen.memory
 
     @staticmethod
     def _prepare_next(
