@@ -23,8 +23,8 @@ from simgen.scene import CameraView, SceneSample
 
 Box = tuple[int, int, int, int]
 
-MAX_CANDIDATES = 4_000_000
-"""Pixel-centre candidates tested per rasterization chunk (bounds memory)."""
+MAX_ROW_SPANS = 2_000_000
+"""(triangle, row) pairs processed per rasterization chunk (bounds memory)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,47 @@ def mask_bbox(mask: np.ndarray) -> Box:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
+def _edge_values(start: np.ndarray, end: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Edge function of the edge ``start -> end`` at pixel centres ``(px, py)`` (float64):
+    ``(ex - sx) * (py - sy) - (ey - sy) * (px - sx)``; > 0 on its left (y down: its right)."""
+    return (end[:, 0] - start[:, 0]) * (py - start[:, 1]) - (end[:, 1] - start[:, 1]) * (
+        px - start[:, 0]
+    )
+
+
+def _row_spans(tri: np.ndarray, py: np.ndarray, lo: np.ndarray, hi: np.ndarray, sign: float):
+    """Per (triangle, row) pair, the columns ``[first, last]`` whose pixel centres satisfy
+    ``sign * edge >= 0`` for all three edges, within ``[lo, hi]`` (float64, integer valued).
+
+    On one row an edge function is an affine function of the column, and its float64 value is
+    monotonic in the column (each rounding is), so the set of columns on one side of an edge
+    is a run; its end is estimated where the edge crosses the row and settled by evaluating
+    the edge function itself at the neighbouring columns, so the runs hold exactly the columns
+    a per-pixel test accepts.
+    """
+    first, last = lo.copy(), hi.copy()
+    for k in range(3):
+        p0, p1 = tri[:, k], tri[:, (k + 1) % 3]
+        dy = p1[:, 1] - p0[:, 1]  # the edge function falls with the column when dy > 0
+        at = (p1[:, 0] - p0[:, 0]) * (py - p0[:, 1])  # its value at px = p0x
+        flat = dy == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross = np.where(flat, 0.0, p0[:, 0] + at / np.where(flat, 1.0, dy))
+        guess = np.floor(np.clip(cross, lo - 2, hi + 2))
+        here = sign * _edge_values(p0, p1, guess, py) >= 0
+        right = sign * _edge_values(p0, p1, guess + 1, py) >= 0
+        left = sign * _edge_values(p0, p1, guess - 1, py) >= 0
+        # The condition holds left of the crossing (up to its last column) or right of it
+        # (from its first column); the crossing is within a column of the guess.
+        holds_left = (dy * sign) > 0
+        last_col = np.where(right, guess + 1, np.where(here, guess, guess - 1))
+        first_col = np.where(here, np.where(left, guess - 1, guess), guess + 1)
+        none = np.where(sign * at >= 0, 0.0, np.inf)  # a flat edge keeps all columns or none
+        last = np.where(flat, last - none, np.where(holds_left, np.minimum(last, last_col), last))
+        first = np.where(flat | holds_left, first, np.maximum(first, first_col))
+    return first, last
+
+
 def rasterize_triangles(uv: np.ndarray, faces: np.ndarray, width: int, height: int) -> np.ndarray:
     """Union of 2D triangles as an (H, W) bool mask.
 
@@ -77,15 +118,17 @@ def rasterize_triangles(uv: np.ndarray, faces: np.ndarray, width: int, height: i
 
     Returns:
         (height, width) bool: True where the pixel centre lies inside or on the boundary of at
-        least one triangle (either winding).
+        least one triangle (either winding): where the three edge functions, evaluated in
+        float64, are all >= 0 or all <= 0. Each triangle is filled row by row, one run of
+        columns per row and winding (:func:`_row_spans`), and the runs are accumulated in a
+        difference image.
     """
-    mask = np.zeros((height, width), dtype=bool)
-    tri = uv[faces]  # (M, 3, 2)
+    tri = uv[faces].astype(np.float64)  # (M, 3, 2)
     lo = np.ceil(tri.min(axis=1) - 1e-9)
     hi = np.floor(tri.max(axis=1) + 1e-9)
-    x0 = np.clip(lo[:, 0], 0, width - 1).astype(np.int64)
+    x0 = np.clip(lo[:, 0], 0, width - 1)
     y0 = np.clip(lo[:, 1], 0, height - 1).astype(np.int64)
-    x1 = np.clip(hi[:, 0], -1, width - 1).astype(np.int64)
+    x1 = np.clip(hi[:, 0], -1, width - 1)
     y1 = np.clip(hi[:, 1], -1, height - 1).astype(np.int64)
     a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
     doubled_area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (
@@ -101,35 +144,39 @@ def rasterize_triangles(uv: np.ndarray, faces: np.ndarray, width: int, height: i
         & (np.abs(doubled_area) > 1e-12)
     )
     idx = np.flatnonzero(keep)
-    if len(idx) == 0:
-        return mask
-    widths = x1[idx] - x0[idx] + 1
-    counts = widths * (y1[idx] - y0[idx] + 1)
-    # Process triangles in chunks whose candidate pixel count stays bounded.
-    ends = np.cumsum(counts)
+    opens: list[np.ndarray] = []  # flat indices into a (height, width + 1) difference image
+    closes: list[np.ndarray] = []
+    rows_per = y1[idx] - y0[idx] + 1
+    ends = np.cumsum(rows_per)
     start = 0
     while start < len(idx):
         base = ends[start - 1] if start else 0
-        stop = max(start + 1, int(np.searchsorted(ends, base + MAX_CANDIDATES, side="right")))
-        sel = idx[start:stop]
-        n = counts[start:stop]
-        owner = np.repeat(np.arange(len(sel)), n)
-        offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        w = widths[start:stop][owner]
-        px = x0[sel][owner] + offset % w
-        py = y0[sel][owner] + offset // w
-        t = sel[owner]
-        inside_pos = np.ones(len(t), dtype=bool)
-        inside_neg = np.ones(len(t), dtype=bool)
-        for k in range(3):
-            p0 = tri[t, k]
-            p1 = tri[t, (k + 1) % 3]
-            edge = (p1[:, 0] - p0[:, 0]) * (py - p0[:, 1]) - (p1[:, 1] - p0[:, 1]) * (px - p0[:, 0])
-            inside_pos &= edge >= 0
-            inside_neg &= edge <= 0
-        hit = inside_pos | inside_neg
-        mask[py[hit], px[hit]] = True
+        stop = max(start + 1, int(np.searchsorted(ends, base + MAX_ROW_SPANS, side="right")))
+        n = rows_per[start:stop]
+        owner = np.repeat(np.arange(start, stop), n)
+        py = (y0[idx][owner] + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)).astype(
+            np.float64
+        )
+        t = idx[owner]
+        for sign in (1.0, -1.0):
+            first, last = _row_spans(tri[t], py, x0[t], x1[t], sign)
+            run = first <= last
+            row = py[run].astype(np.int64) * (width + 1)
+            opens.append(row + first[run].astype(np.int64))
+            closes.append(row + last[run].astype(np.int64) + 1)
         start = stop
+    mask = np.zeros((height, width), dtype=bool)
+    opened = np.concatenate(opens) if opens else np.zeros(0, dtype=np.int64)
+    closed = np.concatenate(closes) if closes else opened
+    if len(opened) == 0:
+        return mask
+    top = int(opened.min()) // (width + 1)  # only the rows that hold runs are summed
+    base = top * (width + 1)
+    size = height * (width + 1) - base
+    marks = np.bincount(opened - base, minlength=size) - np.bincount(closed - base, minlength=size)
+    rows = marks.reshape(height - top, width + 1)
+    bottom = int(closed.max() - base) // (width + 1) + 1
+    mask[top : top + bottom] = np.cumsum(rows[:bottom], axis=1, dtype=np.int32)[:, :width] > 0
     return mask
 
 

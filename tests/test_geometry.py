@@ -139,6 +139,54 @@ def test_rasterizer_clips_to_image_and_handles_both_windings():
         np.testing.assert_array_equal(mask, (cols + rows) <= 20)
 
 
+def _per_pixel_rasterization(uv: np.ndarray, faces: np.ndarray, width: int, height: int):
+    """Reference: every pixel centre tested against every triangle's three edge functions."""
+    px, py = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
+    mask = np.zeros((height, width), dtype=bool)
+    for face in faces:
+        tri = uv[face]
+        a, b, c = tri
+        if abs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) <= 1e-12:
+            continue
+        edges = [
+            (q[0] - p[0]) * (py - p[1]) - (q[1] - p[1]) * (px - p[0])
+            for p, q in ((a, b), (b, c), (c, a))
+        ]
+        inside = np.all([e >= 0 for e in edges], axis=0) | np.all([e <= 0 for e in edges], axis=0)
+        lo, hi = np.ceil(tri.min(axis=0) - 1e-9), np.floor(tri.max(axis=0) + 1e-9)
+        mask |= inside & (px >= lo[0]) & (px <= hi[0]) & (py >= lo[1]) & (py <= hi[1])
+    return mask
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("vertices", ["uniform", "integer", "half", "flat_edges", "slivers"])
+def test_rasterizer_equals_a_per_pixel_test(seed, vertices):
+    # Row runs give exactly the pixel centres a per-pixel edge-function test accepts, also
+    # for centres on edges and vertices, horizontal edges and near-degenerate triangles.
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        width, height = (int(v) for v in rng.integers(1, 30, size=2))
+        n = int(rng.integers(3, 20))
+        if vertices == "uniform":
+            uv = rng.uniform(-10, 40, (n, 2))
+        elif vertices == "integer":
+            uv = rng.integers(-5, 35, (n, 2)).astype(np.float64)
+        elif vertices == "half":
+            uv = rng.integers(-10, 70, (n, 2)) / 2.0
+        elif vertices == "flat_edges":
+            uv = rng.uniform(-5, 35, (n, 2))
+            uv[1::2, 1] = uv[0::2, 1][: len(uv[1::2])]
+        else:
+            base = rng.uniform(0, 25, (n, 2))
+            uv = base.copy()
+            uv[2::3] = base[0::3][: len(uv[2::3])] + 10 ** rng.uniform(-13, -2, (len(uv[2::3]), 1))
+        faces = rng.integers(0, n, (int(rng.integers(1, 25)), 3))
+        np.testing.assert_array_equal(
+            rasterize_triangles(uv, faces, width, height),
+            _per_pixel_rasterization(uv, faces, width, height),
+        )
+
+
 def _outside(points: np.ndarray, hull_points: np.ndarray) -> float:
     """Largest distance of ``points`` beyond the facet planes of ``hull_points``' hull."""
     from scipy.spatial import ConvexHull
