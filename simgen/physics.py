@@ -18,6 +18,9 @@ GROUND_THICKNESS = 0.1
 CHECK_EVERY = 10
 """Steps between rest checks."""
 
+REST_CHECKS = 2
+"""Consecutive rest checks every body must pass (one could catch a bounce at its apex)."""
+
 
 @dataclass(frozen=True)
 class SettleResult:
@@ -140,12 +143,13 @@ class PhysicsWorld:
             )
             bodies.append(body)
 
-        steps, at_rest = 0, False
+        steps, at_rest, passed = 0, False, 0
         while steps < physics.max_steps:
             for _ in range(min(CHECK_EVERY, physics.max_steps - steps)):
                 p.stepSimulation(physicsClientId=cid)
                 steps += 1
-            at_rest = all(self._at_rest(b, physics) for b in bodies)
+            passed = passed + 1 if all(self._at_rest(b, physics) for b in bodies) else 0
+            at_rest = passed >= REST_CHECKS
             if at_rest:
                 break
 
