@@ -301,11 +301,11 @@ class OutputConfig(_Model):
         0.1, ge=0, le=1, description="Instances less visible than this are flagged ignore."
     )
     png_compression: int = Field(
-        3,
+        1,
         ge=0,
         le=9,
-        description="zlib level of the PNGs: 0 stores, 1-3 use zlib's run-length strategy "
-        "(fast), 4-9 its default strategy (smaller files, slower).",
+        description="libdeflate level of the PNGs: 0 stores, 1 is fastest, 9 smallest (on the "
+        "default scene level 6 made files 28 % smaller at 1.6x the encoding time).",
     )
 
 

@@ -57,11 +57,20 @@ def test_png_strided_input_and_levels():
     stored = encode_png(image, 0)
     assert len(stored) > image.nbytes  # level 0 stores the filtered rows
     assert len(encode_png(image, 9)) < len(stored)
-    # one IDAT chunk whose zlib stream inflates to height rows of 1 + 3·width bytes
-    start = stored.index(b"IDAT") + 4
-    length = int.from_bytes(stored[start - 8 : start - 4], "big")
-    raw = zlib.decompress(stored[start : start + length])
-    assert len(raw) == 60 * (1 + 80 * 3) and raw[:: 1 + 80 * 3] == b"\x02" * 60
+    # one IDAT chunk whose zlib stream inflates to height rows of 1 + 3·width bytes, each
+    # unfiltered (8-bit rows) or Up-filtered (16-bit rows)
+    assert _filter_bytes(stored, 60, 1 + 80 * 3) == b"\x00" * 60
+    depth = _image(np.random.default_rng(3), (20, 30), np.uint16)
+    assert _filter_bytes(encode_png(depth, 0), 20, 1 + 30 * 2) == b"\x02" * 20
+
+
+def _filter_bytes(png: bytes, height: int, row_bytes: int) -> bytes:
+    """The filter-type byte of every row of a PNG with one IDAT chunk."""
+    start = png.index(b"IDAT") + 4
+    length = int.from_bytes(png[start - 8 : start - 4], "big")
+    raw = zlib.decompress(png[start : start + length])
+    assert len(raw) == height * row_bytes
+    return raw[::row_bytes]
 
 
 @pytest.mark.parametrize(
