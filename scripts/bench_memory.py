@@ -3,25 +3,25 @@
 
 Renders ``--num`` images of the default tabletop scene with one worker in this process (the
 same code a worker process runs: one renderer reused across scenes, every image and record
-written), reading this process's resident set size (VmRSS) after every scene. By default the
-scenes settle in a physics helper process recycled as ``simgen render`` recycles it
-(pybullet leaks every mesh collision shape); the helpers' RSS is sampled too and reported
-separately. ``--inline-physics`` settles inside the worker instead.
+written), reading this process's resident set size (VmRSS) between scenes, right after the
+worker gave the scene's freed heap back (:mod:`simgen.memory`): what a worker keeps from one
+scene to the next. Within a scene RSS swings by tens of MiB with its meshes, textures and
+images; the peak over every image is reported too. By default the scenes settle in a physics
+helper process recycled as ``simgen render`` recycles it (pybullet leaks every mesh collision
+shape); the helpers' RSS is sampled and reported separately. ``--inline-physics`` settles
+inside the worker instead.
 
-It prints RSS after the first scene, after the warm-up (the first ``--warmup`` images, while
-shader variants and per-asset caches fill), and at the end, the growth over the run after
-warm-up (sample to sample, and between the medians of the first and last tenth of the samples
-after warm-up, since RSS swings by tens of MiB within a scene), and a least-squares slope over
-the images after warm-up, extrapolated to 10,000 images. The extrapolation is a straight line
-through measured points, not a measurement. It also counts the shader programs the worker
+It prints RSS after the first scene, after the warm-up (the first ``--warmup`` images), at the
+end, and the growth between the medians of the first and last tenth of the samples after
+warm-up, with a least-squares slope over them. It also counts the shader programs the worker
 compiled (pyrender compiles one per combination of material features and, in simgen, light
-counts; each also holds llvmpipe's machine code), to tell a cache that fills from a leak.
+counts; each holds a few MiB of llvmpipe machine code), to tell a cache that fills from a leak.
+Workers compile every program the scene's lights can need when they start (``render_dataset``'s
+``warm_shaders``); ``--no-warm`` compiles each when a view first needs it, ``--no-trim`` keeps
+freed heap pages resident.
 
 Usage: python scripts/bench_memory.py [--num 400] [--warmup 40] [--width 640 --height 480]
-       [--inline-physics] [--no-trim] [--json]
-
-``--no-trim`` leaves freed heap pages resident (no ``malloc_trim`` after each scene; see
-:mod:`simgen.memory`), to measure what trimming does.
+       [--inline-physics] [--no-trim] [--no-warm] [--json]
 """
 
 from __future__ import annotations
@@ -97,15 +97,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--inline-physics", action="store_true")
     parser.add_argument("--no-trim", action="store_true", help="do not trim the heap per scene")
+    parser.add_argument(
+        "--no-warm", action="store_true", help="compile shader programs when first needed"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.no_trim:
-        import simgen.workers
-
-        simgen.workers.release_free_heap = lambda: False
 
     import numpy as np
 
+    import simgen.workers
     from simgen.config import load_config
     from simgen.physics_process import RECYCLE_AFTER
     from simgen.runner import render_dataset
@@ -119,14 +119,23 @@ def main() -> None:
             f"image.height={args.height}",
         ],
     )
-    views = config.views_per_scene
-    samples: list[tuple[int, float, int]] = []
+    samples: list[tuple[int, float, int]] = []  # (images done, RSS between scenes, programs)
+    peak = [0.0]
+    images_done = [0]
     start_rss = rss_mib()
     programs = count_programs()
+    trim = simgen.workers.release_free_heap
 
-    def progress(done: int, total: int) -> None:
-        if done and done % views == 0:
-            samples.append((done, rss_mib(), programs[0]))
+    def between_scenes() -> bool:  # the worker calls it once after every scene
+        released = False if args.no_trim else trim()
+        samples.append((images_done[0], rss_mib(), programs[0]))
+        return released
+
+    simgen.workers.release_free_heap = between_scenes
+
+    def progress(images: int, total: int) -> None:
+        images_done[0] = images
+        peak[0] = max(peak[0], rss_mib())
 
     load_before = os.getloadavg()[0]
     child_peaks: list[float] = []
@@ -135,7 +144,13 @@ def main() -> None:
     sampler.start()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        render_dataset(config, tmp, progress=progress, physics_process=not args.inline_physics)
+        render_dataset(
+            config,
+            tmp,
+            progress=progress,
+            physics_process=not args.inline_physics,
+            warm_shaders=not args.no_warm,
+        )
     seconds = time.perf_counter() - start
     stop.set()
     sampler.join()
@@ -146,8 +161,6 @@ def main() -> None:
     compiled = np.array([c for _, _, c in samples])
     after = done >= args.warmup
     warm_rss = float(rss[after][0])
-    # RSS swings by tens of MiB within a scene (meshes, textures, images), so single samples
-    # are also compared as medians over the first and last tenth of the run after warm-up.
     window = max(1, int(after.sum()) // 10)
     first_median = float(np.median(rss[after][:window]))
     last_median = float(np.median(rss[after][-window:]))
@@ -161,16 +174,17 @@ def main() -> None:
         "rss_mib_first_scene": round(float(rss[0]), 1),
         "rss_mib_after_warmup": round(warm_rss, 1),
         "rss_mib_end": round(float(rss[-1]), 1),
-        "rss_mib_max": round(float(rss.max()), 1),
-        "growth_after_warmup_percent": round(100 * (float(rss[-1]) - warm_rss) / warm_rss, 2),
+        "rss_mib_max_between_scenes": round(float(rss.max()), 1),
+        "rss_mib_peak_any_image": round(peak[0], 1),
         "rss_mib_median_first_tenth": round(first_median, 1),
         "rss_mib_median_last_tenth": round(last_median, 1),
         "median_growth_percent": round(100 * (last_median - first_median) / first_median, 2),
         "slope_mib_per_1000_images": round(1000 * slope, 2),
-        "extrapolated_growth_10000_images_percent": round(100 * 10000 * slope / warm_rss, 2),
+        "shader_programs_after_first_scene": int(compiled[0]),
         "shader_programs_after_warmup": int(compiled[after][0]),
         "shader_programs_end": int(compiled[-1]),
         "heap_trimmed_per_scene": not args.no_trim,
+        "shaders_warmed": not args.no_warm,
         "physics": "inline"
         if args.inline_physics
         else f"helper process, recycled every {RECYCLE_AFTER} scenes",
@@ -186,21 +200,19 @@ def main() -> None:
             f"load {result['load_before']} -> {result['load_after']}"
         )
         print(
-            f"  RSS MiB: first scene {result['rss_mib_first_scene']}, after {args.warmup} "
-            f"images {warm_rss:.1f}, end {result['rss_mib_end']}, max {result['rss_mib_max']}"
+            f"  RSS MiB between scenes: first scene {result['rss_mib_first_scene']}, after "
+            f"{args.warmup} images {warm_rss:.1f}, end {result['rss_mib_end']}, max "
+            f"{result['rss_mib_max_between_scenes']}; peak at any image "
+            f"{result['rss_mib_peak_any_image']}"
         )
         print(
-            f"  growth after warm-up {result['growth_after_warmup_percent']}%; slope "
-            f"{result['slope_mib_per_1000_images']} MiB per 1000 images -> "
-            f"{result['extrapolated_growth_10000_images_percent']}% over 10,000 images "
-            "(extrapolated)"
+            f"  median over the first tenth after warm-up {first_median:.1f} MiB, over the last "
+            f"tenth {last_median:.1f} MiB: growth {result['median_growth_percent']}%; slope "
+            f"{result['slope_mib_per_1000_images']} MiB per 1000 images"
         )
         print(
-            f"  median RSS over the first tenth after warm-up {first_median:.1f} MiB, over the "
-            f"last tenth {last_median:.1f} MiB: growth {result['median_growth_percent']}%"
-        )
-        print(
-            f"  shader programs compiled: {result['shader_programs_after_warmup']} after warm-up, "
+            f"  shader programs compiled: {result['shader_programs_after_first_scene']} after the "
+            f"first scene, {result['shader_programs_after_warmup']} after warm-up, "
             f"{result['shader_programs_end']} at the end"
         )
         print(

@@ -3,10 +3,10 @@
 A worker's heap churns: every scene allocates meshes, textures, images and masks, and Mesa's
 llvmpipe compiles shaders on its own threads, each of which allocates from its own glibc malloc
 arena. glibc returns freed memory to the system only from the top of the main heap; the other
-arenas keep their free pages resident. Measured with ``scripts/bench_memory.py`` (800 images,
-one worker, the default scene), a worker's resident set grew from 538 to 731 MiB after a
-200-image warm-up without trimming, and stayed between 350 and 420 MiB with
-:func:`release_free_heap` after every scene; the run took the same time.
+arenas keep their free pages resident. Measured with ``scripts/bench_memory.py --num 1200
+--warmup 200`` (one worker, the default scene, 2026-12-01): without trimming, the worker's
+resident set was 554 MiB after the warm-up and had a median of 732 MiB over the last tenth of
+the run; with :func:`release_free_heap` after every scene, 422 and 461 MiB.
 """
 
 from __future__ import annotations

@@ -55,6 +55,9 @@ from simgen.workers import STAGES, ImageDone, JobSpec, SceneDone, SceneRenderer
 CONFIG_FILE = "config.yaml"
 ANNOTATIONS_FILE = "annotations.json"
 
+WARM_SHADERS_MIN_SCENES = 100
+"""Scenes per worker from which workers compile their shader programs up front."""
+
 __all__ = [
     "CONFIG_FILE",
     "STAGES",
@@ -197,6 +200,7 @@ def render_dataset(
     formats: Sequence[str] = ("coco",),
     coco_polygons: bool = False,
     physics_process: bool | None = None,
+    warm_shaders: bool | None = None,
 ) -> RunSummary:
     """Render ``config.num_images`` images into ``out_dir`` (resuming finished ones).
 
@@ -223,6 +227,11 @@ def render_dataset(
             which then needs an ``if __name__ == "__main__":`` guard; the ``simgen`` command
             has one and turns it on) and for Ray (whose ``max_calls`` recycling bounds the
             leak; a helper spawned there re-imports Ray). The images are the same either way.
+        warm_shaders: compile every shader program the scene's lights can need when a worker
+            starts (:attr:`PyrenderRenderer.warm_light_counts`; about 2 s on the default
+            scene), so that its memory stays flat afterwards, instead of when a view first
+            needs one. Default: when there are at least :data:`WARM_SHADERS_MIN_SCENES` scenes
+            to render per worker. The images are the same either way.
 
     Returns:
         The summary; when ``summary.failures`` is not empty some images are missing and no
@@ -297,6 +306,11 @@ def render_dataset(
                 physics_process
                 if physics_process is not None
                 else backend == "local" and (workers or 1) > 1
+            ),
+            warm_shaders=(
+                warm_shaders
+                if warm_shaders is not None
+                else len(pending) >= WARM_SHADERS_MIN_SCENES * (workers or 8)
             ),
         )
         runner = create_backend(

@@ -52,6 +52,8 @@ class JobSpec:
         physics_process: settle in a helper process (pipelined, recycled; see
             :mod:`simgen.physics_process`) instead of in the worker.
         physics_recycle_after: scenes per physics helper process.
+        warm_shaders: compile the renderer's shader programs for every light count the
+            config can draw, up front (see :meth:`SceneRenderer.__init__`).
     """
 
     config: SceneConfig
@@ -60,6 +62,7 @@ class JobSpec:
     renderer: str = "pyrender"
     physics_process: bool = True
     physics_recycle_after: int = RECYCLE_AFTER
+    warm_shaders: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ class SceneRenderer:
         renderer: renderer backend name.
         physics: a settler with ``submit(sample)`` / ``result()`` / ``close()``
             (:mod:`simgen.physics_process`); default: one in this process.
+        warm_shaders: have the renderer compile its shaded pass for every light count the
+            config's lights can draw as soon as a scene brings a new kind of material
+            (backends without ``warm_light_counts`` ignore it).
     """
 
     def __init__(
@@ -114,6 +120,7 @@ class SceneRenderer:
         assets: Sequence[Asset],
         renderer: str = "pyrender",
         physics=None,
+        warm_shaders: bool = False,
     ):
         from simgen.render import create_renderer
 
@@ -125,6 +132,10 @@ class SceneRenderer:
             physics = InlinePhysics(config, self.assets)
         self.physics = physics if config.placement.uses_physics else None
         self.renderer = create_renderer(renderer, self.assets)
+        if warm_shaders and hasattr(self.renderer, "warm_light_counts"):
+            from simgen.randomize.lighting import reachable_light_counts
+
+            self.renderer.warm_light_counts = reachable_light_counts(config.lights)
 
     def close(self) -> None:
         """Release the physics settler and the GL context."""
@@ -258,7 +269,9 @@ class Worker:
                 from simgen.physics_process import PhysicsProcess
 
                 physics = PhysicsProcess(spec.config, spec.source, spec.physics_recycle_after)
-            self._scene_renderer = SceneRenderer(spec.config, self.assets, spec.renderer, physics)
+            self._scene_renderer = SceneRenderer(
+                spec.config, self.assets, spec.renderer, physics, spec.warm_shaders
+            )
         return self._scene_renderer
 
     def run_shard(self, shard: Shard, emit: Emit, budget: int | None = None) -> None:

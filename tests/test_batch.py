@@ -125,6 +125,13 @@ def test_worker_releases_free_heap_after_every_scene(reference, tmp_path, monkey
     assert_same_tree(tmp_path / "trimmed", reference)
 
 
+def test_warm_shaders_change_no_byte(reference, tmp_path):
+    # Compiling every program up front (a worker with many scenes does) gives the same files.
+    summary = render_dataset(load_config(None, OVERRIDES), tmp_path / "warm", warm_shaders=True)
+    assert summary.complete
+    assert_same_tree(tmp_path / "warm", reference)
+
+
 def test_worker_crash_is_retried_and_output_identical(reference, tmp_path, monkeypatch):
     markers = tmp_path / "markers"
     markers.mkdir()

@@ -7,9 +7,14 @@ import pytest
 from scipy import stats
 
 from simgen.assets import load_catalog
-from simgen.config import load_config
+from simgen.config import LightsConfig, load_config
 from simgen.randomize import sample_scene
-from simgen.randomize.lighting import kelvin_to_rgb
+from simgen.randomize.lighting import (
+    LIGHT_KINDS,
+    kelvin_to_rgb,
+    reachable_light_counts,
+    sample_lights,
+)
 from simgen.randomize.pose import uniform_rotation, upright_poses, volume_poses
 from simgen.randomize.scene import entry_probabilities
 
@@ -146,3 +151,17 @@ def test_kelvin_colours_are_warm_to_cool():
     assert warm[0] == 1 and warm[2] < warm[1] < 1
     np.testing.assert_allclose(daylight, 1.0)
     assert cool[2] == 1 and cool[0] < cool[1] < 1
+
+
+@pytest.mark.parametrize(
+    ("count", "kinds"),
+    [((1, 4), ["directional", "point", "spot"]), ((0, 2), ["spot", "point"]), ((3, 3), ["point"])],
+)
+def test_reachable_light_counts_are_what_the_sampler_draws(count, kinds):
+    lights = LightsConfig(count=count, kinds=kinds)
+    rng = np.random.default_rng(0)
+    drawn = set()
+    for _ in range(3000):
+        kinds_drawn = [light.kind for light in sample_lights(lights, rng)]
+        drawn.add(tuple(kinds_drawn.count(kind) for kind in LIGHT_KINDS))
+    assert drawn == set(reachable_light_counts(lights))

@@ -25,6 +25,24 @@ def kelvin_to_rgb(kelvin: float) -> np.ndarray:
     return rgb / rgb.max()
 
 
+LIGHT_KINDS = ("directional", "spot", "point")
+"""The light kinds, in the order of a light-count tuple."""
+
+
+def reachable_light_counts(lights: LightsConfig) -> list[tuple[int, int, int]]:
+    """Every (directional, spot, point) count that :func:`sample_lights` can draw from
+    ``lights``, sorted: totals in ``lights.count``, only the configured kinds."""
+    allowed = [kind in lights.kinds for kind in LIGHT_KINDS]
+    low, high = lights.count
+    return [
+        (d, s, p)
+        for d in range(high + 1 if allowed[0] else 1)
+        for s in range(high + 1 if allowed[1] else 1)
+        for p in range(high + 1 if allowed[2] else 1)
+        if low <= d + s + p <= high
+    ]
+
+
 def sample_lights(lights: LightsConfig, rng: np.random.Generator) -> tuple[Light, ...]:
     """Draw ``count`` lights; each shines along its local -z towards the origin."""
     count = int(rng.integers(lights.count[0], lights.count[1] + 1))

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from simgen.assets import Asset
 from simgen.geometry import pose_matrix
+from simgen.memory import release_free_heap
 from simgen.render.base import RenderOutput
 from simgen.render.gl_passes import SilhouetteWords, install_pass_modes, label_pass
 from simgen.render.shadows import (
@@ -139,6 +141,10 @@ class PyrenderRenderer:
     """
 
     constant_light_loops: bool = True
+    warm_light_counts: Sequence[tuple[int, int, int]] = ()
+    """(directional, spot, point) light counts to compile the shaded pass for, for every kind
+    of material as soon as a scene brings it (:meth:`_warm_up`); empty: compile each program
+    when a view first needs it."""
 
     def __init__(self, assets: Sequence[Asset]) -> None:
         self._pyrender = import_pyrender()
@@ -150,6 +156,8 @@ class PyrenderRenderer:
         self._originals: dict[int, object] = {}
         self._uv_cache: dict[int, np.ndarray] = {}
         self._cached: tuple[int, object, dict, object] | None = None
+        self._warmed: set[tuple] = set()  # materials compiled for every warm_light_counts
+        self.programs_warmed = 0
 
     def close(self) -> None:
         """Delete the GL context."""
@@ -179,7 +187,8 @@ class PyrenderRenderer:
             require_gl_version(4, 3, "the label pass (image load/store)")
             inner = self._offscreen._renderer
             inner._program_cache = shader_cache_class(self._pyrender)()
-            install_shadow_reuse(inner)
+            self._shadows = install_shadow_reuse(inner)
+            self._warmed = set()
             self._modes = install_pass_modes(inner)
             self._words = SilhouetteWords()  # lives in this context
             self._size = (width, height)
@@ -340,6 +349,64 @@ class PyrenderRenderer:
             fit_shadow_cameras(scene, casters)
         return scene, seg_map
 
+    def _warm_up(self, sample: SceneSample, flags) -> None:
+        """Compile the shaded pass for every count of :attr:`warm_light_counts` for the kinds of
+        material that ``sample``'s scene draws and no earlier warm-up covered.
+
+        Each program is compiled by drawing a copy of the scene with that many lights, seen by
+        a camera that looks away from it and without shadow maps: the same GL state as a real
+        view, so llvmpipe compiles the same shader variants, but almost nothing to raster. It
+        turns the shader cache's growth over a long run (a program per material and light
+        counts, a few MiB of machine code each, compiled when first needed) into a cost paid
+        when the worker starts. Skipped when the programs would not fit the cache.
+        """
+        pyrender = self._pyrender
+        inner = self._offscreen._renderer
+        cache = inner._program_cache
+        materials = cache.materials - self._warmed
+        if not materials:
+            return
+        limits = inner._compute_max_n_lights(flags)
+        counts = sorted(
+            {
+                tuple(min(c, limit) for c, limit in zip(n, limits, strict=True))
+                for n in self.warm_light_counts
+            }
+        )
+        if len(counts) * len(cache.materials) > cache.max_specialized:
+            self._warmed |= materials  # too many to keep: compile lazily
+            return
+        scene, _ = self._build(replace(sample, lights=()))
+        view = sample.views[0]
+        away = np.diag([1.0, -1.0, -1.0, 1.0])  # looks up, from above everything
+        away[2, 3] = 4 * DOME_RADIUS + view.zfar
+        scene.add(self._camera(view), pose=away)
+        directional, spot = light_classes(pyrender)
+        down = np.eye(4)
+        down[2, 3] = 1.0
+        before = len(cache._program_cache)
+        self._shadows.skip = True
+        self._modes.read_depth = False
+        try:
+            for n_directional, n_spot, n_point in counts:
+                lights = (
+                    [directional(intensity=1.0) for _ in range(n_directional)]
+                    + [spot(intensity=1.0) for _ in range(n_spot)]
+                    + [pyrender.PointLight(intensity=1.0) for _ in range(n_point)]
+                )
+                nodes = [scene.add(light, pose=down) for light in lights]
+                cache.light_counts = (n_directional, n_spot, n_point)
+                self._offscreen.render(scene, flags=flags)
+                for node in nodes:
+                    scene.remove_node(node)
+                release_free_heap()  # each compile leaves tens of MiB of freed heap
+        finally:
+            self._shadows.skip = False
+            self._modes.read_depth = True
+            self._shadows.forget()  # the real scene's maps were taken out of the context
+        self._warmed |= cache.materials
+        self.programs_warmed += len(cache._program_cache) - before
+
     def _camera(self, view: CameraView):
         # simgen's K has pixel centres at integer coordinates; OpenGL puts them at i + 0.5.
         K = view.K
@@ -411,6 +478,8 @@ class PyrenderRenderer:
             rgb = np.ascontiguousarray(rgb)
             if depth:
                 depth_out = np.ascontiguousarray(depth_image, dtype=np.float32)
+            if self.warm_light_counts and self.constant_light_loops:
+                self._warm_up(sample, flags)
         if not labels:
             return RenderOutput(rgb=rgb, depth=depth_out, instance_ids=None)
         labeled = [node for node, value in seg_map.items() if value]

@@ -107,10 +107,23 @@ def shader_cache_class(pyrender):
         def __init__(self, shader_dir=None):
             super().__init__(shader_dir)
             self._recent: dict[int, object] = {}  # id -> specialized program, oldest first
+            # The shaders and defines (light counts aside) of every specialized program asked
+            # for: one per kind of material drawn.
+            self.materials: set[tuple] = set()
 
         def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
             specialized = fragment_shader == "mesh.frag" and self.light_counts is not None
             if specialized:
+                self.materials.add(
+                    (
+                        vertex_shader,
+                        fragment_shader,
+                        geometry_shader,
+                        tuple(
+                            sorted((name, str(value)) for name, value in (defines or {}).items())
+                        ),
+                    )
+                )
                 counts = ",".join(str(int(c)) for c in self.light_counts)
                 defines = {**(defines or {}), LIGHT_COUNTS_DEFINE: counts}
             program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
@@ -231,7 +244,23 @@ def fit_shadow_cameras(scene, casters) -> None:
             light.shadow_fov = spot_fov(corners, pose, limit)
 
 
-def install_shadow_reuse(renderer) -> None:
+class ShadowReuse:
+    """What :func:`install_shadow_reuse` remembers: the scene whose maps are drawn, and the
+    lights done. ``skip`` draws no map at all (compiling programs, whose output is thrown
+    away); :meth:`forget` makes the next pass draw every map again."""
+
+    def __init__(self) -> None:
+        self.scene = None
+        self.done: set = set()
+        self.skip = False
+
+    def forget(self) -> None:
+        """Draw every map again on the next pass (another scene was drawn in between)."""
+        self.scene = None
+        self.done = set()
+
+
+def install_shadow_reuse(renderer) -> ShadowReuse:
     """Make a pyrender ``Renderer`` draw each light's shadow map once per scene, casters only.
 
     The map of a light depends on the scene's meshes and that light, not on the camera, so
@@ -240,13 +269,15 @@ def install_shadow_reuse(renderer) -> None:
     be edited after their first render, except for the camera.
     """
     original = renderer._shadow_mapping_pass
-    state: dict = {"scene": None, "done": set()}
+    state = ShadowReuse()
 
     def shadow_mapping_pass(scene, light_node, flags):
-        if state["scene"] is not scene:
-            state["scene"] = scene
-            state["done"] = set()
-        if light_node in state["done"]:
+        if state.skip:
+            return
+        if state.scene is not scene:
+            state.scene = scene
+            state.done = set()
+        if light_node in state.done:
             return
         hidden = [n.mesh for n in getattr(scene, "non_casters", ()) if n.mesh.is_visible]
         for mesh in hidden:
@@ -256,6 +287,7 @@ def install_shadow_reuse(renderer) -> None:
         finally:
             for mesh in hidden:
                 mesh.is_visible = True
-        state["done"].add(light_node)
+        state.done.add(light_node)
 
     renderer._shadow_mapping_pass = shadow_mapping_pass
+    return state

@@ -1,0 +1,65 @@
+"""Shader programs compiled up front: every light count, the same pixels, nothing compiled
+later. Each test makes its own renderer (deleting a pyrender context ends the EGL display that
+every other live context of the process uses, so none may be alive beside it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simgen.assets import load_entry
+from simgen.config import LightsConfig, ObjectEntry
+from simgen.randomize.lighting import reachable_light_counts
+from simgen.render.pyrender_egl import PyrenderRenderer
+from simgen.render.shadows import LIGHT_COUNTS_DEFINE
+from tests.test_render_passes import CUBE, LIGHT_SETS, H, W, _light, _object, _sample, _view
+
+
+@pytest.fixture(scope="module")
+def assets():
+    return [
+        load_entry(ObjectEntry(category="cube", primitive="box", size=CUBE)),
+        load_entry(ObjectEntry(category="ball", primitive="sphere", size=0.05)),
+    ]
+
+
+@pytest.mark.parametrize("shadows", [True, False])
+def test_warm_up_compiles_every_light_count_and_changes_no_pixel(assets, shadows):
+    # A renderer that compiles its programs up front draws the same pixels (also for a
+    # scene's second view, whose shadow maps the warm-up took out of the context) and
+    # compiles no program afterwards.
+    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2)), _object(2, 1, (0.12, 0.05, 0.025), "ball")]
+    views = [_view((0.3, -0.6, 0.7)), _view((-0.5, 0.2, 0.6))]
+    samples = [
+        _sample(objects, [_light(k, e) for k, e in lights], views, shadows=shadows)
+        for lights in LIGHT_SETS
+    ]
+    counts = reachable_light_counts(LightsConfig(count=(1, 3)))
+    outputs = {}
+    for warm in (False, True):
+        with PyrenderRenderer(assets) as fresh:
+            fresh.warm_light_counts = counts if warm else ()
+            outputs[warm] = [fresh.render(s, v) for s in samples for v in range(len(views))]
+            cache = fresh._offscreen._renderer._program_cache
+            specialized = {k for k in cache._program_cache if LIGHT_COUNTS_DEFINE in str(k)}
+        if warm:
+            assert fresh.programs_warmed == len(counts) - 1  # the first view compiled one
+            assert len(specialized) == len(counts)  # and no view compiled another
+    for cold, hot in zip(outputs[False], outputs[True], strict=True):
+        np.testing.assert_array_equal(cold.rgb, hot.rgb)
+        np.testing.assert_array_equal(cold.instance_ids, hot.instance_ids)
+        assert [w.tobytes() for w in cold.amodal_words] == [w.tobytes() for w in hot.amodal_words]
+
+
+def test_warm_up_is_skipped_when_the_programs_would_not_fit(assets):
+    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2))]
+    sample = _sample(objects, [_light("directional", (0.6, 0.2, 1.0))], [_view((0.3, -0.6, 0.7))])
+    with PyrenderRenderer(assets) as fresh:
+        fresh.warm_light_counts = reachable_light_counts(LightsConfig(count=(1, 3)))  # 19
+        fresh._renderer(W, H)._renderer._program_cache.max_specialized = 18
+        first = fresh.render(sample, 0).rgb
+        assert fresh.programs_warmed == 0
+        fresh._renderer(W, H)._renderer._program_cache.max_specialized = 19
+        fresh._warmed.clear()
+        np.testing.assert_array_equal(fresh.render(sample, 0).rgb, first)
+        assert fresh.programs_warmed == 18
