@@ -24,7 +24,7 @@ the GL side of a labeled image needs, nothing computed or written): the overhead
 what the rest of the pipeline (physics, labels, encoding, files, orchestration) adds.
 
 Usage: python scripts/bench_batch.py [--num 48] [--runs 1i,1h,2h] [--width 640 --height 480]
-       [--png-compression 3] [--all-passes-baseline] [--json]
+       [--png-compression 1] [--set key=value ...] [--all-passes-baseline] [--json]
 """
 
 from __future__ import annotations
@@ -166,6 +166,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--png-compression", type=int, default=None)
     parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override, as `simgen render --set` (e.g. views_per_scene=8)",
+    )
+    parser.add_argument(
         "--all-passes-baseline",
         action="store_true",
         help="also measure a renderer-only baseline that draws every pass a labeled image needs "
@@ -186,6 +194,7 @@ def main() -> None:
     ]
     if args.png_compression is not None:
         overrides.append(f"output.png_compression={args.png_compression}")
+    overrides.extend(args.overrides)
     config = load_config(None, overrides)
     assets = load_catalog(config)
     load_before = load_average()
@@ -224,6 +233,8 @@ def main() -> None:
         "images": args.num,
         "size": f"{args.width}x{args.height}",
         "png_compression": config.output.png_compression,
+        "overrides": args.overrides,
+        "views_per_scene": config.views_per_scene,
         "renderer_only_fps": round(1000 / render_ms, 3),
         "renderer_only_ms": round(render_ms, 1),
         "renderer_only_fps_before_after": {

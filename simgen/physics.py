@@ -34,6 +34,10 @@ class SettleResult:
 class PhysicsWorld:
     """One pybullet DIRECT client, created once and reset for every scene.
 
+    Bodies are plain rigid bodies (``useMaximalCoordinates``), not single-link Featherstone
+    multibodies: Bullet's rigid-body solver took 88 instead of 149 µs per step on the default
+    scene.
+
     ``resetSimulation`` before each scene makes a settle depend only on its input, not on the
     scenes simulated before it in the same process.
     """
@@ -102,7 +106,11 @@ class PhysicsWorld:
             p.GEOM_BOX, halfExtents=[half, half, GROUND_THICKNESS / 2], physicsClientId=cid
         )
         ground = p.createMultiBody(
-            0, ground_shape, basePosition=[0, 0, -GROUND_THICKNESS / 2], physicsClientId=cid
+            0,
+            ground_shape,
+            basePosition=[0, 0, -GROUND_THICKNESS / 2],
+            useMaximalCoordinates=True,
+            physicsClientId=cid,
         )
         p.changeDynamics(ground, -1, lateralFriction=physics.lateral_friction, physicsClientId=cid)
         for prop in sample.props:
@@ -115,6 +123,7 @@ class PhysicsWorld:
                 shape,
                 basePosition=prop.pose[:3, 3].tolist(),
                 baseOrientation=[qx, qy, qz, qw],
+                useMaximalCoordinates=True,
                 physicsClientId=cid,
             )
             p.changeDynamics(
@@ -130,6 +139,7 @@ class PhysicsWorld:
                 baseCollisionShapeIndex=shape,
                 basePosition=obj.pose[:3, 3].tolist(),
                 baseOrientation=[qx, qy, qz, qw],
+                useMaximalCoordinates=True,
                 physicsClientId=cid,
             )
             p.changeDynamics(
