@@ -4,8 +4,9 @@
 Renders ``--num`` images of the default tabletop scene with one worker in this process (the
 same code a worker process runs: one renderer reused across scenes, every image and record
 written), reading this process's resident set size (VmRSS) between scenes, right after the
-worker gave the scene's freed heap back (:mod:`simgen.memory`): what a worker keeps from one
-scene to the next. Within a scene RSS swings by tens of MiB with its meshes, textures and
+worker's heap trimmer ran (:mod:`simgen.memory`: it gives freed heap pages back when the
+resident set grew by 96 MiB since its last trim): what a worker keeps from one scene to the
+next. Within a scene RSS swings by tens of MiB with its meshes, textures and
 images; the peak over every image is reported too. By default the scenes settle in a physics
 helper process recycled as ``simgen render`` recycles it (pybullet leaks every mesh collision
 shape); the helpers' RSS is sampled and reported separately. ``--inline-physics`` settles
@@ -17,8 +18,8 @@ warm-up, with a least-squares slope over them. It also counts the shader program
 compiled (pyrender compiles one per combination of material features and, in simgen, light
 counts; each holds a few MiB of llvmpipe machine code), to tell a cache that fills from a leak.
 Workers compile every program the scene's lights can need when they start (``render_dataset``'s
-``warm_shaders``); ``--no-warm`` compiles each when a view first needs it, ``--no-trim`` keeps
-freed heap pages resident.
+``warm_shaders``); ``--no-warm`` compiles each when a view first needs it, ``--no-trim`` never
+trims.
 
 Usage: python scripts/bench_memory.py [--num 400] [--warmup 40] [--width 640 --height 480]
        [--inline-physics] [--no-trim] [--no-warm] [--json]
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import tempfile
@@ -124,14 +126,17 @@ def main() -> None:
     images_done = [0]
     start_rss = rss_mib()
     programs = count_programs()
-    trim = simgen.workers.release_free_heap
 
-    def between_scenes() -> bool:  # the worker calls it once after every scene
-        released = False if args.no_trim else trim()
-        samples.append((images_done[0], rss_mib(), programs[0]))
-        return released
+    class SampledTrimmer(simgen.workers.HeapTrimmer):
+        def after_scene(self) -> bool:  # the worker calls it once after every scene
+            trimmed = super().after_scene()
+            samples.append((images_done[0], rss_mib(), programs[0]))
+            return trimmed
 
-    simgen.workers.release_free_heap = between_scenes
+    if args.no_trim:
+        simgen.workers.HeapTrimmer = functools.partial(SampledTrimmer, trim=lambda: False)
+    else:
+        simgen.workers.HeapTrimmer = SampledTrimmer
 
     def progress(images: int, total: int) -> None:
         images_done[0] = images
@@ -183,7 +188,7 @@ def main() -> None:
         "shader_programs_after_first_scene": int(compiled[0]),
         "shader_programs_after_warmup": int(compiled[after][0]),
         "shader_programs_end": int(compiled[-1]),
-        "heap_trimmed_per_scene": not args.no_trim,
+        "heap_trimmed": not args.no_trim,
         "shaders_warmed": not args.no_warm,
         "physics": "inline"
         if args.inline_physics

@@ -29,7 +29,7 @@ from typing import Any
 from simgen.assets import Asset, load_catalog
 from simgen.config import SceneConfig
 from simgen.io import atomic_write_bytes, atomic_write_text, depth_to_png16, dump_json, encode_png
-from simgen.memory import release_free_heap
+from simgen.memory import HeapTrimmer
 from simgen.physics_process import RECYCLE_AFTER
 from simgen.pipeline import draw_effects, render_view
 from simgen.shards import Shard, image_name, missing_views, record_path
@@ -252,6 +252,7 @@ class Worker:
             assets = load_catalog(spec.config, source=spec.source)
         self.assets = list(assets)
         self.scenes_attempted = 0
+        self.heap = HeapTrimmer()
         self._scene_renderer: SceneRenderer | None = None
         self._renderer()  # created now, so set-up errors surface before any shard
 
@@ -305,7 +306,7 @@ class Worker:
                 emit(SceneFailed(scene_index, one_line(exc)))
                 prepared = None  # the next scene is sampled again on the rebuilt worker
                 self.close()
-            release_free_heap()  # the scene's freed memory, see simgen.memory
+            self.heap.after_scene()  # gives freed memory back now and then (simgen.memory)
 
     @staticmethod
     def _prepare_next(

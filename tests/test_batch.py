@@ -114,11 +114,17 @@ def test_sigkill_mid_run_then_rerun_is_identical(reference, tmp_path):
     assert_same_tree(out, reference)
 
 
-def test_worker_releases_free_heap_after_every_scene(reference, tmp_path, monkeypatch):
+def test_worker_asks_its_heap_trimmer_after_every_scene(reference, tmp_path, monkeypatch):
     import simgen.workers
 
     calls = []
-    monkeypatch.setattr(simgen.workers, "release_free_heap", lambda: calls.append(1))
+
+    class Counting(simgen.workers.HeapTrimmer):
+        def after_scene(self) -> bool:
+            calls.append(1)
+            return super().after_scene()
+
+    monkeypatch.setattr(simgen.workers, "HeapTrimmer", Counting)
     config = load_config(None, OVERRIDES)
     summary = render_dataset(config, tmp_path / "trimmed")
     assert summary.complete and len(calls) == NUM // config.views_per_scene
