@@ -87,6 +87,18 @@ class Asset:
         return self.vertices.max(axis=0) - self.vertices.min(axis=0)
 
     @functools.cached_property
+    def outline_vertices(self) -> np.ndarray:
+        """(K, 3) float64 rows of :attr:`vertices` that are vertices of their convex hull. A
+        perspective projection's extreme coordinates over the mesh are attained at them, so
+        bounding a projection needs only these (all vertices when the hull is degenerate)."""
+        from scipy.spatial import ConvexHull, QhullError
+
+        try:
+            return self.vertices[np.sort(ConvexHull(self.vertices).vertices)]
+        except (QhullError, ValueError):
+            return self.vertices
+
+    @functools.cached_property
     def hull_vertices(self) -> np.ndarray:
         """(K, 3) float64 vertices of the physics collision shape: at most
         :data:`MAX_HULL_VERTICES` of the convex hull's vertices (:func:`simplify_hull`)."""

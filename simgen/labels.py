@@ -181,10 +181,15 @@ def rasterize_triangles(uv: np.ndarray, faces: np.ndarray, width: int, height: i
 
 
 def camera_points(
-    asset: Asset, object_pose: np.ndarray, scale: float, view: CameraView
+    asset: Asset,
+    object_pose: np.ndarray,
+    scale: float,
+    view: CameraView,
+    points: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(N, 3) float64 vertices of a scaled, posed mesh in ``view``'s camera frame (OpenCV)."""
-    world = transform_points(object_pose, asset.vertices * scale)
+    """(N, 3) float64 vertices of a scaled, posed mesh (or the given (N, 3) ``points`` of it,
+    object frame) in ``view``'s camera frame (OpenCV)."""
+    world = transform_points(object_pose, (asset.vertices if points is None else points) * scale)
     return transform_points(np.linalg.inv(view.pose), world)
 
 
@@ -243,9 +248,10 @@ def inside_window(
     be covered, so the silhouette inside the image is the whole silhouette). Otherwise the
     half-open box of the vertices' projections, widened by a pixel on each side (a renderer
     snaps vertices to a sub-pixel grid) and clipped to the image: every pixel whose centre a
-    triangle covers lies in it.
+    triangle covers lies in it. Only the vertices of the mesh's convex hull are projected
+    (:attr:`Asset.outline_vertices`): the projection's extremes lie among them.
     """
-    cam = camera_points(asset, object_pose, scale, view)
+    cam = camera_points(asset, object_pose, scale, view, asset.outline_vertices)
     if not (cam[:, 2] > view.znear).all():
         return None
     uv = project(view.K, cam)
