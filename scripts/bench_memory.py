@@ -40,12 +40,13 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 
 def rss_mib() -> float:
-    """Resident set size of this process in MiB (Linux ``/proc/self/status``)."""
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    raise RuntimeError("VmRSS not found")
+    """Resident set size of this process in MiB (Linux ``/proc/self/statm``)."""
+    from simgen.memory import resident_mib
+
+    rss = resident_mib()
+    if rss is None:
+        raise RuntimeError("this benchmark reads /proc/self/statm (Linux)")
+    return rss
 
 
 def child_rss_mib() -> float:
