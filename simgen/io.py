@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import deflate
 import numpy as np
 
 TMP_MARK = ".tmp-"
@@ -57,8 +58,6 @@ def encode_png(image: np.ndarray, compression: int = 1) -> bytes:
     Raises:
         ValueError: an unsupported shape, dtype or compression level.
     """
-    import deflate
-
     image = np.asarray(image)
     channels = 1 if image.ndim == 2 else image.shape[2] if image.ndim == 3 else 0
     if channels not in _PNG_COLOR_TYPES or image.dtype not in (np.uint8, np.uint16):

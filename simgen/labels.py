@@ -166,9 +166,10 @@ def rasterize_triangles(uv: np.ndarray, faces: np.ndarray, width: int, height: i
             closes.append(row + last[run].astype(np.int64) + 1)
         start = stop
     mask = np.zeros((height, width), dtype=bool)
-    opened = np.concatenate(opens) if opens else np.zeros(0, dtype=np.int64)
-    closed = np.concatenate(closes) if closes else opened
-    if len(opened) == 0:
+    if not opens:
+        return mask
+    opened, closed = np.concatenate(opens), np.concatenate(closes)
+    if len(opened) == 0:  # triangles between pixel centres
         return mask
     top = int(opened.min()) // (width + 1)  # only the rows that hold runs are summed
     base = top * (width + 1)

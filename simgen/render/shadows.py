@@ -107,29 +107,23 @@ def shader_cache_class(pyrender):
         def __init__(self, shader_dir=None):
             super().__init__(shader_dir)
             self._recent: dict[int, object] = {}  # id -> specialized program, oldest first
-            # The shaders and defines (light counts aside) of every specialized program asked
-            # for: one per kind of material drawn.
+            # The shaders and defines (light counts aside) of every specialized program
+            # compiled: one per kind of material drawn.
             self.materials: set[tuple] = set()
 
         def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
             specialized = fragment_shader == "mesh.frag" and self.light_counts is not None
+            material = defines or {}
             if specialized:
-                self.materials.add(
-                    (
-                        vertex_shader,
-                        fragment_shader,
-                        geometry_shader,
-                        tuple(
-                            sorted((name, str(value)) for name, value in (defines or {}).items())
-                        ),
-                    )
-                )
                 counts = ",".join(str(int(c)) for c in self.light_counts)
-                defines = {**(defines or {}), LIGHT_COUNTS_DEFINE: counts}
+                defines = {**material, LIGHT_COUNTS_DEFINE: counts}
             program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
             patched = fragment_shader in ("mesh.frag", "segmentation.frag")
-            if patched and program._program_id is None:
+            if patched and program._program_id is None:  # new: not compiled yet
                 program.__class__ = PatchedProgram
+                if specialized:
+                    names = sorted((name, str(value)) for name, value in material.items())
+                    self.materials.add((vertex_shader, fragment_shader, geometry_shader, *names))
             if specialized:
                 self._touch(program)
             return program
