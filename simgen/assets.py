@@ -8,6 +8,7 @@ and optionally rescaled to a target size; imported models (BOP) keep their frame
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,3 +233,12 @@ def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> li
             _CACHE[key] = load_entry(entry, source=source, field_name=f"{path}.mesh")
         assets.append(_CACHE[key])
     return assets
+
+
+def warm_geometry(assets: Sequence[Asset]) -> None:
+    """Compute every asset's cached geometry (:attr:`Asset.hull_vertices` for the physics,
+    :attr:`Asset.outline_vertices` for the labels) now, so that the copies pickled to worker
+    processes carry it and no process computes it again (about 1 s on the default catalog)."""
+    for asset in assets:
+        asset.hull_vertices  # noqa: B018 - fills the cache
+        asset.outline_vertices  # noqa: B018

@@ -5,7 +5,8 @@ pybullet never frees a mesh collision shape made from vertices: neither ``resetS
 128 vertices, 0.7 MiB with full hulls), so a long-lived process grows without bound.
 :class:`PhysicsProcess` runs the settle in a spawned helper process that is replaced after
 ``recycle_after`` scenes, which bounds that growth, and lets the worker render one scene while
-the next one settles. A helper takes about 2.5 s of CPU to start (imports, catalog, hulls).
+the next one settles. A helper is given the catalog's :class:`~simgen.physics.CollisionModel`
+objects, not the meshes, so it starts without importing trimesh or loading the catalog.
 
 Both variants give the same poses: a settle depends only on its input (see
 :class:`simgen.physics.PhysicsWorld`).
@@ -17,7 +18,6 @@ import signal
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from simgen.assets import Asset, catalog_entries
@@ -33,10 +33,10 @@ class InlinePhysics:
     """Settles in this process, when the result is asked for (no overlap)."""
 
     def __init__(self, config: SceneConfig, assets: Sequence[Asset]) -> None:
-        from simgen.physics import PhysicsWorld
+        from simgen.physics import PhysicsWorld, collision_models
 
         self.config = config
-        self.assets = list(assets)
+        self.models = collision_models(assets)
         self.masses = [entry.mass for _, entry in catalog_entries(config)]
         self.world = PhysicsWorld()
         self._waiting: deque[SceneSample] = deque()
@@ -48,7 +48,7 @@ class InlinePhysics:
     def result(self):
         """The :class:`~simgen.physics.SettleResult` of the oldest submitted sample."""
         sample = self._waiting.popleft()
-        return self.world.settle(sample, self.assets, self.masses, self.config.physics)
+        return self.world.settle(sample, self.models, self.masses, self.config.physics)
 
     def discard(self) -> None:
         """Forget every submitted sample."""
@@ -59,18 +59,18 @@ class InlinePhysics:
         self.world.close()
 
 
-def physics_main(config: SceneConfig, source: Path | None, conn: Any, max_scenes: int) -> None:
+def physics_main(config: SceneConfig, models: Sequence, conn: Any, max_scenes: int) -> None:
     """Entry point of a physics helper process: settle samples received on ``conn``.
+
+    ``models``: the catalog's :class:`~simgen.physics.CollisionModel` objects.
 
     Answers each sample with ``("ok", SettleResult)`` or ``("error", message)``; exits after
     ``max_scenes`` samples, on ``None`` or when the parent is gone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from simgen.assets import load_catalog
     from simgen.physics import PhysicsWorld
     from simgen.render import single_threaded_blas
 
-    assets = load_catalog(config, source=source)
     masses = [entry.mass for _, entry in catalog_entries(config)]
     with PhysicsWorld() as world, single_threaded_blas():
         for _ in range(max_scenes):
@@ -81,7 +81,7 @@ def physics_main(config: SceneConfig, source: Path | None, conn: Any, max_scenes
             if sample is None:
                 return
             try:
-                reply = ("ok", world.settle(sample, assets, masses, config.physics))
+                reply = ("ok", world.settle(sample, models, masses, config.physics))
             except Exception as exc:
                 reply = ("error", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
             try:
@@ -109,17 +109,19 @@ class PhysicsProcess:
 
     Args:
         config: the scene config (physics parameters, catalog).
-        source: the scene file (resolves mesh paths in the helper).
+        assets: the loaded catalog (its collision models are sent to each helper).
         recycle_after: samples per helper process.
     """
 
     def __init__(
-        self, config: SceneConfig, source: Path | None, recycle_after: int = RECYCLE_AFTER
+        self, config: SceneConfig, assets: Sequence[Asset], recycle_after: int = RECYCLE_AFTER
     ) -> None:
         import multiprocessing
 
+        from simgen.physics import collision_models
+
         self.config = config
-        self.source = source
+        self.models = collision_models(assets)
         self.recycle_after = max(1, recycle_after)
         self._ctx = multiprocessing.get_context("spawn")
         self._generations: deque[_Generation] = deque()
@@ -130,7 +132,7 @@ class PhysicsProcess:
             parent_conn, child_conn = self._ctx.Pipe(duplex=True)
             process = self._ctx.Process(
                 target=physics_main,
-                args=(self.config, self.source, child_conn, self.recycle_after),
+                args=(self.config, self.models, child_conn, self.recycle_after),
                 name=f"simgen-physics-{self.started}",
                 daemon=True,
             )

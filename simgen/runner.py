@@ -220,12 +220,13 @@ def render_dataset(
         scenes_per_shard: shard size (default from the scene and worker counts).
         formats: writer names (:data:`simgen.writers.WRITERS`); COCO is always written.
         coco_polygons: COCO segmentations as polygons instead of RLE.
-        physics_process: settle scenes in a helper process per worker, recycled every 50
-            scenes (bounds pybullet's leak, overlaps physics with rendering), or inside the
-            worker. Default: in a helper process for local worker processes; inside the
-            worker for one local worker (a spawned helper re-imports the calling script,
-            which then needs an ``if __name__ == "__main__":`` guard; the ``simgen`` command
-            has one and turns it on) and for Ray (whose ``max_calls`` recycling bounds the
+        physics_process: settle scenes in a helper process per worker, recycled every
+            :data:`~simgen.physics_process.RECYCLE_AFTER` scenes (bounds pybullet's leak,
+            overlaps physics with rendering), or inside the worker. Default: in a helper
+            process for local worker processes; inside the worker for one local worker (a
+            spawned helper re-imports the calling script, which then needs an
+            ``if __name__ == "__main__":`` guard; the ``simgen`` command has one and turns it
+            on) and for Ray (whose ``max_calls`` recycling bounds the
             leak; a helper spawned there re-imports Ray). The images are the same either way.
         warm_shaders: compile every shader program the scene's lights can need when a worker
             starts (:attr:`PyrenderRenderer.warm_light_counts`; about 2 s on the default

@@ -19,6 +19,7 @@ import os
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before anything imports OpenGL
 
+import pickle
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -269,7 +270,7 @@ class Worker:
             if spec.physics_process and spec.config.placement.uses_physics:
                 from simgen.physics_process import PhysicsProcess
 
-                physics = PhysicsProcess(spec.config, spec.source, spec.physics_recycle_after)
+                physics = PhysicsProcess(spec.config, self.assets, spec.physics_recycle_after)
             self._scene_renderer = SceneRenderer(
                 spec.config, self.assets, spec.renderer, physics, spec.warm_shaders
             )
@@ -350,9 +351,17 @@ class StartFailed:
 
 
 def process_main(
-    spec: JobSpec, conn: Any, recycle_after: int | None, llvmpipe_threads: int | None
+    spec: JobSpec,
+    conn: Any,
+    recycle_after: int | None,
+    llvmpipe_threads: int | None,
+    receive_assets: bool = False,
 ) -> None:
     """Entry point of a local worker process: receive shards on ``conn``, send events back.
+
+    With ``receive_assets`` the first message is the catalog as the parent loaded it (pickled
+    bytes, with :func:`~simgen.assets.warm_geometry` done), so that the process need not load
+    it again; otherwise the catalog is loaded from ``spec``.
 
     Receives :class:`~simgen.shards.Shard` objects (``None`` to stop). Sends :class:`Ready`,
     then events per shard, then :class:`ShardEnded`. After ``recycle_after`` scenes it sends
@@ -365,7 +374,14 @@ def process_main(
     from simgen.render import single_threaded_blas
 
     try:
-        worker = Worker(spec)
+        assets = None
+        if receive_assets:
+            import trimesh  # noqa: F401 - the meshes need it; imported while the parent sends
+
+            assets = pickle.loads(conn.recv_bytes())
+        worker = Worker(spec, assets)
+    except (EOFError, OSError):  # the parent is gone
+        return
     except Exception as exc:
         conn.send(StartFailed(one_line(exc)))
         return

@@ -218,6 +218,37 @@ def test_bad_worker_options_are_rejected(tmp_path):
     assert not (tmp_path / "a").exists()
 
 
+def test_collision_models_settle_like_the_assets_they_stand_for():
+    """A physics helper gets pickled :class:`CollisionModel` objects, not the meshes: same poses,
+    and the default catalog's primitives that Bullet has no shape for keep their hull."""
+    import pickle
+
+    import numpy as np
+
+    from simgen.assets import load_catalog
+    from simgen.physics import EXACT_PRIMITIVES, PhysicsWorld, collision_models
+    from simgen.randomize import sample_scene
+
+    config = load_config(None, [f"seed={SEED}"])
+    assets = load_catalog(config)
+    models = pickle.loads(pickle.dumps(collision_models(assets)))
+    for asset, model in zip(assets, models, strict=True):
+        assert np.array_equal(model.extents, asset.extents)
+        assert len(model.hull_vertices) == (
+            0 if asset.primitive in EXACT_PRIMITIVES else len(asset.hull_vertices)
+        )
+    assert {a.primitive for a in assets} - set(EXACT_PRIMITIVES) - {None}, "cones or capsules"
+    masses = [1.0] * len(assets)
+    with PhysicsWorld() as world:
+        for j in range(3):
+            sample = sample_scene(config, assets, j)
+            want = world.settle(sample, assets, masses, config.physics)
+            got = world.settle(sample, models, masses, config.physics)
+            assert (got.steps, got.at_rest) == (want.steps, want.at_rest)
+            for a, b in zip(got.sample.objects, want.sample.objects, strict=True):
+                assert np.array_equal(a.pose, b.pose)
+
+
 def test_physics_process_matches_inline_physics_and_survives_a_kill():
     import numpy as np
 
@@ -235,7 +266,7 @@ def test_physics_process_matches_inline_physics_and_survives_a_kill():
         expected.append(inline.result())
     inline.close()
 
-    helper = PhysicsProcess(config, None, recycle_after=3)
+    helper = PhysicsProcess(config, assets, recycle_after=3)
     try:
         for sample in samples[:3]:  # all to the first helper
             helper.submit(sample)

@@ -71,7 +71,7 @@ def create_backend(
             return InlineBackend(recycle_after=recycle_after, assets=assets)
         from simgen.backends.local import LocalBackend
 
-        return LocalBackend(workers=workers, recycle_after=recycle_after)
+        return LocalBackend(workers=workers, recycle_after=recycle_after, assets=assets)
     if name == "ray":
         from simgen.backends.ray_backend import RayBackend
 

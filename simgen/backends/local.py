@@ -1,12 +1,12 @@
 """The local multi-process backend: W spawned worker processes on this machine.
 
-Each worker process builds its renderer once (:func:`simgen.workers.process_main`), settles
-scenes in its own physics helper process (:mod:`simgen.physics_process`, recycled every 50
-scenes) and renders the shards it is sent, reporting every finished image through its own
-pipe. The parent hands out shards, restarts a worker that retired (recycling) or died, and
-requeues the unfinished part of a dead worker's shard, charging the scene it was rendering one
-failed attempt. Worker processes are started with the ``spawn`` method: EGL contexts do not
-survive ``fork``.
+Each worker process builds its renderer once (:func:`simgen.workers.process_main`) from the
+catalog the parent loaded, settles scenes in its own physics helper process
+(:mod:`simgen.physics_process`, recycled every ``RECYCLE_AFTER`` scenes) and renders the
+shards it is sent, reporting every finished image through its own pipe. The parent hands out
+shards, restarts a worker that retired (recycling) or died, and requeues the unfinished part of
+a dead worker's shard, charging the scene it was rendering one failed attempt. Worker
+processes are started with the ``spawn`` method: EGL contexts do not survive ``fork``.
 
 One pipe per worker (not a shared queue): a worker killed in the middle of a send can only
 break its own pipe, never block the others.
@@ -15,10 +15,14 @@ break its own pipe, never block the others.
 from __future__ import annotations
 
 import os
+import pickle
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from simgen.assets import Asset, warm_geometry
 from simgen.backends import ShardTracker
 from simgen.shards import ShardQueue
 from simgen.workers import (
@@ -46,6 +50,15 @@ class _Slot:
     tracker: ShardTracker | None = None
     last_heard: float = field(default_factory=time.monotonic)
     start_error: str | None = None
+    needs_assets: bool = False
+
+
+def _send_bytes(conn: Any, payload: bytes) -> None:
+    """Send ``payload`` on ``conn``; a process that died first is reported by its sentinel."""
+    try:
+        conn.send_bytes(payload)
+    except (BrokenPipeError, OSError):
+        pass
 
 
 class WorkerStartError(RuntimeError):
@@ -61,6 +74,9 @@ class LocalBackend:
         llvmpipe_threads: ``LP_NUM_THREADS`` for each worker (Mesa llvmpipe rasterizer
             threads); default: the CPU count divided by ``workers``, at least 1.
         stall_seconds: kill a worker that sends nothing for this long while busy.
+        assets: the loaded catalog, handed to each worker process with its cached geometry
+            filled in (:func:`~simgen.assets.warm_geometry`), so that no process loads meshes
+            or computes hulls again; each loads the catalog itself when omitted.
     """
 
     def __init__(
@@ -69,8 +85,11 @@ class LocalBackend:
         recycle_after: int | None = None,
         llvmpipe_threads: int | None = None,
         stall_seconds: float = STALL_SECONDS,
+        assets: Sequence[Asset] | None = None,
     ) -> None:
         self.workers = max(1, workers)
+        self.assets = None if assets is None else list(assets)
+        self._payload: bytes | None = None  # the pickled assets, sent to each new process
         self.recycle_after = recycle_after
         cpus = os.cpu_count() or 1
         self.llvmpipe_threads = llvmpipe_threads or max(1, cpus // self.workers)
@@ -81,14 +100,40 @@ class LocalBackend:
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         process = ctx.Process(
             target=process_main,
-            args=(spec, child_conn, self.recycle_after, self.llvmpipe_threads),
+            args=(
+                spec,
+                child_conn,
+                self.recycle_after,
+                self.llvmpipe_threads,
+                self.assets is not None,
+            ),
             name=f"simgen-worker-{self.started}",
             daemon=False,  # it starts a physics helper; the parent stops it in any case
         )
         process.start()
         child_conn.close()
         self.started += 1
-        return _Slot(process=process, conn=parent_conn)
+        return _Slot(process=process, conn=parent_conn, needs_assets=self.assets is not None)
+
+    def _send_assets(self, slots: list[_Slot]) -> None:
+        """Send the pickled catalog to every process started without it yet (computing its
+        geometry and pickling it once, on first use, while the first processes import).
+
+        Each send runs in a thread: the pipe takes a few MiB only as fast as the process
+        reads it, and the parent goes on meanwhile. Nothing else is sent to a process before
+        it answers :class:`Ready`, so the sends never interleave with shards.
+        """
+        waiting = [slot for slot in slots if slot.needs_assets]
+        if not waiting:
+            return
+        if self._payload is None:
+            warm_geometry(self.assets)
+            self._payload = pickle.dumps(self.assets, protocol=pickle.HIGHEST_PROTOCOL)
+        for slot in waiting:
+            slot.needs_assets = False
+            threading.Thread(
+                target=_send_bytes, args=(slot.conn, self._payload), daemon=True
+            ).start()
 
     def run(self, spec: JobSpec, queue: ShardQueue, emit: Emit) -> None:
         """Render until ``queue`` is empty.
@@ -111,6 +156,7 @@ class LocalBackend:
                 while live < min(self.workers, busy + len(queue)):
                     slots.append(self._start(ctx, spec))
                     live += 1
+                self._send_assets(slots)
                 for slot in slots:
                     if slot.ready and not slot.retiring and slot.tracker is None and len(queue):
                         shard = queue.pop()
