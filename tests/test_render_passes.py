@@ -155,6 +155,37 @@ def test_views_sharing_shadow_maps_match_a_fresh_render(renderer):
         np.testing.assert_array_equal(alone, together[v])
 
 
+def test_shadow_maps_lent_to_the_next_scene_are_drawn_for_it(renderer):
+    # Scenes share the renderer's pooled shadow-map textures: a scene drawn after another
+    # (which cast its shadows elsewhere, with more lights) must see only its own shadows.
+    view = _view((0.0, -0.7, 0.9))
+    scenes = {
+        "here": _sample(
+            [_object(1, 0, (0.05, 0.0, CUBE / 2))],
+            [_light("directional", (0.6, 0.2, 1.0)), _light("spot", (-0.4, 0.4, 1.0))],
+            [view],
+        ),
+        "elsewhere": _sample(
+            [_object(1, 0, (-0.2, 0.15, CUBE / 2)), _object(2, 1, (0.2, -0.1, 0.025), "ball")],
+            [
+                _light("spot", (0.5, 0.3, 1.2)),
+                _light("directional", (-0.5, 0.4, 0.8)),
+                _light("spot", (0.1, -0.6, 1.0)),
+            ],
+            [view],
+        ),
+    }
+    scenes["unshadowed"] = dataclasses.replace(scenes["here"], shadows=False)
+    alone = {}
+    for name, sample in scenes.items():
+        renderer.free_shadow_maps()  # new textures, as a fresh renderer would have
+        alone[name] = renderer.render(sample, 0).rgb
+    for name in ("here", "elsewhere", "unshadowed", "here", "elsewhere", "here"):
+        again = renderer.render(dataclasses.replace(scenes[name]), 0).rgb
+        np.testing.assert_array_equal(again, alone[name], err_msg=name)
+    assert renderer.shadow_maps_allocated == 3  # the most shadowed lights one scene had
+
+
 @pytest.mark.parametrize("count", [3, 40])
 def test_label_pass_gives_full_silhouettes(renderer, assets, count):
     # A row of balls seen along the row: each hides part of the next ones. 40 balls need two

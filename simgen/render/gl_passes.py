@@ -51,7 +51,8 @@ class PassModes:
     read_depth: bool = True
     read_format: str = "rgb"
     """Colour readback when depth is not read: ``rgb`` ((H, W, 3), or (H, W, 4) for an RGBA
-    pass) or ``red`` ((H, W) uint8)."""
+    pass), ``red`` ((H, W) uint8) or ``none`` (nothing read, the pass returns ``None``: for
+    draws made only to compile their programs)."""
 
 
 def install_pass_modes(renderer) -> PassModes:
@@ -65,6 +66,8 @@ def install_pass_modes(renderer) -> PassModes:
     def read_main_framebuffer(scene, flags):
         if modes.read_depth or flags & RenderFlags.DEPTH_ONLY:
             return read(scene, flags)
+        if modes.read_format == "none":
+            return None, None
         width, height = renderer._main_fb_dims
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb_ms)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)

@@ -21,6 +21,7 @@ from simgen.memory import release_free_heap
 from simgen.render.base import RenderOutput
 from simgen.render.gl_passes import SilhouetteWords, install_pass_modes, label_pass
 from simgen.render.shadows import (
+    ShadowMapPool,
     fit_shadow_cameras,
     install_shadow_reuse,
     light_classes,
@@ -151,6 +152,7 @@ class PyrenderRenderer:
         self._scene_class = ordered_scene_class(self._pyrender)
         self._assets = list(assets)
         self._offscreen = None
+        self._shadow_maps: ShadowMapPool | None = None  # lives in the context
         self._size: tuple[int, int] | None = None
         self._templates: dict[int, object] = {}
         self._originals: dict[int, object] = {}
@@ -161,10 +163,30 @@ class PyrenderRenderer:
 
     def close(self) -> None:
         """Delete the GL context."""
+        self._delete_context()
+        self._cached = None
+
+    def free_shadow_maps(self) -> None:
+        """Delete the pooled shadow-map textures (:class:`~simgen.render.shadows.ShadowMapPool`);
+        the next scene's lights get new ones."""
+        if self._shadow_maps is not None:
+            self._offscreen._platform.make_current()
+            self._shadow_maps.free()
+            self._offscreen._platform.make_uncurrent()
+
+    @property
+    def shadow_maps_allocated(self) -> int:
+        """Shadow-map textures held in the pool (the most that one scene's lights needed)."""
+        return 0 if self._shadow_maps is None else self._shadow_maps.size
+
+    def _delete_context(self) -> None:
         if self._offscreen is not None:
+            if self._shadow_maps is not None:
+                self._offscreen._platform.make_current()
+                self._shadow_maps.free()
+                self._shadow_maps = None
             self._offscreen.delete()
             self._offscreen = None
-        self._cached = None
 
     def __enter__(self) -> PyrenderRenderer:
         return self
@@ -174,8 +196,8 @@ class PyrenderRenderer:
 
     def _renderer(self, width: int, height: int):
         if self._size != (width, height):
-            if self._offscreen is not None:
-                self._offscreen.delete()
+            self._delete_context()
+            self._cached = None  # its lights hold the old context's shadow maps
             try:
                 self._offscreen = self._pyrender.OffscreenRenderer(width, height)
             except Exception as exc:
@@ -188,6 +210,7 @@ class PyrenderRenderer:
             inner = self._offscreen._renderer
             inner._program_cache = shader_cache_class(self._pyrender)()
             self._shadows = install_shadow_reuse(inner)
+            self._shadow_maps = ShadowMapPool(self._pyrender)
             self._warmed = set()
             self._modes = install_pass_modes(inner)
             self._words = SilhouetteWords()  # lives in this context
@@ -332,6 +355,8 @@ class PyrenderRenderer:
             seg_map[dome] = 0
             scene.non_casters.append(dome)
         directional, spot = light_classes(pyrender)
+        shadowed = sum(light.kind != "point" for light in sample.lights) if sample.shadows else 0
+        maps = iter(self._shadow_maps.lend(shadowed))
         for light in sample.lights:
             if light.kind == "directional":
                 item = directional(color=light.color, intensity=light.intensity)
@@ -344,6 +369,8 @@ class PyrenderRenderer:
                     innerConeAngle=np.pi / 8,
                     outerConeAngle=np.pi / 4,
                 )
+            if sample.shadows and light.kind != "point":
+                item.shadow_texture = next(maps)
             scene.add(item, pose=light.pose)
         if sample.shadows:
             fit_shadow_cameras(scene, casters)
@@ -354,8 +381,9 @@ class PyrenderRenderer:
         material that ``sample``'s scene draws and no earlier warm-up covered.
 
         Each program is compiled by drawing a copy of the scene with that many lights, seen by
-        a camera that looks away from it and without shadow maps: the same GL state as a real
-        view, so llvmpipe compiles the same shader variants, but almost nothing to raster. It
+        a camera that looks away from it, with the pooled shadow-map textures bound but no
+        shadow map drawn, and nothing read back: the same GL state as a real view, so llvmpipe
+        compiles the same shader variants, but almost nothing to raster. It
         turns the shader cache's growth over a long run (a program per material and light
         counts, a few MiB of machine code each, compiled when first needed) into a cost paid
         when the worker starts. Skipped when the programs would not fit the cache.
@@ -386,7 +414,7 @@ class PyrenderRenderer:
         down[2, 3] = 1.0
         before = len(cache._program_cache)
         self._shadows.skip = True
-        self._modes.read_depth = False
+        self._modes.read_depth, self._modes.read_format = False, "none"
         try:
             for n_directional, n_spot, n_point in counts:
                 lights = (
@@ -394,6 +422,10 @@ class PyrenderRenderer:
                     + [spot(intensity=1.0) for _ in range(n_spot)]
                     + [pyrender.PointLight(intensity=1.0) for _ in range(n_point)]
                 )
+                for light, texture in zip(
+                    lights, self._shadow_maps.lend(n_directional + n_spot), strict=False
+                ):  # point lights come last and have no shadow map
+                    light.shadow_texture = texture
                 nodes = [scene.add(light, pose=down) for light in lights]
                 cache.light_counts = (n_directional, n_spot, n_point)
                 self._offscreen.render(scene, flags=flags)
@@ -402,7 +434,7 @@ class PyrenderRenderer:
                 release_free_heap()  # each compile leaves tens of MiB of freed heap
         finally:
             self._shadows.skip = False
-            self._modes.read_depth = True
+            self._modes.read_depth, self._modes.read_format = True, "rgb"
             self._shadows.forget()  # the real scene's maps were taken out of the context
         self._warmed |= cache.materials
         self.programs_warmed += len(cache._program_cache) - before

@@ -285,3 +285,63 @@ def install_shadow_reuse(renderer) -> ShadowReuse:
 
     renderer._shadow_mapping_pass = shadow_mapping_pass
     return state
+
+
+@functools.cache
+def pooled_texture_class(pyrender):
+    """A pyrender ``Texture`` for shadow maps that stays in the GL context when pyrender lets
+    go of it (its ``delete`` keeps it; :meth:`free` deletes it), and is uploaded only once."""
+
+    class PooledShadowTexture(pyrender.Texture):
+        def _add_to_context(self):
+            if self._texid is None:
+                super()._add_to_context()
+
+        def delete(self):  # pyrender's call when no light of the next pass uses the texture
+            pass
+
+        def free(self):
+            super().delete()
+
+    return PooledShadowTexture
+
+
+class ShadowMapPool:
+    """Shadow-map textures kept in one GL context and lent to each scene's lights.
+
+    pyrender gives every light object its own 2048² depth texture and deletes it once the light
+    is gone, so each new scene allocated (and faulted in) 16 MiB per shadowed light: about
+    11 ms each on llvmpipe. A scene's shadow maps are drawn before its first view reads them
+    (:func:`install_shadow_reuse` keys them on the scene), so every scene can use the same
+    textures: :meth:`lend` hands out the first ``count`` (creating more when needed), which
+    the previous scene's lights were using.
+    """
+
+    def __init__(self, pyrender) -> None:
+        from pyrender.constants import SHADOW_TEX_SZ
+
+        self._make = pooled_texture_class(pyrender)
+        self._size = SHADOW_TEX_SZ
+        self._textures: list = []
+
+    @property
+    def size(self) -> int:
+        """Textures allocated (the most that one scene's lights have needed)."""
+        return len(self._textures)
+
+    def lend(self, count: int) -> list:
+        """``count`` distinct textures for the lights of the scene about to be drawn."""
+        from OpenGL.GL import GL_FLOAT
+
+        while len(self._textures) < count:
+            size = self._size
+            self._textures.append(
+                self._make(width=size, height=size, source_channels="D", data_format=GL_FLOAT)
+            )
+        return self._textures[:count]
+
+    def free(self) -> None:
+        """Delete every texture (in the current context)."""
+        for texture in self._textures:
+            texture.free()
+        self._textures = []
