@@ -103,8 +103,8 @@ class _Generation:
 class PhysicsProcess:
     """Settles in spawned helper processes, pipelined and recycled.
 
-    ``submit`` returns at once; ``result`` returns results in submission order. A helper is
-    replaced after ``recycle_after`` samples. When a helper dies, the sample it was settling
+    The first helper is started at once; ``submit`` returns at once; ``result`` returns
+    results in submission order. A helper is replaced after ``recycle_after`` samples. When a helper dies, the sample it was settling
     raises :class:`RuntimeError` in ``result``; samples queued behind it are sent to a new helper.
 
     Args:
@@ -126,6 +126,7 @@ class PhysicsProcess:
         self._ctx = multiprocessing.get_context("spawn")
         self._generations: deque[_Generation] = deque()
         self.started = 0
+        self._current()  # started now, so that it imports while the caller sets up
 
     def _current(self) -> _Generation:
         if not self._generations or self._generations[-1].sent >= self.recycle_after:
