@@ -104,8 +104,9 @@ class PhysicsProcess:
     """Settles in spawned helper processes, pipelined and recycled.
 
     The first helper is started at once; ``submit`` returns at once; ``result`` returns
-    results in submission order. A helper is replaced after ``recycle_after`` samples. When a helper dies, the sample it was settling
-    raises :class:`RuntimeError` in ``result``; samples queued behind it are sent to a new helper.
+    results in submission order. A helper is replaced after ``recycle_after`` samples. When a
+    helper dies, the sample it was settling raises :class:`RuntimeError` in ``result``; samples
+    queued behind it are sent to a new helper.
 
     Args:
         config: the scene config (physics parameters, catalog).

@@ -373,15 +373,16 @@ def process_main(
         os.environ["LP_NUM_THREADS"] = str(llvmpipe_threads)
     from simgen.render import single_threaded_blas
 
-    try:
-        assets = None
-        if receive_assets:
-            import trimesh  # noqa: F401 - the meshes need it; imported while the parent sends
+    assets = None
+    if receive_assets:
+        import trimesh  # noqa: F401 - the meshes need it; imported while the parent sends
 
+        try:
             assets = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):  # the parent is gone
+            return
+    try:
         worker = Worker(spec, assets)
-    except (EOFError, OSError):  # the parent is gone
-        return
     except Exception as exc:
         conn.send(StartFailed(one_line(exc)))
         return
