@@ -1,0 +1,112 @@
+#!/usr/bin/env python
+"""Benchmark: pipeline overhead with the renderer-only baseline interleaved with the runs.
+
+``bench_batch.py`` measures its baseline once before and once after all its runs; on a shared
+VM the renderer's speed drifts by 10-25 % between minutes, which is as large as the overhead
+being measured. Here, for one run (worker count, physics helper or not), the sequence is
+baseline, run, baseline, run, ..., baseline; each run's overhead is taken against the mean of
+the two baselines next to it (measured within a minute of it), and the median over the repeats
+is reported.
+
+The baseline draws every pass a labeled image needs (shaded and label passes, in as many
+processes as workers, LLVMpipe threads split the same way; see ``bench_batch.renderer_only``);
+the overhead is what the rest of the pipeline (physics, labels, encoding, files, start-up,
+orchestration) adds, over the whole ``render_dataset`` call ("overall") and from the first to
+the last finished image ("steady").
+
+Usage: python scripts/bench_overhead.py [--num 1200] [--run 2h] [--repeats 3] [--set k=v ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_batch import end_to_end, load_average, renderer_only, settle_all
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num", type=int, default=1200, help="images per run")
+    parser.add_argument("--run", default="2h", help="worker count + h (helper) or i (inline)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs, each between baselines")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+
+    from simgen.assets import load_catalog
+    from simgen.config import load_config
+    from simgen.runner import render_dataset
+
+    overrides = [f"num_images={args.num}", f"seed={args.seed}", *args.overrides]
+    config = load_config(None, overrides)
+    assets = load_catalog(config)
+    load_before = load_average()
+    with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports, GL, shader cache
+        render_dataset(load_config(None, [*overrides[1:], "num_images=4"]), tmp)
+    samples = settle_all(config, assets)
+    workers = int(args.run.rstrip("hi"))
+
+    def baseline_fps() -> float:
+        seconds, images = renderer_only(config, samples, workers, labels=True)
+        return images / seconds
+
+    baselines = [baseline_fps()]
+    rows = []
+    for _ in range(args.repeats):
+        run = end_to_end(config, args.run)
+        baselines.append(baseline_fps())
+        around = (baselines[-2] + baselines[-1]) / 2
+        rows.append(
+            {
+                "images_per_s": run["images_per_s"],
+                "steady_images_per_s": run["steady_images_per_s"],
+                "first_image_after_s": run["first_image_after_s"],
+                "baseline_fps": round(around, 3),
+                "overhead": round(around / run["images_per_s"] - 1, 3),
+                "steady_overhead": round(around / run["steady_images_per_s"] - 1, 3),
+                "stage_ms_per_image": run["stage_ms_per_image"],
+            }
+        )
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "images": args.num,
+        "run": args.run,
+        "overrides": args.overrides,
+        "baselines_fps": [round(b, 3) for b in baselines],
+        "runs": rows,
+        "median_overhead": statistics.median(r["overhead"] for r in rows),
+        "median_steady_overhead": statistics.median(r["steady_overhead"] for r in rows),
+        "load_before": load_before,
+        "load_after": load_average(),
+        "cores": os.cpu_count(),
+    }
+    print(
+        f"default tabletop scene, {args.num} images per run, run {args.run}, {os.cpu_count()} "
+        f"cores, load {load_before} -> {result['load_after']}"
+    )
+    print("  renderer-only (all passes) fps: " + ", ".join(f"{b:.2f}" for b in baselines))
+    for k, row in enumerate(rows, 1):
+        print(
+            f"  run {k}: {row['images_per_s']:.2f} images/s overall, "
+            f"{row['steady_images_per_s']:.2f} steady, against {row['baseline_fps']:.2f}: "
+            f"{100 * row['overhead']:+.1f}% overall, {100 * row['steady_overhead']:+.1f}% steady"
+        )
+    print(
+        f"  median overhead: {100 * result['median_overhead']:+.1f}% overall, "
+        f"{100 * result['median_steady_overhead']:+.1f}% steady"
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
