@@ -229,7 +229,7 @@ def render_dataset(
             on) and for Ray (whose ``max_calls`` recycling bounds the
             leak; a helper spawned there re-imports Ray). The images are the same either way.
         warm_shaders: compile every shader program the scene's lights can need when a worker
-            starts (:attr:`PyrenderRenderer.warm_light_counts`; about 2 s on the default
+            starts (:attr:`PyrenderRenderer.warm_light_counts`; about 1 s on the default
             scene), so that its memory stays flat afterwards, instead of when a view first
             needs one. Default: when there are at least :data:`WARM_SHADERS_MIN_SCENES` scenes
             to render per worker. The images are the same either way.
