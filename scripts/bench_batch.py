@@ -60,6 +60,21 @@ def settle_all(config, assets) -> list:
         ]
 
 
+def prepare(overrides: list[str]) -> tuple:
+    """``(config, settled scenes, load average)`` for the default scene with ``overrides``
+    (``num_images=N`` first), after a 4-image warm-up run (imports, GL, shader cache)."""
+    from simgen.assets import load_catalog
+    from simgen.config import load_config
+    from simgen.runner import render_dataset
+
+    config = load_config(None, overrides)
+    assets = load_catalog(config)
+    load_before = load_average()
+    with tempfile.TemporaryDirectory() as tmp:
+        render_dataset(load_config(None, [*overrides[1:], "num_images=4"]), tmp)
+    return config, settle_all(config, assets), load_before
+
+
 def _render_share(
     config, samples, share: list[tuple[int, int]], barrier, results, labels: bool
 ) -> None:
@@ -182,10 +197,6 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
     args = parser.parse_args()
 
-    from simgen.assets import load_catalog
-    from simgen.config import load_config
-    from simgen.runner import render_dataset
-
     overrides = [
         f"num_images={args.num}",
         f"seed={args.seed}",
@@ -195,15 +206,10 @@ def main() -> None:
     if args.png_compression is not None:
         overrides.append(f"output.png_compression={args.png_compression}")
     overrides.extend(args.overrides)
-    config = load_config(None, overrides)
-    assets = load_catalog(config)
-    load_before = load_average()
-    with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports, GL, shader cache
-        render_dataset(load_config(None, [*overrides[1:], "num_images=4"]), tmp)
+    config, samples, load_before = prepare(overrides)
 
     # The baseline is measured before and after the runs and averaged: on a shared VM the
     # renderer's speed drifts by 10-20 % between minutes.
-    samples = settle_all(config, assets)
     names = [run.strip() for run in args.runs.split(",")]
     counts = sorted({int(name.rstrip("hi")) for name in names})
     kinds = [False, True] if args.all_passes_baseline else [False]

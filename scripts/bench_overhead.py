@@ -25,13 +25,12 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_batch import end_to_end, load_average, renderer_only, settle_all
+from bench_batch import end_to_end, load_average, prepare, renderer_only
 
 
 def main() -> None:
@@ -43,17 +42,8 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
 
-    from simgen.assets import load_catalog
-    from simgen.config import load_config
-    from simgen.runner import render_dataset
-
     overrides = [f"num_images={args.num}", f"seed={args.seed}", *args.overrides]
-    config = load_config(None, overrides)
-    assets = load_catalog(config)
-    load_before = load_average()
-    with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports, GL, shader cache
-        render_dataset(load_config(None, [*overrides[1:], "num_images=4"]), tmp)
-    samples = settle_all(config, assets)
+    config, samples, load_before = prepare(overrides)
     workers = int(args.run.rstrip("hi"))
 
     def baseline_fps() -> float:
