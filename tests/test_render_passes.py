@@ -183,6 +183,10 @@ def test_shadow_maps_lent_to_the_next_scene_are_drawn_for_it(renderer):
     for name in ("here", "elsewhere", "unshadowed", "here", "elsewhere", "here"):
         again = renderer.render(dataclasses.replace(scenes[name]), 0).rgb
         np.testing.assert_array_equal(again, alone[name], err_msg=name)
+    last = dataclasses.replace(scenes["elsewhere"])
+    renderer.render(last, 0)
+    renderer.free_shadow_maps()  # the same sample object again: its scene is built anew
+    np.testing.assert_array_equal(renderer.render(last, 0).rgb, alone["elsewhere"])
     assert renderer.shadow_maps_allocated == 3  # the most shadowed lights one scene had
 
 

@@ -168,11 +168,12 @@ class PyrenderRenderer:
 
     def free_shadow_maps(self) -> None:
         """Delete the pooled shadow-map textures (:class:`~simgen.render.shadows.ShadowMapPool`);
-        the next scene's lights get new ones."""
+        the next view builds its scene again, and its lights get new ones."""
         if self._shadow_maps is not None:
             self._offscreen._platform.make_current()
             self._shadow_maps.free()
             self._offscreen._platform.make_uncurrent()
+        self._cached = None  # its lights hold the freed textures
 
     @property
     def shadow_maps_allocated(self) -> int:
