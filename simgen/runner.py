@@ -226,8 +226,8 @@ def render_dataset(
             process for local worker processes; inside the worker for one local worker (a
             spawned helper re-imports the calling script, which then needs an
             ``if __name__ == "__main__":`` guard; the ``simgen`` command has one and turns it
-            on) and for Ray (whose ``max_calls`` recycling bounds the
-            leak; a helper spawned there re-imports Ray). The images are the same either way.
+            on) and for Ray (whose ``max_calls`` recycling bounds the leak; a helper spawned
+            there re-imports Ray). The images are the same either way.
         warm_shaders: compile every shader program the scene's lights can need when a worker
             starts (:attr:`PyrenderRenderer.warm_light_counts`; about 1 s on the default
             scene), so that its memory stays flat afterwards, instead of when a view first

@@ -163,8 +163,11 @@ class PyrenderRenderer:
 
     def close(self) -> None:
         """Delete the GL context."""
-        self._delete_context()
-        self._cached = None
+        if self._offscreen is not None:
+            self.free_shadow_maps()
+            self._shadow_maps = None
+            self._offscreen.delete()
+            self._offscreen = None
 
     def free_shadow_maps(self) -> None:
         """Delete the pooled shadow-map textures (:class:`~simgen.render.shadows.ShadowMapPool`);
@@ -180,15 +183,6 @@ class PyrenderRenderer:
         """Shadow-map textures held in the pool (the most that one scene's lights needed)."""
         return 0 if self._shadow_maps is None else self._shadow_maps.size
 
-    def _delete_context(self) -> None:
-        if self._offscreen is not None:
-            if self._shadow_maps is not None:
-                self._offscreen._platform.make_current()
-                self._shadow_maps.free()
-                self._shadow_maps = None
-            self._offscreen.delete()
-            self._offscreen = None
-
     def __enter__(self) -> PyrenderRenderer:
         return self
 
@@ -197,8 +191,7 @@ class PyrenderRenderer:
 
     def _renderer(self, width: int, height: int):
         if self._size != (width, height):
-            self._delete_context()
-            self._cached = None  # its lights hold the old context's shadow maps
+            self.close()  # the cached scene goes too: its lights hold this context's maps
             try:
                 self._offscreen = self._pyrender.OffscreenRenderer(width, height)
             except Exception as exc:
@@ -356,9 +349,9 @@ class PyrenderRenderer:
             seg_map[dome] = 0
             scene.non_casters.append(dome)
         directional, spot = light_classes(pyrender)
-        shadowed = sum(light.kind != "point" for light in sample.lights) if sample.shadows else 0
-        maps = iter(self._shadow_maps.lend(shadowed))
-        for light in sample.lights:
+        shadowed = [sample.shadows and light.kind != "point" for light in sample.lights]
+        maps = iter(self._shadow_maps.lend(sum(shadowed)))
+        for light, casts in zip(sample.lights, shadowed, strict=True):
             if light.kind == "directional":
                 item = directional(color=light.color, intensity=light.intensity)
             elif light.kind == "point":
@@ -370,7 +363,7 @@ class PyrenderRenderer:
                     innerConeAngle=np.pi / 8,
                     outerConeAngle=np.pi / 4,
                 )
-            if sample.shadows and light.kind != "point":
+            if casts:
                 item.shadow_texture = next(maps)
             scene.add(item, pose=light.pose)
         if sample.shadows:
