@@ -172,9 +172,25 @@ class ShardQueue:
     def __len__(self) -> int:
         return len(self._queue)
 
-    def pop(self) -> Shard:
-        """The next shard to run."""
-        return self._queue.popleft()
+    def pop(self, workers: int = 1) -> Shard:
+        """The next shard to run, or, once few scenes are left, only its leading part.
+
+        With ``workers`` taking from the queue, a piece holds at most ``1 / (2 * workers)`` of
+        the scenes still queued (at least one; guided self-scheduling) and the rest of the
+        shard stays at the front. Near the end the pieces shrink to single scenes, so the
+        workers finish together instead of one rendering a whole last shard while the others
+        have nothing left. A piece keeps its shard's id and range; which worker renders a scene
+        never changes its images.
+        """
+        shard = self._queue.popleft()
+        if workers <= 1 or len(shard.scenes) <= 1:
+            return shard
+        left = len(shard.scenes) + sum(len(s.scenes) for s in self._queue)
+        take = -(-left // (2 * workers))
+        if take >= len(shard.scenes):
+            return shard
+        self._queue.appendleft(replace(shard, scenes=shard.scenes[take:]))
+        return replace(shard, scenes=shard.scenes[:take])
 
     def peek(self) -> Shard:
         """The next shard, left in the queue."""

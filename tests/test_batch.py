@@ -181,6 +181,28 @@ def test_make_shards_fixed_ranges():
     assert default_shard_size(3, 1) == 16
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_queue_hands_out_shrinking_pieces_at_the_end(workers):
+    pending = {j: [0, 1] for j in range(48)}
+    queue = ShardQueue(make_shards(pending, 8), AttemptBook(seed=0, max_attempts=1))
+    pieces = []
+    while len(queue):
+        pieces.append(queue.pop(workers))
+    sizes = [len(p.scenes) for p in pieces]
+    # every scene exactly once, in order, each piece inside its shard's range
+    assert [w.scene_index for p in pieces for w in p.scenes] == list(range(48))
+    assert all(p.start <= w.scene_index < p.stop for p in pieces for w in p.scenes)
+    assert all(p.shard_id == p.start // 8 for p in pieces)
+    if workers == 1:
+        assert sizes == [8] * 6
+        return
+    left = 48
+    for size in sizes:  # at most 1 / (2 * workers) of what was left, whole shards early on
+        assert size == min(8 - (48 - left) % 8, -(-left // (2 * workers)))
+        left -= size
+    assert sizes[0] == 8 and sizes[-workers:] == [1] * workers
+
+
 def test_pending_views_reads_records(tmp_path):
     (tmp_path / "records").mkdir()
     for index in (0, 1, 5):

@@ -159,7 +159,7 @@ class LocalBackend:
                 self._send_assets(slots)
                 for slot in slots:
                     if slot.ready and not slot.retiring and slot.tracker is None and len(queue):
-                        shard = queue.pop()
+                        shard = queue.pop(self.workers)
                         slot.tracker = ShardTracker(shard, queue, emit)
                         slot.last_heard = time.monotonic()
                         slot.conn.send(shard)

@@ -115,7 +115,7 @@ class RayBackend:
         running: dict[Any, ShardTracker] = {}
         while len(queue) or running:
             while len(queue) and len(running) < in_flight_max:
-                shard = queue.pop()
+                shard = queue.pop(in_flight_max)
                 ref = task.remote(spec_ref, key, shard, self.llvmpipe_threads)
                 running[ref] = ShardTracker(shard, queue, emit)
             done, _ = ray.wait(list(running), num_returns=1)
