@@ -242,7 +242,7 @@ def render_dataset(
         SimgenError: bad meshes, options or an unusable output directory; nothing is written.
     """
     from simgen.backends import BACKENDS, create_backend
-    from simgen.writers import WriterOptions, create_writers, parse_formats
+    from simgen.writers import parse_formats
 
     out_dir = Path(out_dir)
     _check_run_options(workers, recycle_after, max_attempts)
@@ -297,6 +297,7 @@ def render_dataset(
             summary.unsettled_scenes += not event.at_rest
 
     start = time.perf_counter()
+    runner = None
     if len(queue):
         spec = JobSpec(
             config=config,
@@ -317,15 +318,34 @@ def render_dataset(
         runner = create_backend(
             backend, workers=workers, recycle_after=recycle_after, address=address, assets=assets
         )
-        runner.run(spec, queue, on_event)
-    summary.seconds = time.perf_counter() - start
-    summary.failures = book.sorted_failures()
-    summary.retries = book.retries
-    summary.crashes = queue.crashes
-    summary.crash_reports = list(queue.crash_reports)
-    if summary.failures:
-        return summary
+    try:
+        if runner is not None:
+            runner.run(spec, queue, on_event)
+        summary.seconds = time.perf_counter() - start
+        summary.failures = book.sorted_failures()
+        summary.retries = book.retries
+        summary.crashes = queue.crashes
+        summary.crash_reports = list(queue.crash_reports)
+        if not summary.failures:  # workers may still be exiting meanwhile
+            _write_formats(out_dir, config, summary, assets, format_names, coco_polygons)
+    finally:
+        if runner is not None:
+            runner.close()
+    return summary
 
+
+def _write_formats(
+    out_dir: Path,
+    config: SceneConfig,
+    summary: RunSummary,
+    assets: Sequence[Any],
+    format_names: Sequence[str],
+    coco_polygons: bool,
+) -> None:
+    """Count the instances of every record into ``summary`` and write the format files."""
+    from simgen.writers import WriterOptions, create_writers
+
+    total = config.num_images
     records = load_records(out_dir, total)
     for record in records:
         for ann in record["annotations"]:
@@ -340,4 +360,3 @@ def render_dataset(
     options = WriterOptions(info=info, coco_polygons=coco_polygons, assets=assets)
     for writer in create_writers(format_names, options):
         writer.finalize(out_dir, records, config.categories())
-    return summary

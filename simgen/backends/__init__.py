@@ -23,6 +23,13 @@ class Backend(Protocol):
         """Render until the queue is empty; events go to ``emit`` in this process."""
         ...
 
+    def close(self) -> None:
+        """Release what :meth:`run` left running (worker processes still exiting); idempotent.
+
+        Called after the format files are written, so those overlap the workers' exit.
+        """
+        ...
+
 
 class ShardTracker:
     """Follows one running shard: which scenes were reported, and failures to requeue."""

@@ -55,3 +55,6 @@ class InlineBackend:
                         worker = Worker(spec, assets)
         finally:
             worker.close()
+
+    def close(self) -> None:
+        """Nothing outlives :meth:`run` here."""

@@ -95,6 +95,7 @@ class LocalBackend:
         self.llvmpipe_threads = llvmpipe_threads or max(1, cpus // self.workers)
         self.stall_seconds = stall_seconds
         self.started = 0
+        self._exiting: list[_Slot] = []  # told to exit by run, joined by close
 
     def _start(self, ctx, spec: JobSpec) -> _Slot:
         parent_conn, child_conn = ctx.Pipe(duplex=True)
@@ -180,7 +181,23 @@ class LocalBackend:
                         slot.last_heard = now
             finished = True
         finally:
-            self._stop(slots, graceful=finished)
+            _ask_to_exit(slots)
+            self._exiting = slots
+            if not finished:
+                self.close(grace=0.0)
+
+    def close(self, grace: float = 10.0) -> None:
+        """Wait up to ``grace`` seconds for the workers :meth:`run` told to exit, then kill
+        whatever still runs. Killing is safe at any moment: every file is written atomically.
+        """
+        slots, self._exiting = self._exiting, []
+        deadline = time.monotonic() + grace
+        for slot in slots:
+            slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            slot.conn.close()
 
     def _drain(self, slot: _Slot) -> bool:
         """Handle every message waiting on ``slot``'s pipe; False once the pipe is closed."""
@@ -225,21 +242,11 @@ class LocalBackend:
             )
         return start_failures
 
-    @staticmethod
-    def _stop(slots: list[_Slot], *, graceful: bool) -> None:
-        """Ask idle workers to exit (``graceful``), then kill whatever still runs.
 
-        Killing is safe at any moment: every file is written atomically.
-        """
-        for slot in slots:
-            try:
-                slot.conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
-        deadline = time.monotonic() + (10.0 if graceful else 0.0)
-        for slot in slots:
-            slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
-            if slot.process.is_alive():
-                slot.process.kill()
-                slot.process.join()
-            slot.conn.close()
+def _ask_to_exit(slots: list[_Slot]) -> None:
+    """Tell every worker to exit once idle (a dead one's pipe is already broken)."""
+    for slot in slots:
+        try:
+            slot.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass

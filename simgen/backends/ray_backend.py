@@ -100,6 +100,9 @@ class RayBackend:
             if started:
                 ray.shutdown()
 
+    def close(self) -> None:
+        """Nothing outlives :meth:`run`: Ray is shut down there."""
+
     def _run(self, ray, spec: JobSpec, queue: ShardQueue, emit: Emit) -> None:
         in_flight_max = self.workers or 0
         if in_flight_max < 1:
