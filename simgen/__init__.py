@@ -5,13 +5,25 @@ The curated public API::
     from simgen import load_config, render_dataset
     config = load_config(None, ["num_images=8", "seed=3"])   # built-in tabletop scene
     summary = render_dataset(config, "out/")
+
+The names are imported when first used, so that ``import simgen.x`` loads only what ``x``
+needs: a spawned physics helper process imports numpy and pybullet, not the config models.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from simgen.config import SceneConfig, load_config
-from simgen.errors import SimgenError
-from simgen.runner import RunSummary, render_dataset
+_EXPORTS = {
+    "RunSummary": "simgen.runner",
+    "SceneConfig": "simgen.config",
+    "SimgenError": "simgen.errors",
+    "load_config": "simgen.config",
+    "render_dataset": "simgen.runner",
+}
 
 __all__ = [
     "RunSummary",
@@ -21,3 +33,18 @@ __all__ = [
     "load_config",
     "render_dataset",
 ]
+
+if TYPE_CHECKING:
+    from simgen.config import SceneConfig, load_config
+    from simgen.errors import SimgenError
+    from simgen.runner import RunSummary, render_dataset
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name of :data:`__all__` on first access."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

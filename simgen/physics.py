@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simgen.assets import Asset
-from simgen.config import PhysicsConfig
 from simgen.geometry import pose_matrix, quaternion_from_rotation, rotation_from_quaternion
 from simgen.scene import SceneSample
+
+if TYPE_CHECKING:  # not imported at run time: a physics helper process needs neither module
+    from simgen.assets import Asset
+    from simgen.config import PhysicsConfig
 
 GROUND_THICKNESS = 0.1
 """Metres; the ground slab's top face is z = 0."""
@@ -134,7 +137,8 @@ class PhysicsWorld:
             assets: the catalog (or its :func:`collision_models`);
                 ``assets[obj.catalog_index]`` is each object's mesh.
             masses: kg per asset (same indexing as ``assets``).
-            physics: step size, friction and rest thresholds.
+            physics: step size, friction and rest thresholds (a :class:`PhysicsConfig`, or
+                any object with its attributes).
         """
         p, cid = self._p, self._client
         p.resetSimulation(physicsClientId=cid)

@@ -18,11 +18,13 @@ import signal
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-from simgen.assets import Asset, catalog_entries
-from simgen.config import SceneConfig
-from simgen.scene import SceneSample
+if TYPE_CHECKING:  # a helper process imports this module: keep it light (no config models)
+    from simgen.assets import Asset
+    from simgen.config import SceneConfig
+    from simgen.scene import SceneSample
 
 RECYCLE_AFTER = 500
 """Scenes a physics helper process settles before it is replaced (about 50 MiB of leaked
@@ -37,7 +39,7 @@ class InlinePhysics:
 
         self.config = config
         self.models = collision_models(assets)
-        self.masses = [entry.mass for _, entry in catalog_entries(config)]
+        self.masses = catalog_masses(config)
         self.world = PhysicsWorld()
         self._waiting: deque[SceneSample] = deque()
 
@@ -59,10 +61,21 @@ class InlinePhysics:
         self.world.close()
 
 
-def physics_main(config: SceneConfig, models: Sequence, conn: Any, max_scenes: int) -> None:
+def catalog_masses(config: SceneConfig) -> list[float]:
+    """kg per catalog entry, indexed like :func:`~simgen.assets.load_catalog`'s result."""
+    from simgen.assets import catalog_entries
+
+    return [entry.mass for _, entry in catalog_entries(config)]
+
+
+def physics_main(
+    physics: SimpleNamespace, masses: Sequence[float], models: Sequence, conn: Any, max_scenes: int
+) -> None:
     """Entry point of a physics helper process: settle samples received on ``conn``.
 
-    ``models``: the catalog's :class:`~simgen.physics.CollisionModel` objects.
+    ``physics``: the config's :class:`~simgen.config.PhysicsConfig` fields as plain attributes
+    (unpickling the pydantic model would import every config model); ``masses``: kg per
+    catalog entry; ``models``: the catalog's :class:`~simgen.physics.CollisionModel` objects.
 
     Answers each sample with ``("ok", SettleResult)`` or ``("error", message)``; exits after
     ``max_scenes`` samples, on ``None`` or when the parent is gone.
@@ -71,7 +84,6 @@ def physics_main(config: SceneConfig, models: Sequence, conn: Any, max_scenes: i
     from simgen.physics import PhysicsWorld
     from simgen.render import single_threaded_blas
 
-    masses = [entry.mass for _, entry in catalog_entries(config)]
     with PhysicsWorld() as world, single_threaded_blas():
         for _ in range(max_scenes):
             try:
@@ -81,7 +93,7 @@ def physics_main(config: SceneConfig, models: Sequence, conn: Any, max_scenes: i
             if sample is None:
                 return
             try:
-                reply = ("ok", world.settle(sample, models, masses, config.physics))
+                reply = ("ok", world.settle(sample, models, masses, physics))
             except Exception as exc:
                 reply = ("error", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
             try:
@@ -121,7 +133,8 @@ class PhysicsProcess:
 
         from simgen.physics import collision_models
 
-        self.config = config
+        self.physics = SimpleNamespace(**config.physics.model_dump())
+        self.masses = catalog_masses(config)
         self.models = collision_models(assets)
         self.recycle_after = max(1, recycle_after)
         self._ctx = multiprocessing.get_context("spawn")
@@ -134,7 +147,7 @@ class PhysicsProcess:
             parent_conn, child_conn = self._ctx.Pipe(duplex=True)
             process = self._ctx.Process(
                 target=physics_main,
-                args=(self.config, self.models, child_conn, self.recycle_after),
+                args=(self.physics, self.masses, self.models, child_conn, self.recycle_after),
                 name=f"simgen-physics-{self.started}",
                 daemon=True,
             )

@@ -311,6 +311,18 @@ def test_physics_process_matches_inline_physics_and_survives_a_kill():
             assert np.array_equal(a.pose, b.pose)
 
 
+def test_spawned_helpers_import_only_what_they_need():
+    # A spawned process re-runs the `simgen` console script (simgen.console); a physics helper
+    # then imports its entry point and unpickles samples and collision models.
+    code = (
+        "import sys, simgen.console, simgen.physics_process, simgen.physics, simgen.scene\n"
+        "heavy = ['simgen.config', 'simgen.cli', 'pydantic', 'typer', 'trimesh', 'pyrender']\n"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_ray_backend_without_ray_fails_before_writing(tmp_path, monkeypatch):
     from simgen.errors import SimgenError
 
