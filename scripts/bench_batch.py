@@ -97,8 +97,19 @@ def _render_share(
 def renderer_only(config, samples, workers: int, labels: bool = False) -> tuple[float, int]:
     """Seconds to render every image of ``config`` with the renderer alone (shaded pass only;
     with ``labels`` also the label pass) in ``workers`` processes, each with
-    ``LP_NUM_THREADS`` = CPUs / workers as a simgen worker gets, each rendering whole scenes;
-    and the image count."""
+    ``LP_NUM_THREADS`` = CPUs / workers as a simgen worker gets, each rendering whole scenes,
+    from the moment all have drawn their first view; and the image count."""
+    frames, _, images = renderer_only_spans(config, samples, workers, labels)
+    return frames, images
+
+
+def renderer_only_spans(
+    config, samples, workers: int, labels: bool = False
+) -> tuple[float, float, int]:
+    """As :func:`renderer_only`, ``(frames, whole, images)``: ``frames`` from the moment every
+    process has drawn its first view (GL context and first shaders ready) to the last frame;
+    ``whole`` from before the processes are started (spawn, imports, catalog, GL context,
+    first view, as a renderer-only job would pay them once) to the last frame."""
     import multiprocessing
 
     pairs = [(j, v) for j in range(len(samples)) for v in range(config.views_per_scene)][
@@ -117,6 +128,7 @@ def renderer_only(config, samples, workers: int, labels: bool = False) -> tuple[
             )
             for share in shares
         ]
+        launched = time.time()
         for proc in procs:
             proc.start()
         spans = [results.get() for _ in procs]
@@ -127,7 +139,8 @@ def renderer_only(config, samples, workers: int, labels: bool = False) -> tuple[
             os.environ.pop("LP_NUM_THREADS", None)
         else:
             os.environ["LP_NUM_THREADS"] = previous
-    return max(end for _, end in spans) - min(begin for begin, _ in spans), len(pairs)
+    last = max(end for _, end in spans)
+    return last - min(begin for begin, _ in spans), last - launched, len(pairs)
 
 
 def end_to_end(config, run: str) -> dict:
