@@ -163,6 +163,13 @@ def end_to_end(config, run: str) -> dict:
         seconds = time.perf_counter() - start
     finished = stamps[1:]  # the first call reports the starting point
     steady = (len(finished) - 1) / (finished[-1] - finished[0]) if len(finished) > 1 else 0.0
+    # The last image's lateness against the pace between 10 % and 90 % of the images: time
+    # the workers did not all have work near the end.
+    low, high = len(finished) // 10, (9 * len(finished)) // 10
+    late = None
+    if high > low:
+        pace = (high - low) / (finished[high] - finished[low])
+        late = finished[-1] - (finished[high] + (len(finished) - 1 - high) / pace)
     return {
         "run": run,
         "workers": workers,
@@ -173,6 +180,8 @@ def end_to_end(config, run: str) -> dict:
         "images_per_s": round(summary.rendered / seconds, 3),
         "steady_images_per_s": round(steady, 3),
         "first_image_after_s": round(finished[0] - start, 2) if finished else None,
+        "last_image_late_s": None if late is None else round(late, 2),
+        "after_last_image_s": round(start + seconds - finished[-1], 2) if finished else None,
         "stage_ms_per_image": {
             k: round(1000 * v / summary.rendered, 1) for k, v in summary.stage_seconds.items()
         },

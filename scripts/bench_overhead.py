@@ -66,6 +66,8 @@ def main() -> None:
                 "images_per_s": run["images_per_s"],
                 "steady_images_per_s": run["steady_images_per_s"],
                 "first_image_after_s": run["first_image_after_s"],
+                "last_image_late_s": run["last_image_late_s"],
+                "after_last_image_s": run["after_last_image_s"],
                 "baseline_fps": round(around, 3),
                 "baseline_whole_fps": round(around_whole, 3),
                 "overhead": round(around / run["images_per_s"] - 1, 3),
@@ -106,6 +108,11 @@ def main() -> None:
             f"{100 * row['overhead']:+.1f}% overall, {100 * row['steady_overhead']:+.1f}% steady; "
             f"whole vs whole ({row['baseline_whole_fps']:.2f}): "
             f"{100 * row['whole_overhead']:+.1f}%"
+        )
+        print(
+            f"         first image after {row['first_image_after_s']} s, last image "
+            f"{row['last_image_late_s']} s later than the steady pace, call returned "
+            f"{row['after_last_image_s']} s after it"
         )
     print(
         f"  median overhead: {100 * result['median_overhead']:+.1f}% overall, "
