@@ -21,31 +21,67 @@ GROUND_THICKNESS = 0.1
 CHECK_EVERY = 10
 """Steps between rest checks."""
 
-EXACT_PRIMITIVES = ("box", "sphere", "cylinder")
-"""Primitives that collide as Bullet's own shape of that kind (the others as their hull)."""
+EXACT_PRIMITIVES = ("box", "sphere", "cylinder", "capsule")
+"""Primitives that collide as Bullet's own shape of that kind when ``aspect`` kept their
+proportions (see :func:`collides_exactly`); the others, and stretched ones, as their hull."""
+
+_SAME_SIZE = 1e-6
+"""Relative tolerance of :func:`collides_exactly`'s proportion checks."""
 
 REST_CHECKS = 2
 """Consecutive rest checks every body must pass (one could catch a bounce at its apex)."""
 
+COLLISION_MARGIN_NOTE = """Objects collide with a margin of 0. With pybullet's default one, an
+object colliding as its hull (the cone, the duck, the mug ...) came to rest about 0.95 mm above
+the ground, and a cylinder lying on its side up to 0.4 mm below it; with 0 the rendered mesh of
+each rests within 0.1 mm of the ground (a 49-vertex cone, four seeds), and the default scene's
+deepest contact stayed at 0.1 mm."""
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= _SAME_SIZE * max(abs(a), abs(b))
+
+
+def collides_exactly(primitive: str | None, extents: np.ndarray) -> bool:
+    """Whether an asset collides as Bullet's own shape of its ``primitive``: a box always; a
+    sphere whose (3,) ``extents`` are equal; a cylinder with equal x and y; a capsule with
+    equal x and y and z twice that (a stretch along z would make its caps ellipsoids). An
+    ``aspect`` that breaks these proportions makes the asset collide as its hull instead.
+    """
+    if primitive not in EXACT_PRIMITIVES:
+        return False
+    x, y, z = (float(v) for v in extents)
+    if primitive == "box":
+        return True
+    if primitive == "sphere":
+        return _same(x, y) and _same(x, z)
+    if primitive == "cylinder":
+        return _same(x, y)
+    return _same(x, y) and _same(z, 2 * x)  # a capsule
+
 
 @dataclass(frozen=True, eq=False)
 class CollisionModel:
-    """What a settle needs of an asset: its primitive, box and collision hull (no mesh).
+    """What a settle needs of an asset: the shape it collides as, its box and its collision
+    hull (no mesh).
 
     Small and cheap to pickle, and importing this module does not import trimesh, so a physics
     helper process can be given these instead of loading the catalog itself (about 2 s of CPU
     for the default catalog's meshes and hulls).
 
     Attributes:
-        primitive: primitive name, or ``None`` for a mesh file. Those of
-            :data:`EXACT_PRIMITIVES` collide as that shape, all others as ``hull_vertices``.
+        shape: ``box``, ``sphere``, ``cylinder`` or ``capsule`` (Bullet's own shape: a
+            primitive that :func:`collides_exactly`, or a round mesh, see
+            :attr:`Asset.round_radius`), else ``hull``.
         extents: (3,) float64 bounding-box side lengths in metres.
+        radius: the sphere's radius in metres (``sphere`` only; 0 otherwise).
         hull_vertices: (K, 3) float64 collision hull vertices (:attr:`Asset.hull_vertices`;
-            empty for :data:`EXACT_PRIMITIVES`).
+            empty unless ``shape`` is ``hull``).
     """
 
-    primitive: str | None
+    shape: str
     extents: np.ndarray
+    radius: float
     hull_vertices: np.ndarray
 
     @classmethod
@@ -53,9 +89,14 @@ class CollisionModel:
         """The model of ``asset`` (a model is returned as it is)."""
         if isinstance(asset, CollisionModel):
             return asset
-        exact = asset.primitive in EXACT_PRIMITIVES
-        hull = np.zeros((0, 3)) if exact else np.asarray(asset.hull_vertices, dtype=np.float64)
-        return cls(asset.primitive, np.asarray(asset.extents, dtype=np.float64), hull)
+        extents = np.asarray(asset.extents, dtype=np.float64)
+        none = np.zeros((0, 3))
+        if collides_exactly(asset.primitive, extents):
+            radius = float(extents[0] / 2) if asset.primitive == "sphere" else 0.0
+            return cls(str(asset.primitive), extents, radius, none)
+        if asset.round_radius is not None:
+            return cls("sphere", extents, float(asset.round_radius), none)
+        return cls("hull", extents, 0.0, np.asarray(asset.hull_vertices, dtype=np.float64))
 
 
 def collision_models(assets: Sequence[Asset | CollisionModel]) -> list[CollisionModel]:
@@ -101,26 +142,33 @@ class PhysicsWorld:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _collision_shape(self, asset: Asset | CollisionModel, scale: float) -> int:
+    def _collision_shape(self, model: CollisionModel, scale: float) -> int:
         p, cid = self._p, self._client
-        extents = asset.extents * scale
-        if asset.primitive == "box":
+        extents = model.extents * scale
+        if model.shape == "box":
             return p.createCollisionShape(
                 p.GEOM_BOX, halfExtents=(extents / 2).tolist(), physicsClientId=cid
             )
-        if asset.primitive == "sphere":
+        if model.shape == "sphere":
             return p.createCollisionShape(
-                p.GEOM_SPHERE, radius=float(extents[0] / 2), physicsClientId=cid
+                p.GEOM_SPHERE, radius=model.radius * scale, physicsClientId=cid
             )
-        if asset.primitive == "cylinder":
+        if model.shape == "cylinder":
             return p.createCollisionShape(
                 p.GEOM_CYLINDER,
                 radius=float(extents[0] / 2),
                 height=float(extents[2]),
                 physicsClientId=cid,
             )
+        if model.shape == "capsule":  # Bullet's height: between the centres of the two caps
+            return p.createCollisionShape(
+                p.GEOM_CAPSULE,
+                radius=float(extents[0] / 2),
+                height=float(extents[2] - extents[0]),
+                physicsClientId=cid,
+            )
         return p.createCollisionShape(
-            p.GEOM_MESH, vertices=(asset.hull_vertices * scale).tolist(), physicsClientId=cid
+            p.GEOM_MESH, vertices=(model.hull_vertices * scale).tolist(), physicsClientId=cid
         )
 
     def settle(
@@ -174,8 +222,7 @@ class PhysicsWorld:
             )
         bodies = []
         for obj in sample.objects:
-            asset = assets[obj.catalog_index]
-            shape = self._collision_shape(asset, obj.scale)
+            shape = self._collision_shape(CollisionModel.of(assets[obj.catalog_index]), obj.scale)
             qw, qx, qy, qz = quaternion_from_rotation(obj.pose[:3, :3])
             body = p.createMultiBody(
                 baseMass=float(masses[obj.catalog_index]),
@@ -192,6 +239,7 @@ class PhysicsWorld:
                 rollingFriction=physics.rolling_friction,
                 spinningFriction=physics.spinning_friction,
                 restitution=0.05,
+                collisionMargin=0.0,  # see COLLISION_MARGIN_NOTE
                 physicsClientId=cid,
             )
             bodies.append(body)

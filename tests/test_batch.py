@@ -242,13 +242,13 @@ def test_bad_worker_options_are_rejected(tmp_path):
 
 def test_collision_models_settle_like_the_assets_they_stand_for():
     """A physics helper gets pickled :class:`CollisionModel` objects, not the meshes: same poses,
-    and the default catalog's primitives that Bullet has no shape for keep their hull."""
+    and the default catalog's assets that Bullet has no shape for keep their hull."""
     import pickle
 
     import numpy as np
 
     from simgen.assets import load_catalog
-    from simgen.physics import EXACT_PRIMITIVES, PhysicsWorld, collision_models
+    from simgen.physics import PhysicsWorld, collision_models
     from simgen.randomize import sample_scene
 
     config = load_config(None, [f"seed={SEED}"])
@@ -256,10 +256,11 @@ def test_collision_models_settle_like_the_assets_they_stand_for():
     models = pickle.loads(pickle.dumps(collision_models(assets)))
     for asset, model in zip(assets, models, strict=True):
         assert np.array_equal(model.extents, asset.extents)
-        assert len(model.hull_vertices) == (
-            0 if asset.primitive in EXACT_PRIMITIVES else len(asset.hull_vertices)
-        )
-    assert {a.primitive for a in assets} - set(EXACT_PRIMITIVES) - {None}, "cones or capsules"
+        if model.shape == "hull":
+            assert np.array_equal(model.hull_vertices, asset.hull_vertices)
+        else:
+            assert len(model.hull_vertices) == 0
+    assert {m.shape for m in models} == {"box", "capsule", "cylinder", "sphere", "hull"}
     masses = [1.0] * len(assets)
     with PhysicsWorld() as world:
         for j in range(3):
