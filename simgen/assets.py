@@ -88,10 +88,12 @@ class Asset:
     primitive: str | None = None
     textured: bool = False
 
-    @property
+    @functools.cached_property
     def extents(self) -> np.ndarray:
-        """(3,) float64 bounding-box side lengths in metres."""
-        return self.vertices.max(axis=0) - self.vertices.min(axis=0)
+        """(3,) float64 bounding-box side lengths in metres (computed once; read-only)."""
+        extents = self.vertices.max(axis=0) - self.vertices.min(axis=0)
+        extents.setflags(write=False)
+        return extents
 
     @functools.cached_property
     def outline_vertices(self) -> np.ndarray:

@@ -33,6 +33,18 @@ def dump_json(data: Any) -> str:
     return json.dumps(data, allow_nan=False, separators=(",", ":")) + "\n"
 
 
+def dump_json_object(members: list[tuple[str, Any]], encoded: dict[str, str]) -> str:
+    """:func:`dump_json` of the dict of ``members`` (key, value) in that order, except that
+    the values of the keys in ``encoded`` are given already encoded (as ``dump_json`` less its
+    newline). The same bytes as ``dump_json(dict(members))`` with those values in place; a
+    value shared by many objects (a scene by its views' records) is encoded once."""
+    parts = []
+    for key, value in members:
+        text = encoded[key] if key in encoded else dump_json(value)[:-1]
+        parts.append(f"{json.dumps(key)}:{text}")
+    return "{" + ",".join(parts) + "}\n"
+
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_COLOR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGBA)
 PNG_FILTER_NONE, PNG_FILTER_UP = 0, 2

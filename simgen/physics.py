@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -262,12 +263,11 @@ class PhysicsWorld:
         return SettleResult(sample.with_poses(poses, settled=True), steps, at_rest)
 
     def _at_rest(self, body: int, physics: PhysicsConfig) -> bool:
+        """Slower than the thresholds, or fallen off the ground (it no longer matters)."""
         p, cid = self._p, self._client
-        position, _ = p.getBasePositionAndOrientation(body, physicsClientId=cid)
-        if position[2] < -1.0:  # fell off the ground: it no longer matters
-            return True
         linear, angular = p.getBaseVelocity(body, physicsClientId=cid)
-        return (
-            float(np.linalg.norm(linear)) < physics.linear_threshold
-            and float(np.linalg.norm(angular)) < physics.angular_threshold
-        )
+        if math.hypot(*linear) < physics.linear_threshold:
+            if math.hypot(*angular) < physics.angular_threshold:
+                return True
+        position, _ = p.getBasePositionAndOrientation(body, physicsClientId=cid)
+        return position[2] < -1.0

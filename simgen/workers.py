@@ -29,7 +29,14 @@ from typing import Any
 
 from simgen.assets import Asset, load_catalog
 from simgen.config import SceneConfig
-from simgen.io import atomic_write_bytes, atomic_write_text, depth_to_png16, dump_json, encode_png
+from simgen.io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    depth_to_png16,
+    dump_json,
+    dump_json_object,
+    encode_png,
+)
 from simgen.memory import HeapTrimmer
 from simgen.physics_process import RECYCLE_AFTER
 from simgen.pipeline import draw_effects, render_view
@@ -182,7 +189,7 @@ class SceneRenderer:
             result = self.physics.result()
             sample, at_rest = result.sample, result.at_rest
         stages["physics"] += time.perf_counter() - t1
-        scene_dict = None
+        scene_json = None
         for view_index in view_indices:
             index = scene_index * config.views_per_scene + view_index
             effects = draw_effects(config, scene_index, view_index)
@@ -197,23 +204,25 @@ class SceneRenderer:
                     out_dir / "depth" / f"{stem}.png",
                     encode_png(depth_to_png16(view.depth), config.output.png_compression),
                 )
-            if scene_dict is None:
-                scene_dict = sample.to_dict()
-            record = {
-                "image": {
-                    "index": index,
-                    "file_name": f"{stem}.png",
-                    "width": config.image.width,
-                    "height": config.image.height,
-                    "scene_index": scene_index,
-                    "view_index": view_index,
-                },
-                "annotations": view.annotations,
-                "scene": scene_dict,
+            if scene_json is None:  # encoded once, spliced into every view's record
+                scene_json = dump_json(sample.to_dict())[:-1]
+            image = {
+                "index": index,
+                "file_name": f"{stem}.png",
+                "width": config.image.width,
+                "height": config.image.height,
+                "scene_index": scene_index,
                 "view_index": view_index,
-                "effects": effects,
             }
-            atomic_write_text(record_path(out_dir, index), dump_json(record))
+            record = [
+                ("image", image),
+                ("annotations", view.annotations),
+                ("scene", None),
+                ("view_index", view_index),
+                ("effects", effects),
+            ]
+            text = dump_json_object(record, {"scene": scene_json})
+            atomic_write_text(record_path(out_dir, index), text)
             stages["write"] += time.perf_counter() - t4
             if on_image is not None:
                 on_image(ImageDone(index))

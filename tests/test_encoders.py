@@ -129,3 +129,30 @@ def test_rle_matches_pycocotools(seed):
             loose = (max(x0 - 2, 0), max(y0 - 1, 0), min(x1 + 3, width), min(y1 + 1, height))
             assert encode_rle(mask, loose) == rle
         np.testing.assert_array_equal(mask_utils.decode(expected).astype(bool), mask)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_json_objects_with_members_encoded_ahead_are_the_same_bytes(seed):
+    from simgen.io import dump_json, dump_json_object
+
+    rng = np.random.default_rng(seed)
+
+    def value(depth: int):
+        kind = int(rng.integers(0, 7 if depth < 3 else 4))
+        if kind == 0:
+            return float(rng.normal() * 10.0 ** int(rng.integers(-8, 8)))
+        if kind == 1:
+            return int(rng.integers(-(10**9), 10**9))
+        if kind == 2:
+            return ["ä\"\\ \n", "x", "", "\u2603"][int(rng.integers(0, 4))]
+        if kind == 3:
+            return [None, True, False][int(rng.integers(0, 3))]
+        if kind in (4, 5):
+            return [value(depth + 1) for _ in range(int(rng.integers(0, 4)))]
+        return {f"k{i}\u00e9": value(depth + 1) for i in range(int(rng.integers(0, 4)))}
+
+    members = [(name, value(0)) for name in ["image", "annotations", "scene", "view_index", "é"]]
+    encoded = {"scene": dump_json(members[2][1])[:-1]}
+    want = dump_json(dict(members))
+    assert dump_json_object([(k, None if k in encoded else v) for k, v in members], encoded) == want
+    assert dump_json_object(members, {}) == want
