@@ -46,6 +46,13 @@ def load_average() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user and system) of this process and of every child process it has waited
+    for (their own waited-for children included: a worker's physics helpers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def settle_all(config, assets) -> list:
     """The settled scenes of ``config`` (physics once, outside every timed region)."""
     from simgen.physics import PhysicsWorld
