@@ -262,11 +262,13 @@ def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> li
 
 
 def warm_geometry(assets: Sequence[Asset]) -> None:
-    """Compute every asset's cached geometry (:attr:`Asset.round_radius` and
-    :attr:`Asset.hull_vertices` for the physics, :attr:`Asset.outline_vertices` for the labels)
-    now, so that the copies pickled to worker processes carry it and no process computes it
-    again (about 1 s on the default catalog)."""
+    """Compute the cached geometry that processes will need of every asset now: its collision
+    shape (:class:`~simgen.physics.CollisionModel`: :attr:`Asset.round_radius`, and
+    :attr:`Asset.hull_vertices` only when it collides as its hull) and
+    :attr:`Asset.outline_vertices` for the labels, so that the copies pickled to worker
+    processes carry it and no process computes it again (about 1 s on the default catalog)."""
+    from simgen.physics import CollisionModel
+
     for asset in assets:
-        asset.round_radius  # noqa: B018 - fills the cache
-        asset.hull_vertices  # noqa: B018
+        CollisionModel.of(asset)  # fills the caches it reads
         asset.outline_vertices  # noqa: B018

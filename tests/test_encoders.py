@@ -144,7 +144,7 @@ def test_json_objects_with_members_encoded_ahead_are_the_same_bytes(seed):
         if kind == 1:
             return int(rng.integers(-(10**9), 10**9))
         if kind == 2:
-            return ["ä\"\\ \n", "x", "", "\u2603"][int(rng.integers(0, 4))]
+            return ['ä"\\ \n', "x", "", "\u2603"][int(rng.integers(0, 4))]
         if kind == 3:
             return [None, True, False][int(rng.integers(0, 3))]
         if kind in (4, 5):
