@@ -21,8 +21,8 @@ UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 
 MAX_HULL_VERTICES = 128
 """Collision hulls keep at most this many of the convex hull's vertices. Bullet's contact
-queries scan every hull vertex, and the default catalog's football (a 3632-vertex hull) took a
-third of all physics time; see :func:`simplify_hull`."""
+queries scan every hull vertex: the default catalog's football, when it still collided as its
+3632-vertex hull, took a third of all physics time; see :func:`simplify_hull`."""
 
 
 ROUND_TOLERANCE = 0.01
@@ -109,9 +109,9 @@ class Asset:
 
     @functools.cached_property
     def round_radius(self) -> float | None:
-        """Metres: the radius of a sphere about the origin (the bounding-box centre) that every
-        vertex of the convex hull lies within ``ROUND_TOLERANCE / 2`` of the longest side of,
-        when there is one (a ball-shaped mesh); else ``None``.
+        """Metres: for a ball-shaped mesh, the radius of a sphere about the origin (the
+        bounding-box centre) from which every vertex of the convex hull lies at most half of
+        ``ROUND_TOLERANCE`` times the longest side away; ``None`` when there is no such sphere.
 
         The physics lets such a mesh collide as that sphere, Bullet's own shape, which is both
         closer to it and cheaper than a simplified hull: the default football's hull vertices
