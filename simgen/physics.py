@@ -27,14 +27,14 @@ EXACT_PRIMITIVES = ("box", "sphere", "cylinder", "capsule")
 proportions (see :func:`collides_exactly`); the others, and stretched ones, as their hull."""
 
 _SAME_SIZE = 1e-6
-"""Relative tolerance of :func:`collides_exactly`'s proportion checks."""
+"""Relative tolerance (``math.isclose``) of :func:`collides_exactly`'s proportion checks."""
 
 REST_CHECKS = 2
 """Consecutive rest checks every body must pass (one could catch a bounce at its apex)."""
 
 
 def _same(a: float, b: float) -> bool:
-    return abs(a - b) <= _SAME_SIZE * max(abs(a), abs(b))
+    return math.isclose(a, b, rel_tol=_SAME_SIZE)
 
 
 def collides_exactly(primitive: str | None, extents: np.ndarray) -> bool:
