@@ -468,8 +468,9 @@ def _resolve_mesh_paths(data: dict[str, Any], base_dir: Path) -> None:
         _resolve_catalog(distractors.get("catalog"), base_dir)
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping safely; empty or non-mapping files raise a one-line error."""
+def read_yaml(path: Path, *, allow_empty: bool = False) -> dict[str, Any]:
+    """Read a YAML mapping safely; a non-mapping file (or an empty one, unless
+    ``allow_empty``: then ``{}``) raises a one-line error."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -484,6 +485,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise SimgenError(f"invalid YAML: {problem}", file=path, field=where) from None
     if data is None:
+        if allow_empty:
+            return {}
         raise SimgenError("empty file (expected a mapping of scene settings)", file=path)
     if not isinstance(data, dict):
         raise SimgenError(f"expected a mapping at top level, got {type(data).__name__}", file=path)
