@@ -3,15 +3,19 @@
 
 1. ``simgen import-bop`` on the 60 LM-O development photos (BOP ground truth -> COCO with
    visible and amodal boxes and the ignore flag);
-2. split them by image id: the first 30 are the real training set, the last 30 the test set;
+2. split them by image id: the first 30 are the real training pool, the last 30 the test set;
 3. render a domain-randomized LM-O training set with ``scenes/lmo.yaml``;
-4. ``simgen gap`` with all rows (synthetic, real, synthetic+real, synthetic→real), scored on the
-   last 30 photos, and a synthetic-only run scored on all 60.
+4. ``simgen gap`` (the label-efficiency curve: real-only, synthetic→real and synthetic+real at
+   each count of real photos, over seeds) scored on the last 30 photos, once per judge
+   (``--backbones lite0,scratch``: the pretrained judge and the earlier from-scratch one, same
+   data, same step budget);
+5. ``WORK/summary.md``: the judges' curves side by side.
 
 BOP scores 2D detection with amodal boxes, so this protocol uses ``--boxes amodal``.
 
 Usage: python scripts/lmo_gap.py [--lmo ../shared/datasets/lmo-dev] [--work out/lmo_gap]
-       [--num 800] [--minutes 5] [--size 320] [--readme]
+       [--num 800] [--steps 500] [--size 320] [--counts 0,5,10,30] [--seeds 3]
+       [--backbones lite0,scratch] [--scratch-counts 0,30] [--reuse] [--readme]
 """
 
 from __future__ import annotations
@@ -54,13 +58,44 @@ def split(coco_path: Path, first: int) -> tuple[Path, Path]:
     return parts["train_first"], parts["test_rest"]
 
 
+def summary_table(results: dict[str, dict]) -> list[str]:
+    """Markdown rows: every judge's curve (mean ± std over seeds) side by side."""
+    lines = [
+        "| judge | training data | real photos | seeds | AP | AP50 | AP75 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for judge, result in results.items():
+        for row in result["curve"]:
+            cells = [judge, row["train"], str(row["real_images"]), str(row["seeds"])]
+            cells += [f"{row[m]:.3f} ± {row[m + '_std']:.3f}" for m in ("AP", "AP50", "AP75")]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for judge, result in results.items():
+        lines.append(f"- {judge}: {result['summary']} ({result['minutes']:.1f} min)")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lmo", type=Path, default=ROOT.parent / "shared/datasets/lmo-dev")
     parser.add_argument("--work", type=Path, default=ROOT / "out/lmo_gap")
     parser.add_argument("--num", type=int, default=800)
-    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--size", type=int, default=320)
+    parser.add_argument("--counts", default="0,5,10,30")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--backbones", default="lite0,scratch")
+    parser.add_argument(
+        "--scratch-counts",
+        default=None,
+        help="counts for the scratch judge (default: --counts); it is about 20x slower",
+    )
+    parser.add_argument("--scratch-seeds", type=int, default=None)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep a judge's finished gap.json under WORK instead of training it again",
+    )
     parser.add_argument(
         "--readme", action="store_true", help="copy the pictures to docs/images for the README"
     )
@@ -74,15 +109,30 @@ def main() -> None:
     synthetic = work / "synthetic"
     simgen("render", str(ROOT / "scenes/lmo.yaml"), "--out", str(synthetic),
            "--num", str(args.num), "--set", f"objects.mesh_root={args.lmo / 'models'}")  # fmt: skip
-    common = ["--minutes", str(args.minutes), "--size", str(args.size), "--boxes", "amodal"]
-    simgen("gap", "--train", str(synthetic), "--real-train", str(train_first),
-           "--test", str(test_rest), "--out", str(work / "gap_last30"), *common)  # fmt: skip
-    simgen("gap", "--train", str(synthetic), "--test", str(real / "annotations.json"),
-           "--out", str(work / "gap_all60"), *common)  # fmt: skip
+    results = {}
+    for backbone in args.backbones.split(","):
+        counts, seeds = args.counts, args.seeds
+        if backbone == "scratch":
+            counts = args.scratch_counts or counts
+            seeds = args.scratch_seeds or seeds
+        out = work / f"gap_{backbone}"
+        if args.reuse and (out / "gap.json").is_file():
+            print(f"reusing {out / 'gap.json'}")
+            results[backbone] = json.loads((out / "gap.json").read_text())
+            continue
+        simgen("gap", "--train", str(synthetic), "--real-train", str(train_first),
+               "--test", str(test_rest), "--out", str(out), "--backbone", backbone,
+               "--steps", str(args.steps), "--size", str(args.size), "--boxes", "amodal",
+               "--real-counts", counts, "--seeds", str(seeds))  # fmt: skip
+        results[backbone] = json.loads((out / "gap.json").read_text())
+    lines = summary_table(results)
+    (work / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
     if args.readme:
         docs = ROOT / "docs/images"
-        for name in ("per_class_ap.png", "pr_curves.png", "predictions.png"):
-            shutil.copy(work / "gap_last30" / name, docs / f"gap_lmo_{name}")
+        first = work / f"gap_{args.backbones.split(',')[0]}"
+        for name in ("label_efficiency.png", "per_class_ap.png", "predictions.png"):
+            shutil.copy(first / name, docs / f"gap_lmo_{name}")
         print(f"copied the gap pictures to {docs}")
 
 

@@ -2,20 +2,20 @@
 """Does cut-and-paste augmentation help on a small real defect set? Magnetic tile, end to end.
 
 1. Split ``magnetic-tile-dev`` by file name: per defect class the first half of the images
-   (sorted by name) is the real training set, the second half the test set; the defect-free
+   (sorted by name) is the real training pool, the second half the test set; the defect-free
    images (``MT_Free``) are split the same way: the first half are the backgrounds for the
-   composites (and negatives in the real training set), the second half negatives in the test.
-2. ``simgen composite`` pastes the real training instances onto the training backgrounds, at
-   several amounts.
-3. ``simgen gap`` scores on the real test half: real training only, composites only, real +
-   composites (each amount), and composites then fine-tuned on real.
+   composites (and negatives in the real training pool), the second half negatives in the test.
+2. ``simgen composite`` pastes the real training instances onto the training backgrounds.
+3. ``simgen gap`` (the label-efficiency curve: real-only, composites→real and composites+real
+   at each count of real images, over seeds) on the real test half, once per judge
+   (``--backbones lite0,scratch``: same data, same step budget).
 
 Only the training half's instances and backgrounds are pasted; nothing of the test half is.
-Writes ``WORK/summary.json`` and ``WORK/summary.md`` (AP and AP50, overall and per class).
+Writes ``WORK/summary.json`` and ``WORK/summary.md`` (the judges' curves side by side).
 
 Usage: python scripts/magnetic_tile_gap.py [--data ../shared/datasets/magnetic-tile-dev]
-       [--work out/mt_gap] [--amounts 250,1000,4000] [--main 1000] [--minutes 4]
-       [--size 256] [--threads 2] [--readme]
+       [--work out/mt_gap] [--num 1000] [--steps 500] [--size 256] [--counts 0,25,all]
+       [--seeds 3] [--backbones lite0,scratch] [--threads 2] [--readme]
 """
 
 from __future__ import annotations
@@ -75,91 +75,72 @@ def main() -> None:
         "--data", type=Path, default=ROOT.parent / "shared/datasets/magnetic-tile-dev"
     )
     parser.add_argument("--work", type=Path, default=ROOT / "out/mt_gap")
-    parser.add_argument("--amounts", default="250,1000,4000", help="composite counts to try")
-    parser.add_argument("--main", type=int, default=1000, help="amount for the full row set")
-    parser.add_argument("--minutes", type=float, default=4.0, help="training budget per row")
+    parser.add_argument("--num", type=int, default=1000, help="composites to make")
+    parser.add_argument("--steps", type=int, default=500, help="optimizer steps per row")
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--counts", default="0,25,all", help="counts of real training images")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--backbones", default="lite0,scratch")
+    parser.add_argument("--scratch-counts", default=None, help="default: --counts")
+    parser.add_argument("--scratch-seeds", type=int, default=None, help="default: --seeds")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--readme", action="store_true", help="copy pictures to docs/images for the README"
     )
     args = parser.parse_args()
-    amounts = sorted({int(a) for a in args.amounts.split(",")} | {args.main})
     parts = split(args.data, args.work)
-    common = ["--minutes", str(args.minutes), "--size", str(args.size),
-              "--threads", str(args.threads), "--seed", str(args.seed)]  # fmt: skip
+    composites = args.work / f"composites_{args.num}"
+    simgen("composite", "--instances", str(parts["train"]),
+           "--backgrounds", str(parts["free_train"]), "--out", str(composites),
+           "--num", str(args.num), "--seed", str(args.seed), "--quiet")  # fmt: skip
     results = {}
-    for amount in amounts:
-        composites = args.work / f"composites_{amount}"
-        simgen("composite", "--instances", str(parts["train"]),
-               "--backgrounds", str(parts["free_train"]), "--out", str(composites),
-               "--num", str(amount), "--seed", str(args.seed), "--quiet")  # fmt: skip
-        rows = "synthetic,real,synthetic+real,synthetic->real"
-        if amount != args.main:
-            rows = "synthetic+real"
-        out = args.work / f"gap_{amount}"
+    for backbone in args.backbones.split(","):
+        counts, seeds = args.counts, args.seeds
+        if backbone == "scratch":
+            counts = args.scratch_counts or counts
+            seeds = args.scratch_seeds or seeds
+        out = args.work / f"gap_{backbone}"
         simgen("gap", "--train", str(composites), "--real-train", str(parts["train"]),
-               "--test", str(parts["test"]), "--out", str(out), "--rows", rows,
-               *common)  # fmt: skip
-        results[amount] = json.loads((out / "gap.json").read_text())
-
-    main_result = results[args.main]
-    classes = main_result["conventions"]["classes"]
-    names = {
-        "real": "real train only",
-        "synthetic": f"composites only ({args.main})",
-        "synthetic→real": f"composites ({args.main}) then fine-tuned on real",
-    }
-    table = []
-    for row in main_result["rows"]:
-        if row["train"] == "synthetic+real":
-            continue
-        table.append((names[row["train"]], row))
-    for amount in amounts:
-        for row in results[amount]["rows"]:
-            if row["train"] == "synthetic+real":
-                table.append((f"real + composites ({amount})", row))
-    order = {"real train only": 0}
-    table.sort(key=lambda item: order.get(item[0], 1))
+               "--test", str(parts["test"]), "--out", str(out), "--backbone", backbone,
+               "--steps", str(args.steps), "--size", str(args.size),
+               "--threads", str(args.threads), "--seed", str(args.seed),
+               "--real-counts", counts, "--seeds", str(seeds))  # fmt: skip
+        results[backbone] = json.loads((out / "gap.json").read_text())
 
     def number(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    header = ["training data", "AP", "AP50", *[f"{c} AP / AP50" for c in classes], "steps"]
+    first = next(iter(results.values()))
+    classes = first["conventions"]["classes"]
+    header = ["judge", "training data", "real images", "AP", "AP50",
+              *[f"{c} AP50" for c in classes]]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, row in table:
-        per_class = [
-            f"{number(row['per_class'][c])} / {number(row['per_class_AP50'][c])}" for c in classes
-        ]
-        source = next(r for r in results.values() if row in r["rows"])
-        steps = source["training"][row["train"]]["steps"]
-        cells = [name, number(row["AP"]), number(row["AP50"]), *per_class, str(steps)]
-        lines.append("| " + " | ".join(cells) + " |")
-    conventions = main_result["conventions"]
-    settings = main_result["settings"]
+    for judge, result in results.items():
+        for row in result["curve"]:
+            cells = [judge, row["train"].replace("synthetic", "composites"),
+                     str(row["real_images"]),
+                     f"{row['AP']:.3f} ± {row['AP_std']:.3f}",
+                     f"{row['AP50']:.3f} ± {row['AP50_std']:.3f}",
+                     *[number(row["per_class_AP50"][c]) for c in classes]]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+    conventions = first["conventions"]
     lines += [
         "",
         f"test: {conventions['test_images']} real images, {conventions['test_instances']} "
-        f"instances; {args.minutes} min per row at {settings['input_size']} px, "
-        f"{settings['threads']} threads, device {settings['device']}, seed {args.seed}.",
+        f"instances; {args.steps} steps per row at {args.size} px, {args.threads} threads.",
+        *[f"- {judge}: {r['summary']} ({r['minutes']:.1f} min)" for judge, r in results.items()],
     ]
-    summary = {
-        "rows": [{"train": name, **row} for name, row in table],
-        "conventions": conventions,
-        "settings": {**settings, "amounts": amounts, "main": args.main},
-    }
+    summary = {judge: {k: r[k] for k in ("curve", "summary", "settings")}
+               for judge, r in results.items()}  # fmt: skip
     (args.work / "summary.json").write_text(json.dumps(summary, indent=1))
     (args.work / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if args.readme:
         docs = ROOT / "docs/images"
-        shutil.copy(
-            args.work / f"gap_{args.main}" / "per_class_ap.png", docs / "gap_mt_per_class_ap.png"
-        )
-        shutil.copy(
-            args.work / f"gap_{args.main}" / "predictions.png", docs / "gap_mt_predictions.png"
-        )
+        source = args.work / f"gap_{args.backbones.split(',')[0]}"
+        shutil.copy(source / "label_efficiency.png", docs / "gap_mt_label_efficiency.png")
+        shutil.copy(source / "predictions.png", docs / "gap_mt_predictions.png")
         print(f"copied the gap pictures to {docs}")
 
 

@@ -56,10 +56,13 @@ def test_quick_mode_learns_far_above_an_untrained_model(easy):
     untrained = CenterNet(len(test.categories))
     baseline = evaluate(test, predict(untrained, prepare(test, 128)))
     # A step budget, not a time budget: the same training however busy the machine is.
-    result = run_gap(easy / "train", easy / "test", easy / "out", steps=300, size=128)
-    assert result["training"]["synthetic"]["steps"] == 300
+    result = run_gap(
+        easy / "train", easy / "test", easy / "out", backbone="scratch", steps=300, size=128,
+        seeds=1,
+    )  # fmt: skip
+    assert result["training"]["synthetic k=0 seed=0"]["steps"] == 300
     (row,) = result["rows"]
-    assert row["train"] == "synthetic"
+    assert row["train"] == "synthetic" and row["backbone"] == "scratch"
     assert row["AP50"] > 0.5 and row["AP50"] > baseline["AP50"] + 0.4, (row, baseline)
     written = json.loads((easy / "out" / "gap.json").read_text())
     assert written["rows"][0]["AP"] == pytest.approx(row["AP"])
@@ -68,7 +71,7 @@ def test_quick_mode_learns_far_above_an_untrained_model(easy):
     assert set(per_class_50) == {"box", "ball", "cone"}
     assert max(per_class_50.values()) >= row["AP50"] >= min(per_class_50.values())
     assert "BOP" in written["conventions"]["ignore"] and written["minutes"] > 0
-    for picture in ("per_class_ap.png", "pr_curves.png", "predictions.png"):
+    for picture in ("per_class_ap.png", "pr_curves.png", "predictions.png", "label_efficiency.png"):
         image = cv2.imread(str(easy / "out" / picture))
         assert image is not None and image.shape[0] > 100 and image.std() > 10
 
@@ -190,7 +193,7 @@ def test_bad_gap_input(easy, tmp_path):
     other.write_text(json.dumps(coco))
     (tmp_path / "images").symlink_to(easy / "test" / "images")
     with pytest.raises(SimgenError, match="no category"):
-        run_gap(easy / "train", other, tmp_path / "o1", minutes=0.01)
+        run_gap(easy / "train", other, tmp_path / "o1", steps=2)
     empty = tmp_path / "empty.json"
     empty.write_text(
         json.dumps({"images": [], "annotations": [], "categories": coco["categories"]})
@@ -207,8 +210,21 @@ def test_bad_gap_input(easy, tmp_path):
     missing.write_text(json.dumps(coco))
     with pytest.raises(SimgenError, match="image file missing"):
         load_detection_set(missing)
-    with pytest.raises(SimgenError, match=r"--rows: unknown row 'real'.*need --real-train"):
-        run_gap(easy / "train", easy / "test", tmp_path / "o1", minutes=0.01, rows=["real"])
+    with pytest.raises(SimgenError, match=r"--rows: unknown kind 'realish'"):
+        run_gap(easy / "train", easy / "test", tmp_path / "o1", steps=2, kinds=["realish"])
+    with pytest.raises(SimgenError, match=r"--real-counts: 5: counts above 0 need real training"):
+        run_gap(easy / "train", easy / "test", tmp_path / "o1", steps=2, real_counts="0,5")
+    with pytest.raises(SimgenError, match=r"k = 65 is larger than the real training set \(64"):
+        run_gap(
+            easy / "train", easy / "test", tmp_path / "o1", steps=2, real_counts="0,65",
+            real_train=easy / "train",
+        )  # fmt: skip
+    (tmp_path / "no_images").mkdir()
+    with pytest.raises(SimgenError, match="no images in the folder"):
+        run_gap(
+            easy / "train", easy / "test", tmp_path / "o1", steps=2,
+            real_unlabeled=tmp_path / "no_images",
+        )  # fmt: skip
     assert not (tmp_path / "o1").exists()
 
 
@@ -218,8 +234,73 @@ def test_rows_selects_what_is_trained(easy, tmp_path):
         easy / "test",
         tmp_path / "out",
         real_train=easy / "train",
-        minutes=0.01,
+        backbone="scratch",
+        real_counts="3",
+        seeds=1,
+        steps=4,
         size=64,
-        rows=["synthetic->real", "real"],
+        kinds=["synthetic->real", "real"],
     )
     assert [row["train"] for row in result["rows"]] == ["real", "synthetic→real"]
+    assert result["training"]["synthetic→real k=3 seed=0"]["steps"] == 4
+
+
+def test_lite0_learns_far_above_chance(easy, tmp_path):
+    result = run_gap(
+        easy / "train", easy / "test", tmp_path / "out", steps=150, size=128, seeds=1, copies=2
+    )
+    (row,) = result["rows"]
+    assert row["backbone"] == "lite0" and row["train"] == "synthetic"
+    assert row["AP50"] > 0.5, row
+    assert result["settings"]["cached_copies"] == {"test": 1, "synthetic": 2}
+
+
+def test_label_efficiency_curve_and_gap_json(easy, tmp_path):
+    from simgen.gap.curve import KINDS
+
+    out = tmp_path / "out"
+    result = run_gap(
+        easy / "train", easy / "test", out, real_train=easy / "train", real_counts="0,2,4",
+        seeds=2, steps=6, size=64, copies=1, real_copies=2,
+    )  # fmt: skip
+    rows = result["rows"]
+    assert len(rows) == 2 * (1 + 2 * len(KINDS))
+    fields = {"train", "AP", "AP50", "AP75", "per_class", "per_class_AP50", "real_images",
+              "seed", "backbone"}  # fmt: skip
+    assert all(fields <= set(row) for row in rows)
+    assert {row["seed"] for row in rows} == {0, 1}
+    pairs = [(row["train"], row["real_images"]) for row in result["curve"]]
+    assert pairs == [("synthetic", 0)] + [(kind, k) for k in (2, 4) for kind in KINDS]
+    for row in result["curve"]:
+        assert row["seeds"] == 2 and row["backbone"] == "lite0"
+        assert {"AP_std", "AP50_std", "AP75_std", "per_class_AP50_std"} <= set(row)
+    assert isinstance(result["summary"], str) and result["summary"].endswith(".")
+    written = json.loads((out / "gap.json").read_text())
+    assert written["summary"] == result["summary"] and len(written["rows"]) == len(rows)
+    assert written["settings"]["real_counts"] == [0, 2, 4]
+    image = cv2.imread(str(out / "label_efficiency.png"))
+    assert image is not None and image.std() > 10
+
+
+@pytest.mark.parametrize("case", ["empty_test_folder", "k_too_large", "no_shared_category"])
+def test_bad_gap_command_input_is_one_line_and_writes_nothing(easy, tmp_path, capsys, case):
+    from simgen.cli import main
+
+    test = easy / "test"
+    extra = ["--real-train", str(easy / "train")]
+    if case == "empty_test_folder":
+        test = tmp_path / "empty"
+        test.mkdir()
+    elif case == "k_too_large":
+        extra += ["--real-counts", "0,100"]
+    else:
+        coco = json.loads((easy / "test" / "annotations.json").read_text())
+        coco["categories"] = [{"id": c["id"], "name": "x" + c["name"]} for c in coco["categories"]]
+        test = tmp_path / "other.json"
+        test.write_text(json.dumps(coco))
+    out = tmp_path / "out"
+    argv = ["gap", "--train", str(easy / "train"), "--test", str(test), "--out", str(out)]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("simgen: error: "), err
+    assert not out.exists()

@@ -519,3 +519,33 @@ def test_report_renders_in_chromium(tmp_path, report_html):
     assert picture.shape == (1600, 1280, 3)
     assert picture.std() > 20  # not blank
     assert len(np.unique(picture.reshape(-1, 3), axis=0)) > 500  # the sample sheet is drawn
+
+
+def test_report_shows_the_label_efficiency_curve(tmp_path, dataset):
+    from simgen.gap.curve import aggregate, summary_sentence
+    from simgen.gap.report import label_efficiency_plot
+
+    root = tmp_path / "data"
+    shutil.copytree(dataset, root)
+    rows = [
+        {"train": train, "real_images": k, "seed": seed, "backbone": "lite0", "AP": ap,
+         "AP50": 2 * ap, "AP75": ap / 2, "per_class": {"duck": ap}, "per_class_AP50": {}}
+        for train, k, seed, ap in [("synthetic", 0, 0, 0.1), ("synthetic", 0, 1, 0.3),
+                                   ("real", 5, 0, 0.15), ("real", 5, 1, 0.15)]
+    ]  # fmt: skip
+    curve = aggregate(rows, ["duck"])
+    gap = {"rows": rows, "curve": curve, "summary": summary_sentence(curve), "minutes": 3.0}
+    (root / "gap.json").write_text(json.dumps(gap))
+    label_efficiency_plot(root / "label_efficiency.png", curve)
+    out = tmp_path / "report.html"
+    assert main(["report", str(root), "--out", str(out), "--n", "4"]) == 0
+    text = out.read_text()
+    page = _Page()
+    page.feed(text)
+    table = page.tables["gap/gap"]
+    assert table[0] == ["train", "real images", "seeds", "AP", "AP50", "AP75"]
+    assert table[1] == ["synthetic", "0", "2", "0.2 ± 0.1", "0.4 ± 0.2", "0.1 ± 0.05"]
+    assert table[2][:4] == ["real", "5", "2", "0.15 ± 0"]
+    assert "Synthetic data alone reaches the AP of 5 real photos" in text
+    (plot,) = [img for img in page.images if img["alt"] == "label efficiency"]
+    assert _decode_png(plot["src"]).std() > 5

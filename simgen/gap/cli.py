@@ -8,6 +8,34 @@ from typing import Annotated
 import typer
 
 
+def _progress_factory(console):
+    """``(description, total) -> advance(n)`` backed by one rich Progress display."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+    def factory(description: str, total: int):
+        task = progress.add_task(description, total=total)
+        return lambda n: progress.advance(task, n)
+
+    return progress, factory
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``gap`` command to the simgen app."""
 
@@ -22,17 +50,72 @@ def register(app: typer.Typer) -> None:
         ],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
         real_train: Annotated[
-            Path | None, typer.Option("--real-train", help="Real training set (adds rows).")
+            Path | None,
+            typer.Option("--real-train", help="Real training pool (the curve's real images)."),
         ] = None,
-        minutes: Annotated[float, typer.Option(help="Training budget per row.")] = 6.0,
-        steps: Annotated[
+        backbone: Annotated[
+            str,
+            typer.Option(
+                help="lite0: ImageNet-pretrained EfficientNet-Lite0 + FPN + CenterNet heads; "
+                "scratch: the small CenterNet trained from random weights."
+            ),
+        ] = "lite0",
+        real_counts: Annotated[
+            str | None,
+            typer.Option(
+                "--real-counts",
+                help="Counts of real training images, e.g. 0,5,10,30 ('all' = the whole pool; "
+                "0 = synthetic only). Default 0,5,10,30 with --real-train, else 0.",
+            ),
+        ] = None,
+        seeds: Annotated[int, typer.Option(min=1, help="Repeats, each with its own seed.")] = 3,
+        quick: Annotated[bool, typer.Option("--quick", help="One seed, counts 0 and all.")] = False,
+        steps: Annotated[int, typer.Option(min=2, help="Optimizer steps of every row.")] = 500,
+        finetune_stages: Annotated[
+            int,
+            typer.Option(
+                "--finetune-stages",
+                min=0,
+                max=7,
+                help="lite0: train the backbone's last N stages too (0: frozen, features cached).",
+            ),
+        ] = 0,
+        flip: Annotated[
+            bool,
+            typer.Option(
+                "--flip", help="Allow horizontal flips (mirror images of chiral objects)."
+            ),
+        ] = False,
+        augment: Annotated[
+            Path | None,
+            typer.Option("--augment", help="YAML file of augmentation settings (AugmentConfig)."),
+        ] = None,
+        copies: Annotated[
             int | None,
             typer.Option(
                 min=1,
-                help="Train each row for this many steps instead of --minutes (the same "
-                "training on any machine).",
+                help="Augmented copies cached per synthetic image (default: about 3,000 "
+                "cached images in all).",
             ),
         ] = None,
+        real_copies: Annotated[
+            int, typer.Option("--real-copies", min=1, help="Copies cached per real image.")
+        ] = 16,
+        cache_mib: Annotated[
+            int, typer.Option("--cache-mib", min=1, help="Memory bound of the feature cache.")
+        ] = 4096,
+        real_unlabeled: Annotated[
+            Path | None,
+            typer.Option("--real-unlabeled", help="Folder of unlabeled real images for AdaBN."),
+        ] = None,
+        adabn: Annotated[
+            bool,
+            typer.Option(
+                "--adabn",
+                help="AdaBN: recompute trainable BatchNorm statistics on real images "
+                "(--real-unlabeled, else the real training pool without labels).",
+            ),
+        ] = False,
         device: Annotated[
             str | None, typer.Option(help="cpu or cuda (default: cuda when available).")
         ] = None,
@@ -41,13 +124,13 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="modal (visible bbox) or amodal (bbox_amodal).")
         ] = "modal",
         threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
-        seed: Annotated[int, typer.Option(help="Seed for model init and batches.")] = 0,
+        seed: Annotated[int, typer.Option(help="First seed.")] = 0,
         rows: Annotated[
             str | None,
             typer.Option(
                 "--rows",
-                help="Comma-separated rows to train: synthetic, real, synthetic+real, "
-                "synthetic->real (default: all the inputs allow).",
+                help="Comma-separated kinds to train at counts above 0: real, synthetic->real, "
+                "synthetic+real (default: all).",
             ),
         ] = None,
         stock_ignore: Annotated[
@@ -58,36 +141,62 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
     ) -> None:
-        """Train a small detector on synthetic data and score it on real photographs."""
+        """Judge synthetic data by the detector a user would train: the label-efficiency curve
+        on real photographs."""
+        from rich.console import Console
+
         from simgen.errors import SimgenError
-        from simgen.gap.report import print_table
-        from simgen.gap.run import run_gap
 
         if boxes not in ("modal", "amodal"):
             raise SimgenError("expected modal or amodal", file="--boxes", field=boxes)
         if device not in (None, "cpu", "cuda"):
             raise SimgenError("expected cpu or cuda", file="--device", field=device)
+        if backbone not in ("lite0", "scratch"):
+            raise SimgenError("expected lite0 or scratch", file="--backbone", field=backbone)
         try:
             from simgen.gap import import_torch
 
             import_torch()
         except ImportError as exc:
             raise SimgenError(str(exc).splitlines()[0], file="torch") from None
-        result = run_gap(
-            train,
-            test,
-            out,
-            real_train=real_train,
-            minutes=minutes,
-            steps=steps,
-            device=device,
-            size=size,
-            boxes=boxes,
-            seed=seed,
-            threads=threads,
-            honour_ignore=not stock_ignore,
-            rows=None if rows is None else [r.strip() for r in rows.split(",") if r.strip()],
-            log=lambda message: typer.echo(message, err=True),
-        )
+        from simgen.gap.augment import AugmentConfig, load_augment_config
+        from simgen.gap.report import print_table
+        from simgen.gap.run import QUICK_COUNTS, run_gap
+
+        config = load_augment_config(augment) if augment is not None else AugmentConfig()
+        if flip:
+            config = config.model_copy(update={"flip": True})
+        if quick:
+            seeds = 1
+            real_counts = real_counts or (QUICK_COUNTS if real_train is not None else "0")
+        console = Console(stderr=True)
+        display, factory = _progress_factory(console)
+        with display:
+            result = run_gap(
+                train,
+                test,
+                out,
+                real_train=real_train,
+                backbone=backbone,
+                real_counts=real_counts,
+                seeds=seeds,
+                seed=seed,
+                steps=steps,
+                finetune_stages=finetune_stages,
+                augment=config,
+                copies=copies,
+                real_copies=real_copies,
+                cache_mib=cache_mib,
+                real_unlabeled=real_unlabeled,
+                adabn=adabn,
+                device=device,
+                size=size,
+                boxes=boxes,
+                threads=threads,
+                honour_ignore=not stock_ignore,
+                kinds=None if rows is None else [r.strip() for r in rows.split(",") if r.strip()],
+                log=lambda message: display.console.print(message),
+                progress=factory,
+            )
         print_table(result)
         typer.echo(f"wrote {out / 'gap.json'}", err=True)

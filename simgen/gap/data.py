@@ -192,12 +192,14 @@ class Prepared:
     scales: np.ndarray = field(repr=False)
 
 
-def prepare(dataset: DetectionSet, size: int) -> Prepared:
-    """Decode and letterbox every image once."""
+def prepare(dataset: DetectionSet, size: int, progress=None) -> Prepared:
+    """Decode and letterbox every image once (``progress(1)`` is called after each)."""
     images = np.zeros((len(dataset.samples), size, size, 3), dtype=np.uint8)
     scales = np.zeros(len(dataset.samples))
     for i, sample in enumerate(dataset.samples):
         images[i], scales[i] = letterbox(read_rgb(sample.path), size)
+        if progress is not None:
+            progress(1)
     return Prepared(
         dataset=dataset,
         images=images,
@@ -205,6 +207,26 @@ def prepare(dataset: DetectionSet, size: int) -> Prepared:
         labels=[s.labels for s in dataset.samples],
         ignore=[s.ignore for s in dataset.samples],
         scales=scales,
+    )
+
+
+def subset_prepared(prepared: Prepared, images: np.ndarray) -> Prepared:
+    """The prepared set restricted to the given image indices (in that order)."""
+    index = [int(i) for i in images]
+    dataset = DetectionSet(
+        name=prepared.dataset.name,
+        samples=[prepared.dataset.samples[i] for i in index],
+        categories=prepared.dataset.categories,
+        coco=prepared.dataset.coco,
+        source=prepared.dataset.source,
+    )
+    return Prepared(
+        dataset=dataset,
+        images=prepared.images[index],
+        boxes=[prepared.boxes[i] for i in index],
+        labels=[prepared.labels[i] for i in index],
+        ignore=[prepared.ignore[i] for i in index],
+        scales=prepared.scales[index],
     )
 
 
@@ -275,8 +297,9 @@ def make_targets(
     ignore: list[np.ndarray],
     num_classes: int,
     size: int,
+    stride: int = STRIDE,
 ) -> dict[str, np.ndarray]:
-    """CenterNet targets at stride :data:`STRIDE` for a batch.
+    """CenterNet targets at ``stride`` (default :data:`STRIDE`) for a batch.
 
     Returns:
         ``heat`` (B, C, R, R) float32 Gaussian peaks (exactly 1 at each centre cell),
@@ -284,7 +307,7 @@ def make_targets(
         ``size`` (B, 2, R, R) log width/height in output cells, ``offset`` (B, 2, R, R)
         sub-cell centre offset, ``mask`` (B, 1, R, R) 1 at centre cells.
     """
-    out = size // STRIDE
+    out = size // stride
     batch = len(boxes)
     heat = np.zeros((batch, num_classes, out, out), dtype=np.float32)
     weight = np.ones((batch, 1, out, out), dtype=np.float32)
@@ -294,7 +317,7 @@ def make_targets(
     grid = np.arange(out, dtype=np.float32)
     for b in range(batch):
         for box, label, skip in zip(boxes[b], labels[b], ignore[b], strict=True):
-            x0, y0, x1, y1 = box / STRIDE
+            x0, y0, x1, y1 = box / stride
             w, h = x1 - x0, y1 - y0
             if w < 0.25 or h < 0.25:
                 continue

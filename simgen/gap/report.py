@@ -113,6 +113,40 @@ def _box(cv2, image: np.ndarray, box: np.ndarray, colour, text: str) -> None:
     cv2.putText(image, text, (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
 
 
+KIND_ORDER = ("synthetic", "real", "synthetic→real", "synthetic+real")
+
+
+def label_efficiency_plot(path: Path, curve: list[dict[str, Any]], metric: str = "AP") -> None:
+    """AP against the number of real training images: one line per training kind, the spread
+    over seeds shaded; the synthetic-only point (k = 0) starts both synthetic kinds' lines."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    synthetic = [r for r in curve if r["train"] == "synthetic"]
+    for kind in KIND_ORDER[1:]:
+        points = sorted((r for r in curve if r["train"] == kind), key=lambda r: r["real_images"])
+        if kind != "real":
+            points = synthetic + points
+        if not points:
+            continue
+        x = np.array([r["real_images"] for r in points], dtype=float)
+        y = np.array([r[metric] for r in points])
+        spread = np.array([r[f"{metric}_std"] for r in points])
+        (line,) = ax.plot(x, y, marker="o", label=kind)
+        ax.fill_between(x, y - spread, y + spread, color=line.get_color(), alpha=0.2)
+    if synthetic and not any(r["train"] != "synthetic" for r in curve):
+        row = synthetic[0]
+        ax.errorbar([0], [row[metric]], yerr=[row[f"{metric}_std"]], marker="o", label="synthetic")
+    ax.set_xlabel("real training images")
+    ax.set_ylabel(f"{metric} on the real test set")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Label efficiency: mean over seeds, spread shaded")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def write_report(
     out: Path,
     result: dict[str, Any],
@@ -120,37 +154,65 @@ def write_report(
     test: DetectionSet,
     detections: dict[str, list],
 ) -> None:
-    """Write ``per_class_ap.png``, ``pr_curves.png`` and ``predictions.png`` into ``out``."""
+    """Write ``label_efficiency.png``, ``per_class_ap.png``, ``pr_curves.png`` and
+    ``predictions.png`` into ``out``.
+
+    The per-class bars show the seed means at k = 0 and at the largest count; the
+    precision-recall curves and the prediction sheet are the first seed's models.
+    """
     classes = result["conventions"]["classes"]
-    per_class_bars(out / "per_class_ap.png", rows, classes)
-    pr_curves(out / "pr_curves.png", rows, classes)
-    first = rows[0]["train"]
-    prediction_sheet(out / "predictions.png", test, detections[first], first)
+    curve = result["curve"]
+    label_efficiency_plot(out / "label_efficiency.png", curve)
+    counts = [r["real_images"] for r in curve]
+    shown = [r for r in curve if r["real_images"] in (0, max(counts))]
+    per_class_bars(
+        out / "per_class_ap.png",
+        [{**r, "train": f"{r['train']} ({r['real_images']} real)"} for r in shown],
+        classes,
+    )
+    first_seed = rows[0]["seed"]
+    picked = [
+        {**r, "train": f"{r['train']} ({r['real_images']} real)"}
+        for r in rows
+        if r["seed"] == first_seed and r["real_images"] in (0, max(counts))
+    ]
+    pr_curves(out / "pr_curves.png", picked, classes)
+    first = rows[0]
+    key = f"{first['train']} k={first['real_images']} seed={first['seed']}"
+    prediction_sheet(out / "predictions.png", test, detections[key], key)
 
 
 def print_table(result: dict[str, Any]) -> None:
-    """The rows as a rich table on stderr: training data x metrics."""
+    """The curve as a rich table on stderr (mean ± spread over seeds), then the summary."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="sim-to-real gap (real test set)")
+    seeds = len(result["settings"]["seeds"])
+    table = Table(
+        title=f"sim-to-real gap on the real test set ({result['settings']['backbone']}, "
+        f"mean ± std over {seeds} seed{'s' if seeds != 1 else ''})"
+    )
     table.add_column("training data")
+    table.add_column("real images", justify="right")
     for metric in ("AP", "AP50", "AP75"):
         table.add_column(metric, justify="right")
-    for name in result["conventions"]["classes"]:
-        table.add_column(f"{name} AP/AP50", justify="right")
-
-    def cell(row: dict[str, Any], name: str) -> str:
-        ap, ap50 = row["per_class"][name], row.get("per_class_AP50", {}).get(name)
-        if ap is None:
-            return "-"
-        return f"{ap:.3f}" if ap50 is None else f"{ap:.3f}/{ap50:.3f}"
-
-    for row in result["rows"]:
-        per_class = [cell(row, n) for n in result["conventions"]["classes"]]
-        table.add_row(row["train"], *(f"{row[m]:.3f}" for m in ("AP", "AP50", "AP75")), *per_class)
+    classes = result["conventions"]["classes"]
+    for name in classes:
+        table.add_column(f"{name} AP50", justify="right")
+    for row in result["curve"]:
+        per_class = [
+            "-" if row["per_class_AP50"][n] is None else f"{row['per_class_AP50'][n]:.3f}"
+            for n in classes
+        ]
+        table.add_row(
+            row["train"],
+            str(row["real_images"]),
+            *(f"{row[m]:.3f} ± {row[m + '_std']:.3f}" for m in ("AP", "AP50", "AP75")),
+            *per_class,
+        )
     console = Console(stderr=True)
     console.print(table)
+    console.print(result["summary"])
     console.print(f"boxes: {result['conventions']['boxes']}")
     console.print(f"ignore: {result['conventions']['ignore']}")
     console.print(f"total time: {result['minutes']:.1f} min")

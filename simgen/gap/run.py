@@ -1,9 +1,18 @@
-"""The gap experiment: train on each kind of data with the same budget, score on real photos.
+"""The gap experiment: the label-efficiency curve of synthetic data on real photos.
 
-Rows: ``synthetic`` always; with real training data also ``real``, ``synthetic+real`` (each
-batch draws half its images from each) and ``synthetic→real`` (half the budget on synthetic,
-then half fine-tuning on real at a quarter of the learning rate). Every row gets the same
-wall-clock budget and the same seed.
+For every seed and every count k of real training images (:mod:`simgen.gap.curve`), the judge
+(:mod:`simgen.gap.judges`) trains, with the same step budget each:
+
+- ``synthetic`` (k = 0): synthetic data only;
+- ``real``: the k real images only;
+- ``synthetic→real``: half the steps on synthetic data, then half fine-tuning on the k real
+  images at a quarter of the learning rate (the synthetic half is trained once per seed and
+  reused for every k);
+- ``synthetic+real``: each batch draws half its images from each.
+
+Every model is scored on the real test set (COCO AP with BOP's ignore rule,
+:mod:`simgen.gap.evaluate`); rows are aggregated over seeds into mean and spread, summed up in
+one sentence, and written with pictures to ``OUT`` (``gap.json``, ``label_efficiency.png``, ...).
 """
 
 from __future__ import annotations
@@ -23,6 +32,13 @@ CONVENTIONS_IGNORE = (
     "would overwrite ignore with iscrowd and count them"
 )
 
+DEFAULT_COUNTS = "0,5,10,30"
+QUICK_COUNTS = "0,all"
+BACKBONES = ("lite0", "scratch")
+LEARNING_RATES = {"lite0": 1e-2, "scratch": 2e-3}
+"""Peak learning rate of each judge (fine-tuning on real uses a quarter of it). lite0's was
+chosen on the LM-O real training pool (20 photos to train, 10 to validate), never the test set."""
+
 
 def shared_categories(train_path: Path, test_path: Path) -> list[str]:
     """Test categories that also occur in the training data, in the test set's order."""
@@ -39,78 +55,137 @@ def shared_categories(train_path: Path, test_path: Path) -> list[str]:
     return shared
 
 
+def _unlabeled_set(folder: Path, classes: list[str]):
+    """A folder of images (recursively) as a DetectionSet without boxes."""
+    import numpy as np
+
+    from simgen.gap.data import DetectionSet, Sample
+
+    suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+    if not folder.is_dir():
+        raise SimgenError("not a folder of images", file=folder)
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
+    if not files:
+        raise SimgenError("no images in the folder", file=folder, field="--real-unlabeled")
+    empty = np.zeros((0, 4), np.float32)
+    samples = [
+        Sample(p, i, 0, 0, empty, np.zeros(0, np.int64), np.zeros(0, bool))
+        for i, p in enumerate(files)
+    ]
+    return DetectionSet(folder.name, samples, classes, {}, folder)
+
+
 def run_gap(
     train: str | Path,
     test: str | Path,
     out: str | Path,
     *,
     real_train: str | Path | None = None,
-    minutes: float = 6.0,
-    steps: int | None = None,
+    backbone: str = "lite0",
+    real_counts: str | Sequence[int] | None = None,
+    seeds: int = 3,
+    seed: int = 0,
+    steps: int = 500,
+    finetune_stages: int = 0,
+    augment=None,
+    copies: int | None = None,
+    real_copies: int = 16,
+    cache_mib: int = 4096,
+    real_unlabeled: str | Path | None = None,
+    adabn: bool = False,
     device: str | None = None,
     size: int = 256,
     boxes: BoxKind = "modal",
-    seed: int = 0,
     threads: int | None = None,
+    batch_size: int | None = None,
     width: int = 24,
     honour_ignore: bool = True,
-    rows: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
     log: Callable[[str], None] | None = None,
+    progress=None,
 ) -> dict[str, Any]:
-    """Run every row and write ``OUT/gap.json`` and pictures; returns the gap.json content.
+    """Train every row of the curve, score it, write ``OUT/gap.json`` and pictures.
 
     Args:
         train: synthetic dataset (simgen folder, COCO file or mask folder).
         test: real test set.
-        out: output folder.
-        real_train: optional real training set (adds the real and mixed rows).
-        minutes: training budget per row.
-        steps: a step budget per row instead of ``minutes`` (reproducible on any machine;
-            the synthetic→real row spends half on each phase).
+        out: output folder (written only after every row is scored).
+        real_train: the real training pool (needed for counts above 0).
+        backbone: ``lite0`` (pretrained, default) or ``scratch``.
+        real_counts: counts of real training images, e.g. ``"0,5,10,30"`` (``all`` = the whole
+            pool); default :data:`DEFAULT_COUNTS` with a pool, else ``0``.
+        seeds: repeats (seeds ``seed .. seed + seeds - 1``); each draws its own real subsets,
+            initialization and batches.
+        seed: the first seed.
+        steps: optimizer steps of every row.
+        finetune_stages: lite0 backbone stages that train (0: frozen, features cached).
+        augment: :class:`~simgen.gap.augment.AugmentConfig` (default: its defaults).
+        copies: augmented copies cached per synthetic image (default: enough for about 3,000
+            cached entries, 1 to 16).
+        real_copies: augmented copies cached per real training image.
+        cache_mib: memory bound of the feature cache.
+        real_unlabeled: a folder of unlabeled real images for AdaBN (implies ``adabn``).
+        adabn: recompute trainable BatchNorm statistics on real images before scoring
+            (``real_unlabeled``, else the real training pool without its labels).
         device: ``cpu``/``cuda``; ``None`` picks CUDA when available.
-        size: square input size (images are letterboxed).
-        boxes: ``modal`` (visible ``bbox``) or ``amodal`` (``bbox_amodal``) for training and
-            scoring.
+        size: square input size (images are letterboxed; lite0 needs a multiple of 32).
+        boxes: ``modal`` (visible ``bbox``) or ``amodal`` (``bbox_amodal``).
         threads: torch CPU threads (default: all cores).
-        width: detector width.
+        batch_size: images per step (default: 16).
+        width: the scratch detector's width.
         honour_ignore: BOP's ignore rule (True) or stock COCO behaviour (False).
-        rows: train only these rows (of ``synthetic``, ``real``, ``synthetic+real``,
-            ``synthetic→real``; ``synthetic->real`` is accepted too); default: all that the
-            inputs allow.
+        kinds: train only these kinds at k > 0 (of ``real``, ``synthetic→real``,
+            ``synthetic+real``; ``->`` is accepted for the arrow).
+        log: called with one line per phase and row.
+        progress: ``progress(description, total) -> advance(n)`` for progress bars.
+
+    Raises:
+        SimgenError: bad input (one line naming the file or option).
     """
     from simgen.gap import import_torch
+    from simgen.gap.curve import KINDS, aggregate, nested_subsets, parse_counts, summary_sentence
     from simgen.gap.evaluate import evaluate
-    from simgen.gap.model import CenterNet
+    from simgen.gap.judges import JudgeSettings, Lite0Judge, ScratchJudge
     from simgen.gap.report import write_report
-    from simgen.gap.train import pick_device, predict
-    from simgen.gap.train import train as fit
+    from simgen.gap.train import pick_device
 
     torch = import_torch()
     started = time.perf_counter()
     say = log or (lambda message: None)
+    bar = progress or (lambda description, total: lambda n: None)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SimgenError("output path exists and is a file, not a directory", file=out)
-    train, test = Path(train), Path(test)
-    paths = [train, test, *([Path(real_train)] if real_train else [])]
-    known = ["synthetic", *(["real", "synthetic+real", "synthetic→real"] if real_train else [])]
-    wanted = None if rows is None else [r.replace("->", "→") for r in rows]
-    for name in wanted or ():
-        if name not in known:
+    if backbone not in BACKBONES:
+        raise SimgenError(f"expected one of {', '.join(BACKBONES)}", file="--backbone")
+    if seeds < 1:
+        raise SimgenError("expected at least 1", file="--seeds", field=str(seeds))
+    if steps < 2:
+        raise SimgenError("expected at least 2", file="--steps", field=str(steps))
+    if backbone == "lite0" and size % 32:
+        raise SimgenError(f"lite0 needs a multiple of 32, got {size}", file="--size")
+    wanted = list(KINDS) if kinds is None else [k.replace("->", "→") for k in kinds]
+    for name in wanted:
+        if name not in KINDS:
             raise SimgenError(
-                f"unknown row '{name}'; choose from {', '.join(known)}"
-                + ("" if real_train else " (the other rows need --real-train)"),
-                file="--rows",
+                f"unknown kind '{name}'; choose from {', '.join(KINDS)}", file="--rows"
             )
+    wanted = [name for name in KINDS if name in wanted]
+    train, test = Path(train), Path(test)
     classes = shared_categories(train, test)
-    if real_train:
-        shared_categories(Path(real_train), test)
     sets = {
         "synthetic": load_detection_set(train, categories=classes, boxes=boxes),
         "test": load_detection_set(test, categories=classes, boxes=boxes),
     }
-    if real_train:
+    if real_train is not None:
+        shared_categories(Path(real_train), test)
         sets["real"] = load_detection_set(Path(real_train), categories=classes, boxes=boxes)
+    pool = len(sets["real"].samples) if "real" in sets else None
+    if real_counts is None:
+        real_counts = DEFAULT_COUNTS if pool is not None else "0"
+    if not isinstance(real_counts, str):
+        real_counts = ",".join(str(k) for k in real_counts)
+    counts = parse_counts(real_counts, pool)
     for name in ("synthetic", "real"):
         if name in sets and not any(len(s.boxes) for s in sets[name].samples):
             raise SimgenError(
@@ -118,72 +193,134 @@ def run_gap(
                 file=sets[name].source,
                 field="annotations",
             )
+    if real_unlabeled is not None:
+        sets["unlabeled"] = _unlabeled_set(Path(real_unlabeled), classes)
+        adabn = True
+    elif adabn:
+        if "real" not in sets:
+            raise SimgenError("AdaBN needs --real-unlabeled or --real-train", file="--adabn")
+        sets["unlabeled"] = sets["real"]
     device = pick_device(device)
     torch.set_num_threads(threads or os.cpu_count() or 1)
+    batch = batch_size or 16
+    settings = JudgeSettings(len(classes), size, device, batch)
+    if backbone == "lite0":
+        synthetic_copies = copies or int(
+            min(16, max(1, round(3000 / len(sets["synthetic"].samples))))
+        )
+        judge = Lite0Judge(
+            settings,
+            finetune_stages=finetune_stages,
+            augment=augment,
+            copies={"synthetic": synthetic_copies, "real": real_copies},
+            cache_bytes=cache_mib << 20,
+            cache_seed=seed,
+        )
+    else:
+        judge = ScratchJudge(settings, width=width)
     say(f"loading images at {size}px (classes: {', '.join(classes)})")
-    prepared = {name: prepare(data, size) for name, data in sets.items()}
-    budget = minutes * 60.0
-    step_budget = steps  # `steps` below counts the steps taken
+    prepared = {}
+    for name, data in sets.items():
+        advance = bar(f"loading {name} images", len(data.samples))
+        prepared[name] = prepare(data, size, progress=advance)
+    judge.prepare(prepared, bar)
+    lr = LEARNING_RATES[backbone]
+    half = steps // 2
+    rows: list[dict[str, Any]] = []
+    detections: dict[str, list] = {}
+    training: dict[str, dict[str, Any]] = {}
+    positive = [k for k in counts if k > 0]
+    adapted = 0
 
-    def new_model():
-        torch.manual_seed(seed)
-        return CenterNet(len(classes), width=width)
+    def score(model, name: str, k: int, run_seed: int, result_steps: int, seconds: float):
+        nonlocal adapted
+        if adabn:
+            adapted = judge.adapt(model)
+        found = judge.predict(model)
+        scores = evaluate(sets["test"], found, boxes=boxes, honour_ignore=honour_ignore)
+        row = {
+            "train": name,
+            "real_images": k,
+            "seed": run_seed,
+            "backbone": backbone,
+            **{key: value for key, value in scores.items()},
+        }
+        rows.append(row)
+        key = f"{name} k={k} seed={run_seed}"
+        detections[key] = found
+        training[key] = {"steps": result_steps, "seconds": round(seconds, 1)}
+        say(f"  {key}: AP {row['AP']:.3f}  AP50 {row['AP50']:.3f}  AP75 {row['AP75']:.3f}")
 
-    plans: list[tuple[str, list[tuple[list[str], list[float], float, float]]]] = [
-        ("synthetic", [(["synthetic"], [1.0], budget, 2e-3)])
-    ]
-    if real_train:
-        plans += [
-            ("real", [(["real"], [1.0], budget, 2e-3)]),
-            ("synthetic+real", [(["synthetic", "real"], [0.5, 0.5], budget, 2e-3)]),
-            (
-                "synthetic→real",
-                [(["synthetic"], [1.0], budget / 2, 2e-3), (["real"], [1.0], budget / 2, 5e-4)],
-            ),
-        ]
-    if wanted is not None:
-        plans = [plan for plan in plans if plan[0] in wanted]
-    rows, detections, training = [], {}, {}
-    for row, phases in plans:
-        model = new_model()
-        steps = images = 0
-        seconds = 0.0
-        for names, probabilities, phase_seconds, lr in phases:
-            phase_steps = (
-                None if step_budget is None else round(step_budget * phase_seconds / budget)
-            )
-            amount = (
-                f"{phase_seconds / 60:.1f} min" if phase_steps is None else f"{phase_steps} steps"
-            )
-            say(f"training '{row}' on {'+'.join(names)} for {amount}")
+    def fit(model, sources, probabilities, n, rate, run_seed, label):
+        advance = bar(f"training {label}", n)
+        return judge.fit(
+            model,
+            sources,
+            probabilities,
+            steps=n,
+            lr=rate,
+            seed=run_seed,
+            progress=_stepper(advance),
+        )
+
+    for run_seed in range(seed, seed + seeds):
+        subsets = nested_subsets(pool or 0, positive, run_seed)
+        if 0 in counts:
+            model = judge.new_model(run_seed)
             result = fit(
                 model,
-                [prepared[n] for n in names],
-                probabilities,
-                num_classes=len(classes),
-                seconds=phase_seconds,
-                max_steps=phase_steps,
-                device=device,
-                lr=lr,
-                seed=seed,
+                [("synthetic", None)],
+                [1.0],
+                steps,
+                lr,
+                run_seed,
+                f"synthetic (seed {run_seed})",
             )
-            steps, images, seconds = (
-                steps + result.steps,
-                images + result.images,
-                seconds + result.seconds,
+            score(model, "synthetic", 0, run_seed, result.steps, result.seconds)
+        pretrained = None
+        if positive and "synthetic→real" in wanted:
+            pretrained = judge.new_model(run_seed)
+            first = fit(
+                pretrained,
+                [("synthetic", None)],
+                [1.0],
+                half,
+                lr,
+                run_seed,
+                f"synthetic half for synthetic→real (seed {run_seed})",
             )
-        detections[row] = predict(model, prepared["test"], device=device)
-        scores = evaluate(sets["test"], detections[row], boxes=boxes, honour_ignore=honour_ignore)
-        training[row] = {
-            "steps": steps,
-            "images_seen": images,
-            "seconds": round(seconds, 1),
-            "images_per_second": round(images / seconds, 1) if seconds else 0.0,
-        }
-        say(f"  {row}: AP {scores['AP']:.3f}  AP50 {scores['AP50']:.3f}  AP75 {scores['AP75']:.3f}")
-        rows.append({"train": row, **scores})
+        for k in positive:
+            real = ("real", subsets[k])
+            for name in wanted:
+                label = f"{name} k={k} (seed {run_seed})"
+                if name == "real":
+                    model = judge.new_model(run_seed)
+                    result = fit(model, [real], [1.0], steps, lr, run_seed, label)
+                    score(model, name, k, run_seed, result.steps, result.seconds)
+                elif name == "synthetic+real":
+                    model = judge.new_model(run_seed)
+                    result = fit(
+                        model, [("synthetic", None), real], [0.5, 0.5], steps, lr, run_seed, label
+                    )
+                    score(model, name, k, run_seed, result.steps, result.seconds)
+                else:
+                    model = judge.clone(pretrained)
+                    result = fit(model, [real], [1.0], steps - half, lr / 4, run_seed, label)
+                    score(
+                        model,
+                        name,
+                        k,
+                        run_seed,
+                        first.steps + result.steps,
+                        first.seconds + result.seconds,
+                    )
+    curve = aggregate(rows, classes)
+    sentence = summary_sentence(curve)
+    say(sentence)
     result = {
         "rows": [{k: v for k, v in row.items() if k != "pr"} for row in rows],
+        "curve": curve,
+        "summary": sentence,
         "conventions": {
             "metric": "COCO box AP (pycocotools COCOeval, IoU 0.50:0.95, 101 recall points, "
             "100 detections per image, all areas)",
@@ -197,25 +334,39 @@ def run_gap(
             if honour_ignore
             else "stock pycocotools: ignore flags "
             "are overwritten by iscrowd (flagged instances count as ordinary ground truth)",
+            "spread": "AP_std etc.: population standard deviation over seeds",
+            "real_subsets": "nested: subset k is the first k of one seeded permutation of the "
+            "real training pool",
             "classes": classes,
             "test_images": len(sets["test"].samples),
-            "test_instances": sum(len(s.boxes) for s in sets["test"].samples),
+            "test_instances": int(sum(len(s.boxes) for s in sets["test"].samples)),
         },
         "training": training,
         "settings": {
-            "minutes_per_row": minutes if step_budget is None else None,
-            "steps_per_row": step_budget,
+            "backbone": backbone,
+            "finetune_stages": finetune_stages if backbone == "lite0" else None,
+            "real_counts": counts,
+            "real_pool": pool,
+            "seeds": list(range(seed, seed + seeds)),
+            "steps_per_row": steps,
+            "batch_size": batch,
+            "learning_rate": lr,
             "input_size": size,
             "device": device,
             "threads": torch.get_num_threads(),
-            "width": width,
-            "seed": seed,
+            "cached_copies": getattr(judge, "cached_copies", None) or None,
+            "augment": None if backbone == "scratch" else judge.augment.model_dump(mode="json"),
+            "adabn": {"layers": adapted, "images": len(sets["unlabeled"].samples)}
+            if adabn
+            else None,
+            "width": width if backbone == "scratch" else None,
             "data": {
-                name: str(p)
-                for name, p in zip(("train", "test", "real_train"), paths, strict=False)
+                "train": str(train),
+                "test": str(test),
+                **({"real_train": str(real_train)} if real_train is not None else {}),
+                **({"real_unlabeled": str(real_unlabeled)} if real_unlabeled else {}),
             },
         },
-        "minutes": round((time.perf_counter() - started) / 60.0, 2),
     }
     out.mkdir(parents=True, exist_ok=True)
     write_report(out, result, rows, sets["test"], detections)
@@ -224,3 +375,8 @@ def run_gap(
 
     atomic_write_text(out / "gap.json", dump_json(result))
     return result
+
+
+def _stepper(advance: Callable[[int], None]) -> Callable[[int], None]:
+    """A ``log(step)`` callback that advances a progress bar by one per step."""
+    return lambda step: advance(1)

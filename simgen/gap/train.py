@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simgen.gap import import_torch
-from simgen.gap.data import Prepared, augment_batch, augment_boxes, make_targets
+from simgen.gap.data import STRIDE, Prepared, augment_batch, augment_boxes, make_targets
 
 torch = import_torch()
 
@@ -52,6 +52,8 @@ def _batch(
     num_classes: int,
     rng: np.random.Generator,
     augment: bool,
+    augment_config=None,
+    stride: int = STRIDE,
 ):
     size = sources[0].images.shape[1]
     which = rng.choice(len(sources), size=batch_size, p=probabilities)
@@ -60,8 +62,14 @@ def _batch(
     boxes = [sources[s].boxes[i].copy() for s, i in picks]
     labels = [sources[s].labels[i] for s, i in picks]
     ignore = [sources[s].ignore[i] for s, i in picks]
+    if augment and augment_config is not None:
+        from simgen.gap.augment import augment_image
+
+        for b in range(batch_size):
+            images[b], boxes[b], keep = augment_image(images[b], boxes[b], rng, augment_config)
+            labels[b], ignore[b] = labels[b][keep], ignore[b][keep]
     tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
-    if augment:
+    if augment and augment_config is None:
         from simgen.gap.data import augment_params
 
         params = augment_params(batch_size, rng)
@@ -76,7 +84,7 @@ def _batch(
             boxes[b] = moved[visible]
         labels = [lab[k] for lab, k in zip(labels, kept, strict=True)]
         ignore = [ign[k] for ign, k in zip(ignore, kept, strict=True)]
-    targets = make_targets(boxes, labels, ignore, num_classes, size)
+    targets = make_targets(boxes, labels, ignore, num_classes, size, stride=stride)
     return tensor, {k: torch.from_numpy(v) for k, v in targets.items()}
 
 
@@ -93,7 +101,9 @@ def train(
     lr: float = 2e-3,
     seed: int = 0,
     augment: bool = True,
+    augment_config=None,
     log=None,
+    log_every: int = 50,
 ) -> TrainResult:
     """Train ``model`` in place for ``seconds`` of wall time, or ``max_steps`` steps.
 
@@ -107,7 +117,11 @@ def train(
         device: ``cpu`` or ``cuda``.
         lr: peak learning rate (cosine decay to 2 % of it over the estimated steps).
         seed: seeds batch sampling, augmentation and torch.
-        log: optional callable ``(step, loss)`` called every 50 steps.
+        augment: augment the batches.
+        augment_config: an :class:`~simgen.gap.augment.AugmentConfig` (per-image augmentation
+            of :mod:`simgen.gap.augment`); ``None``: the scratch detector's own batch
+            augmentation (:func:`~simgen.gap.data.augment_batch`).
+        log: optional callable ``(step, loss)`` called every ``log_every`` steps.
     """
     from simgen.gap.model import detection_loss
 
@@ -135,7 +149,16 @@ def train(
         )
         for group in optimizer.param_groups:
             group["lr"] = lr * factor
-        images, targets = _batch(sources, probabilities, batch_size, num_classes, rng, augment)
+        images, targets = _batch(
+            sources,
+            probabilities,
+            batch_size,
+            num_classes,
+            rng,
+            augment,
+            augment_config,
+            getattr(model, "stride", STRIDE),
+        )
         images = images.to(device).contiguous(memory_format=torch.channels_last)
         targets = {k: v.to(device) for k, v in targets.items()}
         losses = detection_loss(model(images), targets)
@@ -145,7 +168,7 @@ def train(
         optimizer.step()
         loss_value = float(losses["loss"].detach())
         step += 1
-        if log is not None and step % 50 == 0:
+        if log is not None and step % log_every == 0:
             log(step, loss_value)
     seconds_used = time.perf_counter() - start
     model.eval()
@@ -160,6 +183,7 @@ def predict(model, prepared: Prepared, *, device: str = "cpu", batch_size: int =
     """
     from simgen.gap.model import decode
 
+    stride = getattr(model, "stride", STRIDE)
     model.to(device).eval()
     results = []
     with torch.inference_mode():
@@ -167,7 +191,7 @@ def predict(model, prepared: Prepared, *, device: str = "cpu", batch_size: int =
             chunk = prepared.images[start : start + batch_size]
             tensor = torch.from_numpy(chunk).permute(0, 3, 1, 2).float().div_(255.0)
             tensor = tensor.to(device).contiguous(memory_format=torch.channels_last)
-            boxes, scores, labels = decode(model(tensor))
+            boxes, scores, labels = decode(model(tensor), stride=stride)
             for j in range(len(chunk)):
                 sample = prepared.dataset.samples[start + j]
                 scale = prepared.scales[start + j]

@@ -8,7 +8,10 @@ in ``DIR/gap.json``, or a note that there is none). Pictures are PNG ``data:`` U
 holds no timestamp: the same inputs give the same page.
 
 ``gap.json`` format: ``{"rows": [{"train": name, "AP": float, "AP50": float, "AP75": float,
-"per_class": {category: AP}}], "conventions": {...}, "minutes": float}``.
+"per_class": {category: AP}, ...}], "conventions": {...}, "minutes": float}``; a label-efficiency
+run adds ``curve`` (rows aggregated over seeds, with ``real_images`` and ``AP_std``) and
+``summary`` (one sentence): the page then shows the curve, the sentence and
+``label_efficiency.png`` from beside ``gap.json``.
 """
 
 from __future__ import annotations
@@ -307,6 +310,10 @@ def _gap(dataset: Dataset) -> str:
     gap = load_gap(dataset)
     if gap is None:
         return _note(f"No gap results: {GAP_FILE} does not exist for this dataset.")
+    folder = dataset.root if dataset.root is not None else dataset.coco_path.parent
+    curve = gap.get("curve")
+    if isinstance(curve, list) and all(isinstance(r, dict) for r in curve) and curve:
+        return _gap_curve(gap, curve, folder / "label_efficiency.png")
     rows = gap["rows"]
     classes: list[str] = []
     for row in rows:
@@ -321,6 +328,13 @@ def _gap(dataset: Dataset) -> str:
             + [per_class.get(c) for c in classes]
         )
     out = [table(["train", "AP", "AP50", "AP75", *(f"AP {c}" for c in classes)], body, "gap")]
+    out.append(_gap_footer(gap))
+    return "".join(out)
+
+
+def _gap_footer(gap: dict[str, Any]) -> str:
+    """The conventions table and the run time of a gap.json."""
+    out = []
     conventions = gap.get("conventions")
     if isinstance(conventions, dict) and conventions:
         out.append(
@@ -328,6 +342,29 @@ def _gap(dataset: Dataset) -> str:
         )
     if is_number(gap.get("minutes")):
         out.append(f"<p>Run time: {_e(fmt(gap['minutes']))} minutes.</p>")
+    return "".join(out)
+
+
+def _gap_curve(gap: dict[str, Any], curve: list[dict[str, Any]], plot) -> str:
+    """The label-efficiency table (mean ± spread over seeds), its sentence and its plot."""
+
+    def spread(row: dict[str, Any], metric: str) -> str:
+        value, std = row.get(metric), row.get(f"{metric}_std")
+        if not is_number(value):
+            return "-"
+        return f"{fmt(value)} ± {fmt(std)}" if is_number(std) else fmt(value)
+
+    body = [
+        [row.get("train"), row.get("real_images"), row.get("seeds"),
+         *(spread(row, m) for m in ("AP", "AP50", "AP75"))]
+        for row in curve
+    ]  # fmt: skip
+    out = [table(["train", "real images", "seeds", "AP", "AP50", "AP75"], body, "gap")]
+    if isinstance(gap.get("summary"), str):
+        out.append(f"<p>{_e(gap['summary'])}</p>")
+    if plot.is_file():
+        out.append(img_tag(plot.read_bytes(), "label efficiency"))
+    out.append(_gap_footer(gap))
     return "".join(out)
 
 

@@ -1,0 +1,161 @@
+"""Backbone features cached once, so that a frozen-backbone detector trains only its head.
+
+With the backbone frozen, its output for an image never changes during training: computing it
+once and training the neck and heads on the stored maps makes each optimizer step cost only
+the head's share. Augmentation happens before the backbone, so each image is cached as
+``copies`` augmented versions (drawn with :mod:`simgen.gap.augment`, seeded); the head samples
+among them. Features are stored as float16 in RAM, within a memory bound: when the asked-for
+copies do not fit, fewer are cached, and the caller is told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simgen.errors import SimgenError
+from simgen.gap import import_torch
+from simgen.gap.backbone import FEATURE_CHANNELS, FEATURE_STRIDES
+from simgen.gap.data import Prepared
+
+torch = import_torch()
+
+
+@dataclass
+class FeatureSet:
+    """Cached backbone features of (augmented copies of) a prepared dataset's images.
+
+    Attributes:
+        levels: per backbone level (strides 8/16/32) an (N, C, S/stride, S/stride) float16
+            tensor; entry ``n`` is copy ``copy[n]`` of image ``image_index[n]``.
+        boxes: per entry (M, 4) float32 ``(x0, y0, x1, y1)`` in (augmented) letterboxed pixels.
+        labels, ignore: per entry (M,) int64 class indices and bool ignore flags.
+        image_index: (N,) int64 index of each entry's image in the prepared dataset.
+        copy: (N,) int64 which copy of its image each entry is.
+        size: the square input size S.
+    """
+
+    levels: list = field(repr=False)
+    boxes: list[np.ndarray] = field(repr=False)
+    labels: list[np.ndarray] = field(repr=False)
+    ignore: list[np.ndarray] = field(repr=False)
+    image_index: np.ndarray = field(repr=False)
+    copy: np.ndarray = field(repr=False)
+    size: int
+
+    def __len__(self) -> int:
+        return len(self.image_index)
+
+    def subset(self, images: np.ndarray) -> FeatureSet:
+        """The entries of the given image indices (every copy of each), in cache order."""
+        keep = np.flatnonzero(np.isin(self.image_index, np.asarray(images)))
+        index = torch.from_numpy(keep)
+        return FeatureSet(
+            levels=[level.index_select(0, index) for level in self.levels],
+            boxes=[self.boxes[i] for i in keep],
+            labels=[self.labels[i] for i in keep],
+            ignore=[self.ignore[i] for i in keep],
+            image_index=self.image_index[keep],
+            copy=self.copy[keep],
+            size=self.size,
+        )
+
+
+def bytes_per_entry(size: int) -> int:
+    """Bytes of one cached image's float16 features at input size ``size``."""
+    pairs = zip(FEATURE_CHANNELS, FEATURE_STRIDES, strict=True)
+    return 2 * sum(c * (size // s) ** 2 for c, s in pairs)
+
+
+def fitting_copies(images: int, copies: int, size: int, max_bytes: int) -> int:
+    """The number of copies (at most ``copies``) of ``images`` images that fit ``max_bytes``.
+
+    Raises:
+        SimgenError: not even one copy fits.
+    """
+    per_copy = images * bytes_per_entry(size)
+    fit = min(copies, max_bytes // max(per_copy, 1))
+    if fit < 1:
+        raise SimgenError(
+            f"one copy of {images} images' features needs {per_copy / 2**20:.0f} MiB, more than "
+            f"the cache's {max_bytes / 2**20:.0f} MiB; raise --cache-mib or lower --size",
+            file="--cache-mib",
+        )
+    return int(fit)
+
+
+def cache_features(
+    backbone,
+    prepared: Prepared,
+    *,
+    copies: int,
+    augment,
+    rng: np.random.Generator,
+    batch_size: int = 32,
+    device: str = "cpu",
+    progress: Callable[[int], None] | None = None,
+) -> FeatureSet:
+    """Run the frozen backbone over ``copies`` augmented copies of every image.
+
+    Args:
+        backbone: :class:`~simgen.gap.backbone.EfficientNetLite0` (used in eval mode).
+        prepared: letterboxed images and boxes.
+        copies: versions per image (copy 0 is augmented too unless ``augment`` is ``None``).
+        augment: an :class:`~simgen.gap.augment.AugmentConfig`, or ``None`` for the plain
+            images (test sets; then ``copies`` must be 1).
+        rng: draws every augmentation parameter (the cache is a pure function of it).
+        batch_size: images per backbone call.
+        device: ``cpu`` or ``cuda``.
+        progress: called with the number of entries finished after each batch.
+    """
+    from simgen.gap.augment import augment_image
+
+    size = prepared.images.shape[1]
+    if size % 32:
+        raise SimgenError(f"the lite0 backbone needs a multiple of 32, got {size}", file="--size")
+    count = len(prepared.images)
+    total = count * copies
+    levels = [
+        torch.empty((total, c, size // s, size // s), dtype=torch.float16)
+        for c, s in zip(FEATURE_CHANNELS, FEATURE_STRIDES, strict=True)
+    ]
+    boxes: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    ignore: list[np.ndarray] = []
+    order = [(c, i) for c in range(copies) for i in range(count)]
+    backbone.to(device).eval()
+    with torch.inference_mode():
+        for start in range(0, total, batch_size):
+            chunk = order[start : start + batch_size]
+            batch = np.empty((len(chunk), size, size, 3), dtype=np.uint8)
+            for j, (_, i) in enumerate(chunk):
+                if augment is None:
+                    batch[j] = prepared.images[i]
+                    boxes.append(prepared.boxes[i])
+                    labels.append(prepared.labels[i])
+                    ignore.append(prepared.ignore[i])
+                    continue
+                image, moved, keep = augment_image(
+                    prepared.images[i], prepared.boxes[i], rng, augment
+                )
+                batch[j] = image
+                boxes.append(moved.astype(np.float32))
+                labels.append(prepared.labels[i][keep])
+                ignore.append(prepared.ignore[i][keep])
+            tensor = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float()
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+            for store, feature in zip(levels, backbone.features(tensor), strict=True):
+                store[start : start + len(chunk)] = feature.to("cpu", torch.float16)
+            if progress is not None:
+                progress(len(chunk))
+    return FeatureSet(
+        levels=levels,
+        boxes=boxes,
+        labels=labels,
+        ignore=ignore,
+        image_index=np.asarray([i for _, i in order], dtype=np.int64),
+        copy=np.asarray([c for c, _ in order], dtype=np.int64),
+        size=size,
+    )

