@@ -15,7 +15,7 @@ Writes ``WORK/summary.json`` and ``WORK/summary.md`` (the judges' curves side by
 
 Usage: python scripts/magnetic_tile_gap.py [--data ../shared/datasets/magnetic-tile-dev]
        [--work out/mt_gap] [--num 1000] [--steps 500] [--size 256] [--counts 0,25,all]
-       [--seeds 3] [--backbones lite0,scratch] [--threads 2] [--readme]
+       [--seeds 3] [--backbones lite0,scratch] [--threads 2] [--reuse] [--readme]
 """
 
 from __future__ import annotations
@@ -86,6 +86,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep a judge's finished gap.json under WORK instead of training it again",
+    )
+    parser.add_argument(
         "--readme", action="store_true", help="copy pictures to docs/images for the README"
     )
     args = parser.parse_args()
@@ -101,6 +106,10 @@ def main() -> None:
             counts = args.scratch_counts or counts
             seeds = args.scratch_seeds or seeds
         out = args.work / f"gap_{backbone}"
+        if args.reuse and (out / "gap.json").is_file():
+            print(f"reusing {out / 'gap.json'}")
+            results[backbone] = json.loads((out / "gap.json").read_text())
+            continue
         simgen("gap", "--train", str(composites), "--real-train", str(parts["train"]),
                "--test", str(parts["test"]), "--out", str(out), "--backbone", backbone,
                "--steps", str(args.steps), "--size", str(args.size),

@@ -211,6 +211,8 @@ def print_table(result: dict[str, Any]) -> None:
             *per_class,
         )
     console = Console(stderr=True)
+    if not console.is_terminal:  # a log file: no terminal width to fit, keep every digit
+        console = Console(stderr=True, width=200)
     console.print(table)
     console.print(result["summary"])
     console.print(f"boxes: {result['conventions']['boxes']}")
