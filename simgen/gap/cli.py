@@ -69,7 +69,10 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         seeds: Annotated[int, typer.Option(min=1, help="Repeats, each with its own seed.")] = 3,
-        quick: Annotated[bool, typer.Option("--quick", help="One seed, counts 0 and all.")] = False,
+        quick: Annotated[
+            bool,
+            typer.Option("--quick", help="One seed, counts 0 and all, a half-size feature cache."),
+        ] = False,
         steps: Annotated[int, typer.Option(min=2, help="Optimizer steps of every row.")] = 500,
         finetune_stages: Annotated[
             int,
@@ -99,8 +102,11 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         real_copies: Annotated[
-            int, typer.Option("--real-copies", min=1, help="Copies cached per real image.")
-        ] = 16,
+            int | None,
+            typer.Option(
+                "--real-copies", min=1, help="Copies cached per real image (16; --quick: 8)."
+            ),
+        ] = None,
         cache_mib: Annotated[
             int, typer.Option("--cache-mib", min=1, help="Memory bound of the feature cache.")
         ] = 4096,
@@ -161,14 +167,23 @@ def register(app: typer.Typer) -> None:
             raise SimgenError(str(exc).splitlines()[0], file="torch") from None
         from simgen.gap.augment import AugmentConfig, load_augment_config
         from simgen.gap.report import print_table
-        from simgen.gap.run import QUICK_COUNTS, run_gap
+        from simgen.gap.run import (
+            CACHED_IMAGES,
+            QUICK_CACHED_IMAGES,
+            QUICK_COUNTS,
+            QUICK_REAL_COPIES,
+            run_gap,
+        )
 
         config = load_augment_config(augment) if augment is not None else AugmentConfig()
         if flip:
             config = config.model_copy(update={"flip": True})
+        cached_images = CACHED_IMAGES
         if quick:
             seeds = 1
             real_counts = real_counts or (QUICK_COUNTS if real_train is not None else "0")
+            cached_images = QUICK_CACHED_IMAGES
+            real_copies = real_copies or QUICK_REAL_COPIES
         console = Console(stderr=True)
         display, factory = _progress_factory(console)
         with display:
@@ -185,7 +200,8 @@ def register(app: typer.Typer) -> None:
                 finetune_stages=finetune_stages,
                 augment=config,
                 copies=copies,
-                real_copies=real_copies,
+                real_copies=real_copies or 16,
+                cached_images=cached_images,
                 cache_mib=cache_mib,
                 real_unlabeled=real_unlabeled,
                 adabn=adabn,

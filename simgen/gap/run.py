@@ -34,6 +34,11 @@ CONVENTIONS_IGNORE = (
 
 DEFAULT_COUNTS = "0,5,10,30"
 QUICK_COUNTS = "0,all"
+CACHED_IMAGES = 3000
+"""Synthetic entries the feature cache aims at when ``copies`` is not given."""
+QUICK_CACHED_IMAGES = 1500
+QUICK_REAL_COPIES = 8
+"""``--quick``'s smaller cache (it must finish in about 10 minutes on 2 cores)."""
 BACKBONES = ("lite0", "scratch")
 LEARNING_RATES = {"lite0": 1e-2, "scratch": 2e-3}
 """Peak learning rate of each judge (fine-tuning on real uses a quarter of it). lite0's was
@@ -90,6 +95,7 @@ def run_gap(
     augment=None,
     copies: int | None = None,
     real_copies: int = 16,
+    cached_images: int = CACHED_IMAGES,
     cache_mib: int = 4096,
     real_unlabeled: str | Path | None = None,
     adabn: bool = False,
@@ -120,9 +126,10 @@ def run_gap(
         steps: optimizer steps of every row.
         finetune_stages: lite0 backbone stages that train (0: frozen, features cached).
         augment: :class:`~simgen.gap.augment.AugmentConfig` (default: its defaults).
-        copies: augmented copies cached per synthetic image (default: enough for about 3,000
-            cached entries, 1 to 16).
+        copies: augmented copies cached per synthetic image (default: enough for about
+            ``cached_images`` cached entries, 1 to 16).
         real_copies: augmented copies cached per real training image.
+        cached_images: the synthetic cache size that the default ``copies`` aims at.
         cache_mib: memory bound of the feature cache.
         real_unlabeled: a folder of unlabeled real images for AdaBN (implies ``adabn``).
         adabn: recompute trainable BatchNorm statistics on real images before scoring
@@ -206,7 +213,7 @@ def run_gap(
     settings = JudgeSettings(len(classes), size, device, batch)
     if backbone == "lite0":
         synthetic_copies = copies or int(
-            min(16, max(1, round(3000 / len(sets["synthetic"].samples))))
+            min(16, max(1, round(cached_images / len(sets["synthetic"].samples))))
         )
         judge = Lite0Judge(
             settings,
