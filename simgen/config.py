@@ -167,7 +167,7 @@ class DistractorsConfig(_Model):
 
 
 class MaterialConfig(_Model):
-    """Ranges for random base colours (HSV) and PBR parameters."""
+    """Ranges for random base colours (HSV of an sRGB colour) and PBR parameters."""
 
     saturation: UnitRange = (0.3, 1.0)
     value: UnitRange = (0.3, 1.0)
@@ -207,7 +207,10 @@ class LightsConfig(_Model):
             Annotated[float, Field(ge=1000, le=40000)], Annotated[float, Field(ge=1000, le=40000)]
         ],
         AfterValidator(_ordered),
-    ] = Field((3000.0, 8000.0), description="Colour temperature of each light in kelvin.")
+    ] = Field(
+        (3000.0, 8000.0),
+        description="Colour temperature of each light in kelvin (its colour is linear RGB).",
+    )
     saturation: UnitRange = Field(
         (0.0, 0.1), description="Extra random tint on top of the temperature colour (HSV)."
     )
@@ -224,7 +227,7 @@ class GroundConfig(_Model):
     """A square slab whose top face is the plane z = 0."""
 
     size: float = Field(2.0, ge=0, le=100, description="Side length in metres; 0: no ground.")
-    color: Literal["random"] | RGB = "random"
+    color: Literal["random"] | RGB = Field("random", description="sRGB colour of the slab.")
     texture: TextureConfig | None = Field(None, description="Texture of the ground's top.")
     tile: float = Field(0.5, gt=0, description="Metres covered by one texture repeat.")
 
@@ -237,7 +240,9 @@ class BackgroundConfig(_Model):
     Labels are unaffected either way.
     """
 
-    color: Literal["random"] | RGB = "random"
+    color: Literal["random"] | RGB = Field(
+        "random", description="sRGB colour behind the scene (written to the image as it is)."
+    )
     texture: TextureConfig | None = None
     mode: Literal["composite", "dome"] = "composite"
 

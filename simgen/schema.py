@@ -42,9 +42,12 @@ RGB = tuple[
     Annotated[float, Field(ge=0, le=1)],
     Annotated[float, Field(ge=0, le=1)],
 ]
+"""A colour ``[r, g, b]`` in [0, 1], **sRGB** (as a colour picker or a photo gives it); the
+renderer converts it to linear light (:mod:`simgen.render.colour`)."""
 ColorSpec = Literal["random", "original"] | RGB
 """``random`` draws from the scene's material ranges, ``original`` keeps the mesh's own texture
-or vertex colours, ``[r, g, b]`` in [0, 1] fixes the colour."""
+or vertex colours (sRGB, as PLY and texture files store them), ``[r, g, b]`` in [0, 1] (sRGB)
+fixes the colour."""
 
 
 class _Model(BaseModel):

@@ -9,7 +9,8 @@ Two halves, as in albumentations' ``get_params`` / ``apply``:
   Calling it again later (after a JSON round trip) gives byte-identical pixels.
 
 Kinds and their parameter dicts (every dict also has ``"kind"`` and ``"size"``, the side ``S``
-in pixels; colours are ``[r, g, b]`` floats in [0, 1]; angles are in degrees):
+in pixels; colours are sRGB ``[r, g, b]`` floats in [0, 1], like the pixels of photos; angles
+are in degrees):
 
 ``noise``
     fractal value noise mapped between 2 colours: ``seed`` (int), ``colors`` (2), ``scale``

@@ -19,6 +19,7 @@ from simgen.assets import Asset
 from simgen.geometry import pose_matrix
 from simgen.memory import release_free_heap
 from simgen.render.base import RenderOutput
+from simgen.render.colour import linear_rgba, linearize_vertex_colors
 from simgen.render.gl_passes import SilhouetteWords, install_pass_modes, label_pass
 from simgen.render.shadows import (
     ShadowMapPool,
@@ -228,11 +229,13 @@ class PyrenderRenderer:
         if obj.color is None:
             if obj.catalog_index not in self._originals:
                 asset = self._assets[obj.catalog_index]
-                self._originals[obj.catalog_index] = pyrender.Mesh.from_trimesh(asset.mesh)
+                mesh = pyrender.Mesh.from_trimesh(asset.mesh)
+                linearize_vertex_colors(mesh)  # PLY/OBJ vertex colours are sRGB
+                self._originals[obj.catalog_index] = mesh
             return self._originals[obj.catalog_index]
         template = self._template(obj.catalog_index)
         texcoords = texture = None
-        color = obj.color
+        color = linear_rgba(obj.color)
         if obj.texture is not None:
             texcoords = self._uvs(obj.catalog_index, template)
             texture = self._texture(obj.texture)
@@ -278,7 +281,7 @@ class PyrenderRenderer:
         box = pyrender.Mesh.from_trimesh(trimesh.creation.box(extents=extents), smooth=False)
         template = box.primitives[0]
         material = pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=color if texture is None else (1.0, 1.0, 1.0, 1.0),
+            baseColorFactor=linear_rgba(color) if texture is None else (1.0, 1.0, 1.0, 1.0),
             baseColorTexture=None if texture is None else self._texture(texture),
             metallicFactor=0.0,
             roughnessFactor=0.8,

@@ -23,6 +23,7 @@ import functools
 
 import numpy as np
 
+from simgen.render.colour import PYRENDER_OUTPUT, SRGB_OUTPUT
 from simgen.render.gl_passes import LABEL_FRAG
 
 PCF_CALL = "float shadow = PCF(shadow_map, textureSize(shadow_map, 0), light_coords.xy, compare);"
@@ -53,25 +54,27 @@ growing); the bound keeps scenes with many lights from filling memory."""
 
 
 def patch_mesh_shader(text: str, light_counts: tuple[int, int, int] | None = None) -> str:
-    """``mesh.frag`` source with one bilinear shadow lookup instead of a 3×3 PCF grid, and,
+    """``mesh.frag`` source with one bilinear shadow lookup instead of a 3×3 PCF grid, the
+    exact sRGB output encoding of :mod:`simgen.render.colour` instead of a 2.2 power, and,
     given ``light_counts`` (directional, spot, point), light loops of constant length.
 
     pyrender loops over uniform light counts and indexes arrays of shadow samplers with the
     loop variable; with constant counts the compiler unrolls the loops and every sampler
-    index is a constant, which llvmpipe runs about 1.8× faster. The arithmetic is unchanged
-    (the pixels are identical).
+    index is a constant, which llvmpipe runs about 1.8× faster. The loop change leaves the
+    arithmetic unchanged (the pixels are identical with and without it).
 
     Raises:
         RuntimeError: the source does not contain the expected lookup or loops (another
             pyrender).
     """
-    missing = [part for part in (PCF_CALL, *LIGHT_LOOPS) if part not in text]
+    missing = [part for part in (PCF_CALL, PYRENDER_OUTPUT, *LIGHT_LOOPS) if part not in text]
     if missing:
         raise RuntimeError(
             f"pyrender's mesh.frag lacks {missing[0]!r}, which simgen patches; simgen expects "
             "pyrender==0.1.45"
         )
     text = text.replace(PCF_CALL, BILINEAR_CALL)
+    text = text.replace(PYRENDER_OUTPUT, SRGB_OUTPUT)
     if light_counts is not None:
         for loop, count in zip(LIGHT_LOOPS, light_counts, strict=True):
             text = text.replace(loop, f"{loop.split(' <')[0]} < {int(count)}")
