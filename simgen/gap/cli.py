@@ -172,6 +172,7 @@ def register(app: typer.Typer) -> None:
             QUICK_CACHED_IMAGES,
             QUICK_COUNTS,
             QUICK_REAL_COPIES,
+            REAL_COPIES,
             run_gap,
         )
 
@@ -200,7 +201,7 @@ def register(app: typer.Typer) -> None:
                 finetune_stages=finetune_stages,
                 augment=config,
                 copies=copies,
-                real_copies=real_copies or 16,
+                real_copies=real_copies or REAL_COPIES,
                 cached_images=cached_images,
                 cache_mib=cache_mib,
                 real_unlabeled=real_unlabeled,

@@ -37,6 +37,8 @@ QUICK_COUNTS = "0,all"
 CACHED_IMAGES = 3000
 """Synthetic entries the feature cache aims at when ``copies`` is not given."""
 QUICK_CACHED_IMAGES = 1500
+REAL_COPIES = 16
+"""Augmented copies cached per real training image."""
 QUICK_REAL_COPIES = 8
 """``--quick``'s smaller cache (it must finish in about 10 minutes on 2 cores)."""
 BACKBONES = ("lite0", "scratch")
@@ -94,7 +96,7 @@ def run_gap(
     finetune_stages: int = 0,
     augment=None,
     copies: int | None = None,
-    real_copies: int = 16,
+    real_copies: int = REAL_COPIES,
     cached_images: int = CACHED_IMAGES,
     cache_mib: int = 4096,
     real_unlabeled: str | Path | None = None,

@@ -88,6 +88,21 @@ def _batch(
     return tensor, {k: torch.from_numpy(v) for k, v in targets.items()}
 
 
+def lr_factor(step: int, total: int, warmup: int = 30) -> float:
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, cosine to 2 % at ``total``."""
+    ramp = min(1.0, (step + 1) / warmup)
+    return ramp * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(step / max(total, 1), 1.0))))
+
+
+def optimizer_step(optimizer, model, losses: dict) -> float:
+    """One update from ``losses["loss"]`` (gradients clipped to norm 10); returns the loss."""
+    optimizer.zero_grad(set_to_none=True)
+    losses["loss"].backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+    optimizer.step()
+    return float(losses["loss"].detach())
+
+
 def train(
     model,
     sources: Sequence[Prepared],
@@ -133,7 +148,7 @@ def train(
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     start = time.perf_counter()
     planned = max_steps
-    step, loss_value, warmup = 0, float("nan"), 30
+    step, loss_value = 0, float("nan")
     while True:
         elapsed = time.perf_counter() - start
         if max_steps is not None:
@@ -144,11 +159,8 @@ def train(
         if planned is None and step == 10:
             planned = max(20, int(seconds / (elapsed / 10)))
         total = planned or 10_000
-        factor = min(1.0, (step + 1) / warmup) * (
-            0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(step / total, 1.0)))
-        )
         for group in optimizer.param_groups:
-            group["lr"] = lr * factor
+            group["lr"] = lr * lr_factor(step, total)
         images, targets = _batch(
             sources,
             probabilities,
@@ -161,12 +173,7 @@ def train(
         )
         images = images.to(device).contiguous(memory_format=torch.channels_last)
         targets = {k: v.to(device) for k, v in targets.items()}
-        losses = detection_loss(model(images), targets)
-        optimizer.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        optimizer.step()
-        loss_value = float(losses["loss"].detach())
+        loss_value = optimizer_step(optimizer, model, detection_loss(model(images), targets))
         step += 1
         if log is not None and step % log_every == 0:
             log(step, loss_value)

@@ -8,7 +8,6 @@ warm-up, cosine decay to 2 % over the step budget). Everything is seeded by ``se
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -18,15 +17,9 @@ from simgen.gap import import_torch
 from simgen.gap.data import Prepared, make_targets
 from simgen.gap.detector import STRIDE
 from simgen.gap.features import FeatureSet
-from simgen.gap.train import TrainResult
+from simgen.gap.train import TrainResult, lr_factor, optimizer_step
 
 torch = import_torch()
-
-
-def lr_factor(step: int, total: int, warmup: int = 30) -> float:
-    """Learning-rate factor: linear warm-up over ``warmup`` steps, cosine to 2 % at ``total``."""
-    ramp = min(1.0, (step + 1) / warmup)
-    return ramp * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(step / max(total, 1), 1.0))))
 
 
 def feature_batch(
@@ -95,12 +88,7 @@ def train_head(
         levels, targets = feature_batch(sources, p, batch_size, num_classes, rng)
         levels = [level.to(device) for level in levels]
         targets = {k: v.to(device) for k, v in targets.items()}
-        losses = detection_loss(head(levels), targets)
-        optimizer.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(head.parameters(), 10.0)
-        optimizer.step()
-        loss_value = float(losses["loss"].detach())
+        loss_value = optimizer_step(optimizer, head, detection_loss(head(levels), targets))
         if log is not None:
             log(step + 1)
     head.eval()
