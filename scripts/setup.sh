@@ -2,7 +2,7 @@
 # Install everything simgen needs into ./.venv (idempotent; safe to re-run).
 #   - Debian packages for headless OpenGL (EGL + Mesa) and Python's venv, when missing:
 #     installed with apt-get when run as root, otherwise named in a clear message.
-#   - A virtualenv with simgen (editable).
+#   - A virtualenv with simgen (editable), and the asset library's setup-time files.
 # With --test: also the test tools, PyTorch (CPU) for the gap check, and Debian's chromium
 # (the HTML report test opens the page in headless Chromium).
 set -euo pipefail
@@ -68,4 +68,7 @@ if [ "$TEST" = 1 ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+# The asset library's setup-time files (CC0 / public-domain photos from the pinned scikit-image
+# wheel), verified by sha256 against assets/index.yaml; a no-op when they are in place.
+.venv/bin/simgen assets install
 echo "setup: ready ($(.venv/bin/python --version), simgen $(.venv/bin/python -c 'import simgen; print(simgen.__version__)'))"

@@ -293,6 +293,10 @@ from simgen.composite.cli import register as _register_composite  # noqa: E402
 
 _register_composite(app, _with_progress)
 
+from simgen.library_cli import register as _register_assets  # noqa: E402
+
+_register_assets(app)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and return its exit status.

@@ -428,14 +428,23 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def _resolve_texture_folders(data: dict[str, Any], base_dir: Path) -> None:
+def _resolve_texture_folders(data: dict[str, Any], source: Path) -> None:
+    """Make texture folders absolute: ``assets:NAME`` through the asset library, relative
+    paths against the scene file's folder."""
+    from simgen.library import PREFIX, resolve_asset
+
+    base_dir = source.resolve().parent
     for section in ("materials", "ground", "background"):
         texture = (
             data.get(section, {}).get("texture") if isinstance(data.get(section), dict) else None
         )
         if isinstance(texture, dict) and isinstance(texture.get("folder"), str):
-            if not Path(texture["folder"]).is_absolute():
-                texture["folder"] = str((base_dir / texture["folder"]).resolve())
+            folder = texture["folder"]
+            if folder.startswith(PREFIX):
+                field = f"{section}.texture.folder"
+                texture["folder"] = str(resolve_asset(folder, source=source, field=field))
+            elif not Path(folder).is_absolute():
+                texture["folder"] = str((base_dir / folder).resolve())
 
 
 def texture_sections(config: SceneConfig) -> list[tuple[str, TextureConfig]]:
@@ -533,7 +542,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     overrides = overrides or []
     data = apply_overrides(data, overrides)
     _resolve_mesh_paths(data, source.resolve().parent)
-    _resolve_texture_folders(data, source.resolve().parent)
+    _resolve_texture_folders(data, source)
     try:
         return validate_config(data, source=source)
     except SimgenError as exc:

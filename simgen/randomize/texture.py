@@ -90,8 +90,9 @@ class TextureConfig(_Model):
     folder: str | None = Field(
         None,
         min_length=1,
-        description="Folder of images for kind 'image' (relative paths are "
-        "resolved against the scene file).",
+        description="Folder of images for kind 'image', searched recursively: a path "
+        "(relative paths are resolved against the scene file) or an asset name such as "
+        "'assets:textures' (`simgen assets` lists them). Images are sRGB.",
     )
     size: int = Field(256, ge=16, le=2048, description="Texture side in pixels.")
     scale: PositiveRange = Field(
@@ -129,10 +130,12 @@ class TextureConfig(_Model):
 
 
 def validate_texture_folder(folder: Path, *, source: str | Path, field: str) -> list[Path]:
-    """List and decode-check the texture images in a folder (not recursive).
+    """List and decode-check the texture images in a folder and its subfolders.
 
-    Files whose suffix is in :data:`IMAGE_SUFFIXES` (any case) count as images; hidden files
-    (name starting with ``.``) are ignored. Each image is decoded once with ``cv2.imread``.
+    Files whose suffix is in :data:`IMAGE_SUFFIXES` (any case) count as images; hidden files and
+    folders (name starting with ``.``) are ignored. Subfolders are searched too, so a dataset laid
+    out by class or split (``banded/``, ``train/`` ...) is used whole. Each image is decoded
+    once with ``cv2.imread``.
 
     Args:
         folder: the folder, already resolved by the caller.
@@ -155,9 +158,9 @@ def validate_texture_folder(folder: Path, *, source: str | Path, field: str) -> 
         raise SimgenError(f"not a folder: {folder}", file=source, field=field)
     images = sorted(
         path
-        for path in folder.iterdir()
+        for path in folder.rglob("*")
         if path.suffix.lower() in IMAGE_SUFFIXES
-        and not path.name.startswith(".")
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
         and path.is_file()
     )
     if not images:
@@ -168,7 +171,9 @@ def validate_texture_folder(folder: Path, *, source: str | Path, field: str) -> 
         )
     for path in images:
         if cv2.imread(str(path), cv2.IMREAD_COLOR) is None:
-            raise SimgenError(f"unreadable image {path.name} in {folder}", file=source, field=field)
+            raise SimgenError(
+                f"unreadable image {path.relative_to(folder)} in {folder}", file=source, field=field
+            )
     return images
 
 
