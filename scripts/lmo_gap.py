@@ -4,7 +4,7 @@
 1. ``simgen import-bop`` on the 60 LM-O development photos (BOP ground truth -> COCO with
    visible and amodal boxes and the ignore flag);
 2. split them by image id: the first 30 are the real training pool, the last 30 the test set;
-3. render a domain-randomized LM-O training set with ``scenes/lmo.yaml``;
+3. render a domain-randomized LM-O training set with ``scenes/lmo.yaml`` (or ``--scene``);
 4. ``simgen gap`` (the label-efficiency curve: real-only, synthetic→real and synthetic+real at
    each count of real photos, over seeds) scored on the last 30 photos, once per judge
    (``--backbones lite0,scratch``: the pretrained judge and the earlier from-scratch one, same
@@ -14,6 +14,7 @@
 BOP scores 2D detection with amodal boxes, so this protocol uses ``--boxes amodal``.
 
 Usage: python scripts/lmo_gap.py [--lmo ../shared/datasets/lmo-dev] [--work out/lmo_gap]
+       [--scene scenes/lmo.yaml] [--set KEY=VALUE ...]
        [--num 800] [--steps 500] [--size 320] [--counts 0,5,10,30] [--seeds 3]
        [--backbones lite0,scratch] [--scratch-counts 0,30] [--reuse] [--readme]
 """
@@ -26,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
@@ -79,6 +81,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lmo", type=Path, default=ROOT.parent / "shared/datasets/lmo-dev")
     parser.add_argument("--work", type=Path, default=ROOT / "out/lmo_gap")
+    parser.add_argument("--scene", type=Path, default=ROOT / "scenes/lmo.yaml")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="scene override"
+    )
     parser.add_argument("--num", type=int, default=800)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--size", type=int, default=320)
@@ -107,8 +113,12 @@ def main() -> None:
                "--out", str(real), "--quiet")  # fmt: skip
     train_first, test_rest = split(real / "annotations.json", 30)
     synthetic = work / "synthetic"
-    simgen("render", str(ROOT / "scenes/lmo.yaml"), "--out", str(synthetic),
-           "--num", str(args.num), "--set", f"objects.mesh_root={args.lmo / 'models'}")  # fmt: skip
+    overrides = [f"objects.mesh_root={args.lmo / 'models'}", *args.set]
+    started = time.perf_counter()
+    simgen("render", str(args.scene), "--out", str(synthetic), "--num", str(args.num),
+           *(arg for item in overrides for arg in ("--set", item)))  # fmt: skip
+    render_s = time.perf_counter() - started
+    (work / "render_seconds.txt").write_text(f"{render_s:.1f}\n")
     results = {}
     for backbone in args.backbones.split(","):
         counts, seeds = args.counts, args.seeds
