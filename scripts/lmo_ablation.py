@@ -1,19 +1,23 @@
 #!/usr/bin/env python
 """The LM-O recipe, cause by cause: the judge's AP on real photos as each change is added.
 
-Row 0 is the recipe before this work (``scripts/lmo_recipe_before.yaml``: the old
+Row ``before`` is the recipe before this work (``scripts/lmo_recipe_before.yaml``: the old
 ``scenes/lmo.yaml`` with the colour management already in the renderer). Each later row adds
-one change to the row above it; the last row must equal ``scenes/lmo.yaml`` (checked before
-anything is rendered). Every row runs ``scripts/lmo_gap.py`` (import the 60 dev photos, first 30
-the real training pool, last 30 the test set; render ``--num`` images; ``simgen gap`` with the
-pretrained judge) into ``WORK/<row>/`` and the table goes to ``WORK/ablation.md``.
+one change to the kept rows above it; a row marked ``kept=False`` is measured but its change is
+not carried on. The final recipe (every kept change) must equal ``scenes/lmo.yaml`` (checked
+before anything is rendered). Every row runs ``scripts/lmo_gap.py`` (import the 60 dev photos,
+first 30 the real training pool, last 30 the test set; render ``--num`` images; ``simgen gap``
+with the pretrained judge, synthetic only, also scored on the real training pool with
+``--val``) into ``WORK/<row>/``; the table goes to ``WORK/ablation.md``.
 
-Recipe values come from the renders and the real training pool (the first 30 photos: object
-depths, objects per photo, brightness), never from the test photos.
+Choices are made on the real training pool, never on the test photos: recipe values come from
+the pool's statistics (object depths, objects per photo, brightness), and a change is kept
+unless it lowers the synthetic-only AP on the pool by more than the spread over seeds. The test
+columns are reported, not used.
 
-Usage: python scripts/lmo_ablation.py [--work out/lmo_ablation] [--rows 0,1,2,3,4,5]
-       [--num 800] [--seeds 3] [--last-counts 0,5,10,30] [--lmo DIR] [--backgrounds DIR]
-       [--textures DIR]
+Usage: python scripts/lmo_ablation.py [--work out/lmo_ablation] [--rows before,own_colours,...]
+       [--num 800] [--seeds 3] [--steps 500] [--last-counts 0,5,10,30] [--lmo DIR]
+       [--backgrounds DIR] [--textures DIR]
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -47,10 +51,13 @@ def no_look_alike(recipe: Recipe, folders: dict[str, str]) -> None:
     ]
 
 
-def photos(recipe: Recipe, folders: dict[str, str]) -> None:
-    """Real photographs behind the scene, on the table and on the clutter; all targets present
-    in most scenes, as in the training pool (6 to 8 of the 8 objects visible per photo)."""
+def photo_backgrounds(recipe: Recipe, folders: dict[str, str]) -> None:
+    """Natural photographs behind the scene instead of procedural patterns."""
     recipe["background"]["texture"] = {"p": 1.0, "kinds": ["image"], "folder": folders["bg"]}
+
+
+def photo_textures(recipe: Recipe, folders: dict[str, str]) -> None:
+    """Texture photographs on the table and, mixed with procedural patterns, on the clutter."""
     recipe["ground"]["texture"] = {"p": 1.0, "kinds": ["image"], "folder": folders["tex"]}
     recipe["materials"]["texture"] = {
         "p": 0.8,
@@ -59,6 +66,10 @@ def photos(recipe: Recipe, folders: dict[str, str]) -> None:
         "saturation": [0.0, 0.8],
         "value": [0.1, 0.9],
     }
+
+
+def all_targets(recipe: Recipe, folders: dict[str, str]) -> None:
+    """6 to 8 of the 8 targets per scene, as in the training pool (6-8 visible per photo)."""
     recipe["objects"]["count"] = [6, 8]
 
 
@@ -92,30 +103,51 @@ def camera(recipe: Recipe, folders: dict[str, str]) -> None:
     recipe["views_per_scene"] = 1
 
 
-ROWS: list[tuple[str, Callable[[Recipe, dict[str, str]], None] | None]] = [
-    ("before (colour management only)", None),
-    ("+ targets keep their own colours", own_colours),
-    ("+ no look-alike distractor (duck)", no_look_alike),
-    ("+ photo backgrounds, table and clutter textures; 6-8 targets", photos),
-    ("+ soft warm light, mild blur, little noise", light_and_sensor),
-    ("+ camera 0.5-1.4 m, one view per scene", camera),
+Change = Callable[[Recipe, dict[str, str]], None]
+
+
+class Row(NamedTuple):
+    """One line of the ablation: a change, and whether later rows keep it."""
+
+    slug: str
+    name: str
+    change: Change | None
+    kept: bool = True
+    """False: measured, but the change is not carried into later rows or scenes/lmo.yaml.
+    Decided on the real training pool (``AP (pool)``), never on the test photos."""
+
+
+ROWS: list[Row] = [
+    Row("before", "before (colour management only)", None),
+    Row("own_colours", "+ targets keep their own colours", own_colours),
+    Row("no_duck", "+ no look-alike distractor (duck)", no_look_alike),
+    Row("photo_backgrounds", "+ photo backgrounds", photo_backgrounds),
+    Row("photo_textures", "+ photo textures on the table and clutter", photo_textures),
+    Row("all_targets", "+ 6-8 targets per scene", all_targets),
+    Row("light", "+ soft warm light, mild blur, little noise", light_and_sensor),
+    Row("camera", "+ camera 0.5-1.4 m, one view per scene", camera),
 ]
 
 
-def recipe_rows(folders: dict[str, str], lmo: Path) -> list[Recipe]:
-    """The cumulative recipes, row by row (plain dicts, paths absolute)."""
+def recipe_rows(folders: dict[str, str], lmo: Path) -> tuple[list[Recipe], Recipe]:
+    """Each row's recipe (the kept changes above it plus its own), and the final recipe (all
+    kept changes): plain dicts, paths absolute."""
     recipe = yaml.safe_load((ROOT / "scripts/lmo_recipe_before.yaml").read_text())
     recipe["objects"]["mesh_root"] = str(lmo / "models")
     rows = []
-    for _, change in ROWS:
-        if change is not None:
-            change(recipe, folders)
-        rows.append(copy.deepcopy(recipe))
-    return rows
+    for row in ROWS:
+        trial = copy.deepcopy(recipe)
+        if row.change is not None:
+            row.change(trial, folders)
+        rows.append(trial)
+        if row.kept:
+            recipe = trial
+    return rows, recipe
 
 
 def check_last_row(recipe: Recipe, folders: dict[str, str], lmo: Path, work: Path) -> None:
-    """The last row must be ``scenes/lmo.yaml`` itself (same validated config)."""
+    """The final recipe (every kept change) must be ``scenes/lmo.yaml`` itself (same validated
+    config)."""
     from simgen.config import load_config
 
     path = work / "last_row.yaml"
@@ -130,25 +162,46 @@ def check_last_row(recipe: Recipe, folders: dict[str, str], lmo: Path, work: Pat
     built = load_config(path).model_dump(mode="json")
     if shipped != built:
         diff = [key for key in shipped if shipped[key] != built.get(key)]
-        sys.exit(f"lmo_ablation: the last row differs from scenes/lmo.yaml in {', '.join(diff)}")
+        sys.exit(
+            f"lmo_ablation: the final recipe differs from scenes/lmo.yaml in {', '.join(diff)}"
+        )
 
 
-def table(work: Path, rows: list[int], num: int) -> list[str]:
+def synthetic_row(path: Path) -> dict | None:
+    """The synthetic-only row of a ``gap.json``, or ``None`` when it is not there yet."""
+    if not path.is_file():
+        return None
+    return next(r for r in json.loads(path.read_text())["curve"] if r["real_images"] == 0)
+
+
+def _cell(result: dict | None, metric: str) -> str:
+    if result is None or metric not in result:
+        return "-"
+    return f"{result[metric]:.3f} ± {result[metric + '_std']:.3f}"
+
+
+def table(work: Path) -> list[str]:
+    """Markdown rows: synthetic-only AP on the real training pool (where choices are made) and on
+    the test photos, for every finished row (mean ± spread over seeds).
+
+    The pool scores come from the same models (``simgen gap --val``), or from a separate run
+    scored on the pool (``gap_lite0_pool/``) where one was made. Render speed is not in this
+    table (these runs share the machine with training): ``scripts/bench_render.py --scene``.
+    """
     lines = [
-        "| recipe | images/s (render) | AP | AP50 | AP75 |",
-        "|---|---|---|---|---|",
+        "| recipe | kept | AP (pool) | AP50 (pool) | AP (test) | AP50 (test) | AP75 (test) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for index in rows:
-        name = ROWS[index][0]
-        gap = work / f"row{index}" / "gap_lite0" / "gap.json"
-        if not gap.is_file():
+    for row in ROWS:
+        test = synthetic_row(work / row.slug / "gap_lite0" / "gap.json")
+        pool = synthetic_row(work / row.slug / "gap_lite0_pool" / "gap.json")
+        if pool is None and test is not None and "val_AP" in test:
+            pool = {key.removeprefix("val_"): value for key, value in test.items()}
+        if pool is None and test is None:
             continue
-        result = json.loads(gap.read_text())
-        row = next(r for r in result["curve"] if r["real_images"] == 0)
-        seconds = work / f"row{index}" / "render_seconds.txt"
-        speed = f"{num / float(seconds.read_text()):.2f}" if seconds.is_file() else "-"
-        cells = [name, speed]
-        cells += [f"{row[m]:.3f} ± {row[m + '_std']:.3f}" for m in ("AP", "AP50", "AP75")]
+        cells = [row.name, "yes" if row.kept else "no"]
+        cells += [_cell(pool, "AP"), _cell(pool, "AP50")]
+        cells += [_cell(test, m) for m in ("AP", "AP50", "AP75")]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -156,10 +209,13 @@ def table(work: Path, rows: list[int], num: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=ROOT / "out/lmo_ablation")
-    parser.add_argument("--rows", default=",".join(str(i) for i in range(len(ROWS))))
+    parser.add_argument("--rows", default=",".join(row.slug for row in ROWS))
     parser.add_argument("--num", type=int, default=800)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--last-counts", default="0,5,10,30", help="real counts of the last row")
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument(
+        "--last-counts", default="0,5,10,30", help="real counts of the last row (when kept)"
+    )
     parser.add_argument("--lmo", type=Path, default=SHARED / "lmo-dev")
     parser.add_argument("--backgrounds", type=Path, default=SHARED / "backgrounds-dev")
     parser.add_argument("--textures", type=Path, default=SHARED / "textures-dev")
@@ -167,24 +223,32 @@ def main() -> None:
     folders = {"bg": str(args.backgrounds.resolve()), "tex": str(args.textures.resolve())}
     lmo = args.lmo.resolve()
     args.work.mkdir(parents=True, exist_ok=True)
-    recipes = recipe_rows(folders, lmo)
-    check_last_row(recipes[-1], folders, lmo, args.work)
-    wanted = [int(i) for i in args.rows.split(",")]
-    for index in wanted:
-        work = args.work / f"row{index}"
+    recipes, final = recipe_rows(folders, lmo)
+    check_last_row(final, folders, lmo, args.work)
+    slugs = [row.slug for row in ROWS]
+    for slug in args.rows.split(","):
+        if slug not in slugs:
+            sys.exit(f"lmo_ablation: unknown row {slug} (rows: {', '.join(slugs)})")
+        index = slugs.index(slug)
+        work = args.work / slug
         work.mkdir(parents=True, exist_ok=True)
         scene = work / "scene.yaml"
         scene.write_text(yaml.safe_dump(recipes[index], sort_keys=False))
-        counts = args.last_counts if index == len(ROWS) - 1 else "0"
-        command = [sys.executable, str(ROOT / "scripts/lmo_gap.py"), "--lmo", str(lmo),
-                   "--work", str(work), "--scene", str(scene), "--num", str(args.num),
-                   "--counts", counts, "--seeds", str(args.seeds), "--backbones", "lite0",
-                   "--reuse"]  # fmt: skip
-        print("+", " ".join(command), flush=True)
-        subprocess.run(command, check=True)
-        lines = table(args.work, wanted, args.num)
+        last = index == len(ROWS) - 1 and ROWS[index].kept
+        counts = args.last_counts if last else "0"
+        gap_script = [sys.executable, str(ROOT / "scripts/lmo_gap.py"), "--lmo", str(lmo),
+                      "--work", str(work), "--scene", str(scene), "--num", str(args.num),
+                      "--counts", counts, "--seeds", str(args.seeds), "--backbones", "lite0",
+                      "--steps", str(args.steps), "--reuse"]  # fmt: skip
+        run([*gap_script, "--val-pool"])
+        lines = table(args.work)
         (args.work / "ablation.md").write_text("\n".join(lines) + "\n")
         print("\n".join(lines), flush=True)
+
+
+def run(command: list[str]) -> None:
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,13 @@ def main() -> None:
     parser.add_argument("--counts", default="0,5,10,30")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--backbones", default="lite0,scratch")
+    parser.add_argument("--no-gap", action="store_true", help="import and render only")
+    parser.add_argument(
+        "--val-pool",
+        action="store_true",
+        help="also score every model on the real training pool (gap --val): for choosing "
+        "recipes on synthetic-only rows without looking at the test photos",
+    )
     parser.add_argument(
         "--scratch-counts",
         default=None,
@@ -119,6 +126,8 @@ def main() -> None:
            *(arg for item in overrides for arg in ("--set", item)))  # fmt: skip
     render_s = time.perf_counter() - started
     (work / "render_seconds.txt").write_text(f"{render_s:.1f}\n")
+    if args.no_gap:
+        return
     results = {}
     for backbone in args.backbones.split(","):
         counts, seeds = args.counts, args.seeds
@@ -133,7 +142,8 @@ def main() -> None:
         simgen("gap", "--train", str(synthetic), "--real-train", str(train_first),
                "--test", str(test_rest), "--out", str(out), "--backbone", backbone,
                "--steps", str(args.steps), "--size", str(args.size), "--boxes", "amodal",
-               "--real-counts", counts, "--seeds", str(seeds))  # fmt: skip
+               "--real-counts", counts, "--seeds", str(seeds),
+               *(["--val", str(train_first)] if args.val_pool else []))  # fmt: skip
         results[backbone] = json.loads((out / "gap.json").read_text())
     lines = summary_table(results)
     (work / "summary.md").write_text("\n".join(lines) + "\n")

@@ -304,3 +304,18 @@ def test_bad_gap_command_input_is_one_line_and_writes_nothing(easy, tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("simgen: error: "), err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("backbone", ["lite0", "scratch"])
+def test_val_set_is_scored_like_the_test_set(easy, tmp_path, backbone):
+    """--val scores every model on a second set: the test set given as val scores the same."""
+    result = run_gap(
+        easy / "train", easy / "test", tmp_path / "out", val=easy / "test", backbone=backbone,
+        steps=4, size=64, seeds=2, copies=1,
+    )  # fmt: skip
+    assert len(result["rows"]) == 2
+    for row in [*result["rows"], *result["curve"]]:
+        for metric in ("AP", "AP50", "AP75"):
+            assert row[f"val_{metric}"] == row[metric]
+    assert result["curve"][0]["val_AP_std"] == result["curve"][0]["AP_std"]
+    assert result["settings"]["data"]["val"] == str(easy / "test")

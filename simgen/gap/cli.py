@@ -53,6 +53,15 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--real-train", help="Real training pool (the curve's real images)."),
         ] = None,
+        val: Annotated[
+            Path | None,
+            typer.Option(
+                "--val",
+                help="A second real set every model is also scored on (val_AP... in gap.json): "
+                "choose recipes on it, report the test set. E.g. the real training pool, for "
+                "synthetic-only rows.",
+            ),
+        ] = None,
         backbone: Annotated[
             str,
             typer.Option(
@@ -205,6 +214,7 @@ def register(app: typer.Typer) -> None:
                 cached_images=cached_images,
                 cache_mib=cache_mib,
                 real_unlabeled=real_unlabeled,
+                val=val,
                 adabn=adabn,
                 device=device,
                 size=size,

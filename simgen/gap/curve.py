@@ -83,7 +83,8 @@ def aggregate(rows: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[di
 
     Args:
         rows: one row per trained model with ``train``, ``real_images``, ``seed``, ``backbone``,
-            the :data:`METRICS`, ``per_class`` and ``per_class_AP50``.
+            the :data:`METRICS` (and ``val_`` + each, when a validation set was scored),
+            ``per_class`` and ``per_class_AP50``.
         classes: class names (for the per-class means).
 
     Returns:
@@ -103,7 +104,8 @@ def aggregate(rows: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[di
             "backbone": members[0]["backbone"],
             "seeds": len(members),
         }
-        for metric in METRICS:
+        scored = [*METRICS, *(f"val_{m}" for m in METRICS if f"val_{m}" in members[0])]
+        for metric in scored:
             values = [m[metric] for m in members]
             entry[metric] = statistics.fmean(values)
             entry[f"{metric}_std"] = statistics.pstdev(values)

@@ -112,11 +112,11 @@ class ImageJudge:
         )
         return adapt_batchnorm(model, batches)
 
-    def predict(self, model):
-        """Detections on the test set (see :func:`simgen.gap.train.predict`)."""
+    def predict(self, model, name: str = "test"):
+        """Detections on a scored set, ``test`` or ``val`` (:func:`simgen.gap.train.predict`)."""
         from simgen.gap.train import predict
 
-        return predict(model, self.prepared["test"], device=self.settings.device)
+        return predict(model, self.prepared[name], device=self.settings.device)
 
     def clone(self, model):
         """A copy of a trained model (to fine-tune it without changing the original)."""
@@ -168,7 +168,7 @@ class Lite0Judge(ImageJudge):
     def prepare(self, prepared: dict[str, Prepared], progress: Progress = _no_progress) -> None:
         """Keep the prepared sets; with a frozen backbone, cache their features.
 
-        The test set (name ``test``) and ``unlabeled`` are cached as one plain copy each.
+        The scored sets (``test``, ``val``) and ``unlabeled`` are cached as one plain copy each.
         """
         from simgen.gap.features import bytes_per_entry, cache_features, fitting_copies
 
@@ -176,10 +176,11 @@ class Lite0Judge(ImageJudge):
         if not self.frozen:
             return
         budget = self.cache_bytes
-        order = ["test", "unlabeled", *(n for n in prepared if n not in ("test", "unlabeled"))]
+        plain_sets = ("test", "unlabeled", "val")
+        order = [*plain_sets, *(n for n in prepared if n not in plain_sets)]
         for index, name in enumerate(n for n in order if n in prepared):
             data = prepared[name]
-            plain = name in ("test", "unlabeled")
+            plain = name in plain_sets
             wanted = 1 if plain else self.copies.get(name, 1)
             copies = fitting_copies(len(data.images), wanted, self.settings.size, budget)
             budget -= copies * len(data.images) * bytes_per_entry(self.settings.size)
@@ -257,14 +258,14 @@ class Lite0Judge(ImageJudge):
         )
         return adapt_batchnorm(model, batches)
 
-    def predict(self, model):
-        """Detections on the test set (see :func:`simgen.gap.train.predict`)."""
+    def predict(self, model, name: str = "test"):
+        """Detections on a scored set, ``test`` or ``val`` (:func:`simgen.gap.train.predict`)."""
         if not self.frozen:
-            return super().predict(model)
+            return super().predict(model, name)
         from simgen.gap.train_head import predict_features
 
         return predict_features(
-            model, self.features["test"], self.prepared["test"], device=self.settings.device
+            model, self.features[name], self.prepared[name], device=self.settings.device
         )
 
 
