@@ -121,11 +121,21 @@ ROWS: list[Row] = [
     Row("before", "before (colour management only)", None),
     Row("own_colours", "+ targets keep their own colours", own_colours),
     Row("no_duck", "+ no look-alike distractor (duck)", no_look_alike),
-    Row("photo_backgrounds", "+ photo backgrounds", photo_backgrounds),
-    Row("photo_textures", "+ photo textures on the table and clutter", photo_textures),
+    # Pool AP 0.110 -> 0.084 (2026-12-04): natural photos behind the scene did not transfer.
+    Row("photo_backgrounds", "+ photo backgrounds", photo_backgrounds, kept=False),
+    # Pool AP 0.110 -> 0.088 (2026-12-04): texture photos on the table and clutter did not either.
+    Row(
+        "photo_textures",
+        "+ photo textures on the table and clutter",
+        photo_textures,
+        kept=False,
+    ),
     Row("all_targets", "+ 6-8 targets per scene", all_targets),
-    Row("light", "+ soft warm light, mild blur, little noise", light_and_sensor),
-    Row("camera", "+ camera 0.5-1.4 m, one view per scene", camera),
+    # Pool AP 0.106 -> 0.088 (2026-12-04): light and sensor like the photos lowered AP; the wider
+    # randomized lighting and effects of the recipe before stay.
+    Row("light", "+ soft warm light, mild blur, little noise", light_and_sensor, kept=False),
+    # Pool AP 0.106 -> 0.086 (2026-12-04): the photos' depths and one view per scene lowered AP.
+    Row("camera", "+ camera 0.5-1.4 m, one view per scene", camera, kept=False),
 ]
 
 
@@ -154,9 +164,6 @@ def check_last_row(recipe: Recipe, folders: dict[str, str], lmo: Path, work: Pat
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     overrides = [
         f"objects.mesh_root={lmo / 'models'}",
-        f"background.texture.folder={folders['bg']}",
-        f"ground.texture.folder={folders['tex']}",
-        f"materials.texture.folder={folders['tex']}",
     ]
     shipped = load_config(ROOT / "scenes/lmo.yaml", overrides).model_dump(mode="json")
     built = load_config(path).model_dump(mode="json")

@@ -15,7 +15,7 @@ from tests.coco_checks import check_exact
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = sorted((ROOT / "scenes").glob("*.yaml"))
 SHARED = ROOT.parent / "shared" / "datasets"
-LMO_INPUTS = [SHARED / "lmo-dev" / "models", SHARED / "backgrounds-dev", SHARED / "textures-dev"]
+LMO_INPUTS = [SHARED / "lmo-dev" / "models"]
 """What scenes/lmo.yaml refers to outside the project (research-only data, never copied)."""
 
 
