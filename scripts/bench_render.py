@@ -53,6 +53,7 @@ def main() -> None:
     from simgen.assets import load_catalog
     from simgen.config import load_config
     from simgen.physics import PhysicsWorld
+    from simgen.physics_process import catalog_masses
     from simgen.randomize import sample_scene
     from simgen.render import single_threaded_blas
     from simgen.render.pyrender_egl import PyrenderRenderer
@@ -80,7 +81,7 @@ def main() -> None:
     views = config.views_per_scene
     scenes = -(-args.num // views)
     with PhysicsWorld() as world:
-        masses = [e.mass for e in config.objects.catalog]
+        masses = catalog_masses(config)
         settled = [
             world.settle(sample_scene(config, assets, j), assets, masses, config.physics).sample
             for j in range(scenes)

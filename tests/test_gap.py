@@ -319,3 +319,10 @@ def test_val_set_is_scored_like_the_test_set(easy, tmp_path, backbone):
             assert row[f"val_{metric}"] == row[metric]
     assert result["curve"][0]["val_AP_std"] == result["curve"][0]["AP_std"]
     assert result["settings"]["data"]["val"] == str(easy / "test")
+    without = run_gap(
+        easy / "train", easy / "test", tmp_path / "out2", backbone=backbone,
+        steps=4, size=64, seeds=2, copies=1,
+    )  # fmt: skip
+    assert [r["AP"] for r in without["rows"]] == [r["AP"] for r in result["rows"]]
+    if backbone == "lite0":  # the cached judge, whose cache seeds must not depend on --val
+        assert any(r["AP"] > 0 for r in result["rows"]), "too few steps to compare anything"

@@ -177,7 +177,9 @@ class Lite0Judge(ImageJudge):
             return
         budget = self.cache_bytes
         plain_sets = ("test", "unlabeled", "val")
-        order = [*plain_sets, *(n for n in prepared if n not in plain_sets)]
+        # ``val`` goes last, so the training sets' cache seeds do not depend on it: a run with
+        # --val trains exactly the models of the same run without it.
+        order = ["test", "unlabeled", *(n for n in prepared if n not in plain_sets), "val"]
         for index, name in enumerate(n for n in order if n in prepared):
             data = prepared[name]
             plain = name in plain_sets
