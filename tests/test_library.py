@@ -196,7 +196,7 @@ def test_texture_folders_are_searched_recursively(tmp_path):
         validate_texture_folder(folder, source="scene.yaml", field="ground.texture.folder")
 
 
-def test_shipped_names_render_with_nothing_but_setup(tmp_path):
+def test_shipped_names_load_with_nothing_but_setup(tmp_path):
     """The committed textures need no install: a scene using them loads and samples."""
     scene = tmp_path / "scene.yaml"
     scene.write_text(

