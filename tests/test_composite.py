@@ -12,7 +12,14 @@ import pytest
 
 from simgen.cli import main
 from simgen.composite.config import CompositeConfig, load_composite_config
-from simgen.composite.paste import Warped, feather_alpha, paste, warp_cutout
+from simgen.composite.paste import (
+    Warped,
+    feather_alpha,
+    match_appearance,
+    noise_level,
+    paste,
+    warp_cutout,
+)
 from simgen.composite.run import composite_dataset
 from simgen.composite.sources import load_cutouts
 from simgen.errors import SimgenError
@@ -117,22 +124,57 @@ def test_feather_alpha_splits_exactly_at_the_mask(width, seed):
     assert (alpha[mask] > 0.5).all() and (alpha[~mask] < 0.5).all()
 
 
-@pytest.mark.parametrize("blend", ["hard", "feather"])
+@pytest.mark.parametrize("blend", ["hard", "feather", "difference"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_paste_white_on_black_shows_exactly_the_mask(blend, seed):
     rng = np.random.default_rng(seed)
     mask = _blob(rng, (30, 40))
-    warped = Warped(
-        patch=np.full((30, 40, 3), 255.0, np.float32), mask=mask, valid=np.ones_like(mask)
-    )
+    # White on the mask; its surroundings black (what ``difference`` measures the defect from).
+    patch = np.where(mask[..., None], 255.0, 0.0).astype(np.float32).repeat(3, axis=2)
+    warped = Warped(patch=patch, mask=mask, valid=np.ones_like(mask))
     canvas = np.zeros((60, 70, 3), np.uint8)
     x, y = int(rng.integers(0, 30)), int(rng.integers(0, 30))
     out = paste(canvas, warped, x, y, blend=blend, feather_px=float(rng.uniform(0.5, 6)))
     expected = np.zeros((60, 70), bool)
     expected[y : y + 30, x : x + 40] = mask
     assert np.array_equal(out[..., 0] >= 128, expected)
-    if blend == "hard":
+    if blend in ("hard", "difference"):
         assert (out[expected] == 255).all() and (out[~expected] == 0).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_difference_moves_the_target_by_the_defect_and_nothing_else(seed):
+    """A defect 40 levels darker than its own surface (100) lands 40 levels darker than the
+    target's textured surface, on exactly the mask; no other pixel changes."""
+    rng = np.random.default_rng(seed)
+    mask = _blob(rng, (30, 40))
+    patch = np.where(mask[..., None], 60.0, 100.0).astype(np.float32).repeat(3, axis=2)
+    warped = Warped(patch=patch, mask=mask, valid=np.ones_like(mask))
+    canvas = rng.integers(120, 200, (60, 70, 3), dtype=np.uint8)
+    out = paste(canvas, warped, 12, 17, blend="difference")
+    where = np.zeros((60, 70), bool)
+    where[17:47, 12:52] = mask
+    assert np.array_equal(out[~where], canvas[~where])
+    assert np.array_equal(out[where].astype(int), canvas[where].astype(int) - 40)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_noise_matching_brings_a_smooth_patch_to_the_background_noise(seed):
+    rng = np.random.default_rng(seed)
+    mask = _blob(rng, (40, 50))
+    warped = Warped(
+        patch=np.full((40, 50, 3), 120.0, np.float32), mask=mask, valid=np.ones_like(mask)
+    )
+    background = np.clip(128 + 6.0 * rng.standard_normal((40, 50, 1)), 0, 255)
+    background = background.repeat(3, axis=2).astype(np.uint8)
+    common = {"match_brightness": False, "match_blur": False, "offset": 0.0, "gain": 1.0}
+    plain, _ = match_appearance(warped, background, **common)
+    noisy, _ = match_appearance(warped, background, noise_seed=seed, **common)
+    assert np.array_equal(plain.patch, warped.patch)
+    target = noise_level(background.mean(axis=2).astype(np.float32))
+    assert abs(noise_level(noisy.patch.mean(axis=2)) / target - 1.0) < 0.15
+    again, _ = match_appearance(warped, background, noise_seed=seed, **common)
+    assert np.array_equal(again.patch, noisy.patch)  # the seed decides the noise
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -209,6 +251,68 @@ def test_stored_masks_are_exactly_the_pasted_pixels(tmp_path, inputs, blend, ove
             assert (pixels[union] >= 128).all()
         else:
             assert np.array_equal(pixels >= 128, union)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_difference_blend_changes_only_instance_pixels(tmp_path, inputs, seed):
+    """With the defect transferred as a difference, every pixel outside the instances' masks
+    is the background's own."""
+    weights = {"feather": 0, "poisson": 0, "hard": 0, "difference": 1}
+    config = _config(seed=seed, blend=weights, count=[2, 4], placement={"overlap": "allow"})
+    out = tmp_path / "out"
+    summary = composite_dataset(config, inputs["sources"], inputs["backgrounds"], out)
+    coco = json.loads((out / "annotations.json").read_text())
+    assert check_exact(coco) == sum(summary.instances.values()) > 0
+    changed_somewhere = False
+    for image in coco["images"]:
+        record = json.loads((out / "records" / f"{Path(image['file_name']).stem}.json").read_text())
+        background = cv2.imread(
+            str(inputs["backgrounds"] / record["composite"]["background"]), cv2.IMREAD_UNCHANGED
+        )
+        pixels = cv2.imread(str(out / "images" / image["file_name"]), cv2.IMREAD_UNCHANGED)
+        union = np.zeros(pixels.shape, bool)
+        for ann in coco["annotations"]:
+            if ann["image_id"] == image["id"]:
+                union |= decode(ann).astype(bool)
+        assert np.array_equal(pixels[~union], background[~union])
+        changed_somewhere |= bool((pixels[union] != background[union]).any())
+    assert changed_somewhere
+
+
+def test_positions_like_the_source_and_one_class_per_image(tmp_path, inputs):
+    """position: source puts each instance near where it sat in its own image (mirrored with
+    its flips); one_class_per_image gives every image a single class."""
+    config = _config(
+        seed=2,
+        num_images=20,
+        count=[2, 3],
+        one_class_per_image=True,
+        placement={"position": "source", "position_jitter": 0.02, "overlap": "allow"},
+        transform={"scale_mode": "relative", "scale": [1.0, 1.0], "rotation_deg": [0, 0]},
+    )
+    out = tmp_path / "out"
+    composite_dataset(config, inputs["sources"], inputs["backgrounds"], out)
+    cutouts, _ = load_cutouts(inputs["sources"], context=config.transform.context_px)
+    by_source = {(c.source, c.annotation_id): c for c in cutouts}
+    coco = json.loads((out / "annotations.json").read_text())
+    offsets = []
+    for image in coco["images"]:
+        record = json.loads((out / "records" / f"{Path(image['file_name']).stem}.json").read_text())
+        placed = [p for p in record["composite"]["pastes"] if p.get("placed")]
+        assert len({p["category"] for p in record["composite"]["pastes"]}) == 1
+        anns = {a["instance_id"]: a for a in record["annotations"]}
+        for entry in placed:
+            if entry.get("hidden"):
+                continue
+            cutout = by_source[(entry["source"], entry["annotation_id"])]
+            fx, fy = cutout.centre
+            fx = 1 - fx if entry["flip_horizontal"] else fx
+            fy = 1 - fy if entry["flip_vertical"] else fy
+            x, y, w, h = anns[entry["instance_id"]]["bbox_amodal"]
+            offsets.append(
+                max(abs((x + w / 2) / image["width"] - fx), abs((y + h / 2) / image["height"] - fy))
+            )
+    assert offsets and float(np.median(offsets)) < 0.06
 
 
 def test_instances_stay_whole_inside_the_image(tmp_path, inputs):

@@ -212,6 +212,8 @@ def test_bad_gap_input(easy, tmp_path):
         load_detection_set(missing)
     with pytest.raises(SimgenError, match=r"--rows: unknown kind 'realish'"):
         run_gap(easy / "train", easy / "test", tmp_path / "o1", steps=2, kinds=["realish"])
+    with pytest.raises(SimgenError, match=r"--mix: expected a share between 0 and 1, got 1.0"):
+        run_gap(easy / "train", easy / "test", tmp_path / "o1", steps=2, mix=1.0)
     with pytest.raises(SimgenError, match=r"--real-counts: 5: counts above 0 need real training"):
         run_gap(easy / "train", easy / "test", tmp_path / "o1", steps=2, real_counts="0,5")
     with pytest.raises(SimgenError, match=r"k = 65 is larger than the real training set \(64"):
@@ -240,8 +242,10 @@ def test_rows_selects_what_is_trained(easy, tmp_path):
         steps=4,
         size=64,
         kinds=["synthetic->real", "real"],
+        mix=0.25,
     )
     assert [row["train"] for row in result["rows"]] == ["real", "synthetic→real"]
+    assert result["settings"]["synthetic_share"] == 0.25
     assert result["training"]["synthetic→real k=3 seed=0"]["steps"] == 4
 
 

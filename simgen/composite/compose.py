@@ -24,7 +24,7 @@ from simgen.composite.paste import (
 from simgen.composite.sources import Cutout, load_background
 from simgen.errors import SimgenError
 
-BLENDS = ("feather", "poisson", "hard")
+BLENDS = ("feather", "poisson", "hard", "difference")
 
 
 def class_weights(
@@ -70,8 +70,10 @@ class PastePlan:
     feather_px: float
     offset: float
     gain: float
+    noise_seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {} if self.noise_seed is None else {"noise_seed": self.noise_seed}
         return {
             "category": self.category,
             "cutout": self.cutout,
@@ -83,6 +85,7 @@ class PastePlan:
             "feather_px": round(self.feather_px, 4),
             "offset": round(self.offset, 5),
             "gain": round(self.gain, 5),
+            **extra,
         }
 
 
@@ -118,6 +121,7 @@ def sample_plan(
         feather_px=_uniform(rng, b.feather_px),
         offset=_uniform(rng, a.brightness),
         gain=_uniform(rng, a.contrast),
+        noise_seed=int(rng.integers(2**31)) if a.match_noise else None,
     )
 
 
@@ -154,10 +158,15 @@ def find_spot(
     border: int,
     tries: int,
     rng: np.random.Generator,
+    around: tuple[float, float, float] | None = None,
 ) -> tuple[int, int] | None:
     """Draw patch positions ``(x, y)`` until the whole mask lies inside the image (``border``
     pixels away from its edge), inside ``allowed`` and off ``blocked``; ``None`` after
-    ``tries`` draws or when the mask is larger than the image."""
+    ``tries`` draws or when the mask is larger than the image.
+
+    ``around = (fx, fy, jitter)``: draw the mask box's centre from a normal distribution at
+    ``(fx * W, fy * H)`` with spread ``jitter * (W, H)`` (clipped into the image) instead of
+    uniformly."""
     height, width = shape
     mx0, my0, mx1, my1 = warped.mask_box
     x_lo, x_hi = border - mx0, width - border - mx1
@@ -165,7 +174,13 @@ def find_spot(
     if x_hi < x_lo or y_hi < y_lo:
         return None
     for _ in range(tries):
-        x, y = int(rng.integers(x_lo, x_hi + 1)), int(rng.integers(y_lo, y_hi + 1))
+        if around is None:
+            x, y = int(rng.integers(x_lo, x_hi + 1)), int(rng.integers(y_lo, y_hi + 1))
+        else:
+            fx, fy, jitter = around
+            cx, cy = rng.normal((fx * width, fy * height), (jitter * width, jitter * height))
+            x = int(np.clip(round(cx - (mx0 + mx1) / 2.0), x_lo, x_hi))
+            y = int(np.clip(round(cy - (my0 + my1) / 2.0), y_lo, y_hi))
         if _fits(warped, x, y, allowed, blocked):
             return x, y
     return None
@@ -254,8 +269,9 @@ def compose_image(
     pastes: list[dict[str, Any]] = []
     full_masks: list[np.ndarray] = []
     names: list[str] = []
+    image_class = sample_category(categories, weights, rng) if config.one_class_per_image else None
     for _ in range(count):
-        category = sample_category(categories, weights, rng)
+        category = image_class or sample_category(categories, weights, rng)
         for attempt in range(1, PLANS_PER_INSTANCE + 1):
             plan = sample_plan(config, category, by_class[category], rng)
             cutout = cutouts[plan.cutout]
@@ -282,6 +298,12 @@ def compose_image(
                 entry.update(placed=False, reason="mask vanished when scaled")
                 continue
             blocked = occupied if place.overlap == "avoid" else None
+            around = None
+            if place.position == "source":
+                fx, fy = cutout.centre
+                fx = 1.0 - fx if plan.flip_horizontal else fx
+                fy = 1.0 - fy if plan.flip_vertical else fy
+                around = (fx, fy, place.position_jitter)
             spot = find_spot(
                 warped,
                 (height, width),
@@ -290,6 +312,7 @@ def compose_image(
                 border=1 if plan.blend == "poisson" else 0,
                 tries=place.max_tries,
                 rng=rng,
+                around=around,
             )
             if spot is None:
                 entry.update(placed=False, reason="no room")
@@ -309,6 +332,7 @@ def compose_image(
             match_blur=config.appearance.match_blur,
             offset=plan.offset,
             gain=plan.gain,
+            noise_seed=plan.noise_seed,
         )
         canvas = paste(
             canvas,

@@ -44,6 +44,15 @@ class TransformConfig(_Model):
 class PlacementConfig(_Model):
     """Where instances go."""
 
+    position: Literal["uniform", "source"] = Field(
+        "uniform",
+        description="uniform: any spot of the region; source: near where the instance sat in "
+        "its own image (same fraction of the width and height, mirrored with the flips), "
+        "jittered by position_jitter (edge defects stay at edges).",
+    )
+    position_jitter: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.1, description="source: standard deviation of the position, as a fraction of the size."
+    )
     region: Literal["anywhere", "foreground"] = Field(
         "foreground",
         description="foreground: inside the background's bright part (the part's surface; "
@@ -72,6 +81,11 @@ class AppearanceConfig(_Model):
     match_blur: bool = Field(
         True, description="Blur the patch until its sharpness matches the background's."
     )
+    match_noise: bool = Field(
+        False,
+        description="Add Gaussian noise to a patch that is smoother than the background under "
+        "it, up to the background's noise level (high-pass spread).",
+    )
     brightness: FloatRange = Field((-0.05, 0.05), description="Added offset, in [0, 1] units.")
     contrast: PositiveRange = Field((0.9, 1.1), description="Gain about the patch mean.")
 
@@ -82,6 +96,12 @@ class BlendConfig(_Model):
     feather: Annotated[float, Field(ge=0)] = 0.5
     poisson: Annotated[float, Field(ge=0)] = 0.4
     hard: Annotated[float, Field(ge=0)] = 0.1
+    difference: Annotated[float, Field(ge=0)] = Field(
+        0.0,
+        description="Weight of transferring the defect as a difference: the target keeps its "
+        "own surface and only the defect's deviation from its source surface (inpainted "
+        "under the mask from the context around it) is added, on exactly the mask's pixels.",
+    )
     feather_px: PositiveRange = Field(
         (1.0, 3.0), description="Width of the alpha ramp across the mask edge, pixels."
     )
@@ -91,8 +111,10 @@ class BlendConfig(_Model):
 
     @model_validator(mode="after")
     def _some_weight(self) -> BlendConfig:
-        if self.feather + self.poisson + self.hard <= 0:
-            raise ValueError("at least one of feather, poisson, hard needs a positive weight")
+        if self.feather + self.poisson + self.hard + self.difference <= 0:
+            raise ValueError(
+                "at least one of feather, poisson, hard, difference needs a positive weight"
+            )
         return self
 
 
@@ -107,6 +129,9 @@ class CompositeConfig(_Model):
         Field(description="Instances pasted per image, [min, max]."),
     ] = (1, 3)
     balance: Balance = "uniform"
+    one_class_per_image: bool = Field(
+        False, description="Draw the class once per image (defect photos show one kind each)."
+    )
     min_area: Annotated[int, Field(ge=1)] = Field(
         4, description="Source instances smaller than this (pixels) are not used."
     )

@@ -1,6 +1,7 @@
 """Pure image operations of compositing: warp a cut-out, match it to a background, blend it.
 
-Nothing here draws random numbers; :mod:`simgen.composite.sample` decides the parameters.
+Nothing here draws random numbers; :mod:`simgen.composite.compose` decides the parameters (the
+noise of :func:`match_appearance` comes from a seed drawn there).
 
 Label rule: an instance's pixels are its warped mask ``M`` (bilinear warp of the source mask,
 threshold 0.5), minus the masks of instances pasted later. Every blend mode is built so that
@@ -9,6 +10,8 @@ this is exact:
 - ``hard``: output = patch on ``M``, background elsewhere.
 - ``feather``: alpha from the signed distance to ``M``'s edge, > 0.5 on every pixel of ``M``
   and < 0.5 on every other pixel, so the patch dominates exactly on ``M``.
+- ``difference``: the target keeps its own surface; the defect's deviation from its source
+  surface (:func:`surface_estimate`) is added on exactly ``M``, nothing else changes.
 - ``poisson``: OpenCV seamless cloning on ``M`` grown by a margin of source context; pixels
   outside that region are restored to the background, so nothing else changes. The defect
   pixels are ``M``; the margin carries the source's surface around it, blended in.
@@ -21,7 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 Blend = str
-"""``hard``, ``feather`` or ``poisson``."""
+"""``hard``, ``feather``, ``poisson`` or ``difference``."""
+
+NOISE_RESIDUAL = 0.94
+"""Spread of ``x - GaussianBlur(x, 1)`` for white noise of spread 1 (measures noise levels)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,19 @@ def sharpness(gray: np.ndarray, where: np.ndarray | None = None) -> float:
     return float(values.var()) if values.size else 0.0
 
 
+def noise_level(gray: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Robust spread (1.4826 x median absolute deviation) of ``gray - GaussianBlur(gray, 1)`` of
+    an (h, w) float32 image, over ``where`` if given: the noise a smooth surface carries."""
+    import cv2
+
+    gray = gray.astype(np.float32)
+    residual = gray - cv2.GaussianBlur(gray, (0, 0), 1.0)
+    values = residual[where] if where is not None else residual.ravel()
+    if values.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
 BLUR_STEPS = (0.0, 0.5, 0.8, 1.2, 1.6, 2.2, 3.0)
 """Gaussian sigmas tried when matching a patch's sharpness to its background."""
 
@@ -151,6 +170,7 @@ def match_appearance(
     match_blur: bool,
     offset: float,
     gain: float,
+    noise_seed: int | None = None,
 ) -> tuple[Warped, float]:
     """Photometric matching of a warped patch to the background window it lands on.
 
@@ -167,6 +187,9 @@ def match_appearance(
         match_brightness, match_blur: switch the two matchings.
         offset: brightness offset in [0, 1] units.
         gain: contrast gain.
+        noise_seed: match the noise too: when the background's noise level (:func:`noise_level`)
+            exceeds the blurred patch's, Gaussian noise (one field for all channels, from
+            ``numpy.random.default_rng(noise_seed)``) brings the patch up to it.
 
     Returns:
         ``(matched cut-out, blur sigma applied)``; the mask is unchanged.
@@ -199,6 +222,13 @@ def match_appearance(
             sigma = best[1]
             if sigma > 0:
                 patch = cv2.GaussianBlur(patch, (0, 0), sigma)
+    if noise_seed is not None:
+        own = noise_level(patch.mean(axis=2), warped.valid)
+        missing = noise_level(bg.mean(axis=2)) ** 2 - own**2
+        if missing > 0:
+            field = np.random.default_rng(noise_seed).standard_normal(patch.shape[:2])
+            added = np.sqrt(missing) / NOISE_RESIDUAL * field
+            patch = patch + added[..., None].astype(np.float32)
     patch = np.clip(patch, 0.0, 255.0)
     return Warped(patch=patch, mask=warped.mask, valid=warped.valid), sigma
 
@@ -220,6 +250,28 @@ def feather_alpha(mask: np.ndarray, width: float) -> np.ndarray:
     return np.clip(0.5 + signed / (2.0 * width), 0.0, 1.0).astype(np.float32)
 
 
+def surface_estimate(patch: np.ndarray, mask: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float32: the surface a defect sits on. Pixels under ``mask`` (and invalid
+    ones) are inpainted from the valid pixels around them (OpenCV Navier-Stokes, which is exact
+    on a flat surface); the other pixels are the patch's own.
+
+    Args:
+        patch: (h, w, 3) float32 in [0, 255].
+        mask: (h, w) bool, the defect.
+        valid: (h, w) bool, pixels that came from the source image.
+    """
+    import cv2
+
+    known = valid & ~mask
+    if not known.any():
+        return np.broadcast_to(patch[valid | mask].mean(axis=0), patch.shape).astype(np.float32)
+    image = np.clip(np.rint(patch), 0, 255).astype(np.uint8)
+    filled = cv2.inpaint(image, (~known).astype(np.uint8), 3, cv2.INPAINT_NS)
+    surface = filled.astype(np.float32)
+    surface[known] = patch[known]
+    return surface
+
+
 def paste(
     canvas: np.ndarray,
     warped: Warped,
@@ -237,7 +289,7 @@ def paste(
         warped: the cut-out; its mask must lie inside the canvas at this position (and, for
             ``poisson``, at least one pixel away from the border).
         x, y: patch position (may put context pixels outside the canvas; they are dropped).
-        blend: ``hard``, ``feather`` or ``poisson``.
+        blend: ``hard``, ``feather``, ``poisson`` or ``difference``.
         feather_px: alpha ramp width for ``feather``.
         poisson_margin: context pixels cloned around the mask for ``poisson``.
 
@@ -266,6 +318,11 @@ def paste(
         alpha = np.where(valid | mask, alpha, 0.0)[..., None]
         mixed = alpha * patch + (1.0 - alpha) * window.astype(np.float32)
         window[...] = np.rint(mixed).astype(np.uint8)
+        return out
+    if blend == "difference":
+        surface = surface_estimate(warped.patch, warped.mask, warped.valid)[py0:py1, px0:px1]
+        moved = window[mask].astype(np.float32) + patch[mask] - surface[mask]
+        window[mask] = np.rint(np.clip(moved, 0.0, 255.0)).astype(np.uint8)
         return out
     if blend != "poisson":
         raise ValueError(f"unknown blend '{blend}'")

@@ -36,6 +36,8 @@ class Cutout:
             (fewer where the image ends).
         mask: (h, w) bool, the instance inside ``patch``.
         image_size: ``(height, width)`` of the source image (relative scaling).
+        centre: ``(x, y)`` of the mask's box centre as fractions of the source image's width
+            and height (``placement.position: source``).
     """
 
     category: str
@@ -44,6 +46,7 @@ class Cutout:
     patch: np.ndarray = field(repr=False)
     mask: np.ndarray = field(repr=False)
     image_size: tuple[int, int]
+    centre: tuple[float, float] = (0.5, 0.5)
 
 
 def read_image(path: Path, *, what: str = "image") -> tuple[np.ndarray, bool]:
@@ -155,6 +158,11 @@ def load_cutouts(
             if int(mask.sum()) < min_area:
                 continue
             patch, crop = _cut(rgb, mask, context)
+            ys, xs = np.nonzero(mask)
+            centre = (
+                (int(xs.min()) + int(xs.max()) + 1) / (2.0 * width),
+                (int(ys.min()) + int(ys.max()) + 1) / (2.0 * height),
+            )
             cutouts.append(
                 Cutout(
                     category=names[ann["category_id"]],
@@ -163,6 +171,7 @@ def load_cutouts(
                     patch=patch,
                     mask=crop,
                     image_size=(height, width),
+                    centre=centre,
                 )
             )
     if not cutouts:

@@ -148,6 +148,13 @@ def register(app: typer.Typer) -> None:
                 "synthetic+real (default: all).",
             ),
         ] = None,
+        mix: Annotated[
+            float,
+            typer.Option(
+                "--mix",
+                help="Share of synthetic images in each synthetic+real batch (0 < mix < 1).",
+            ),
+        ] = 0.5,
         stock_ignore: Annotated[
             bool,
             typer.Option(
@@ -222,6 +229,7 @@ def register(app: typer.Typer) -> None:
                 threads=threads,
                 honour_ignore=not stock_ignore,
                 kinds=None if rows is None else [r.strip() for r in rows.split(",") if r.strip()],
+                mix=mix,
                 log=lambda message: display.console.print(message),
                 progress=factory,
             )

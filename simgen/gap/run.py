@@ -8,7 +8,7 @@ For every seed and every count k of real training images (:mod:`simgen.gap.curve
 - ``synthetic→real``: half the steps on synthetic data, then half fine-tuning on the k real
   images at a quarter of the learning rate (the synthetic half is trained once per seed and
   reused for every k);
-- ``synthetic+real``: each batch draws half its images from each.
+- ``synthetic+real``: each batch draws half its images from each (``mix`` sets the share).
 
 Every model is scored on the real test set (COCO AP with BOP's ignore rule,
 :mod:`simgen.gap.evaluate`); rows are aggregated over seeds into mean and spread, summed up in
@@ -110,6 +110,7 @@ def run_gap(
     width: int = 24,
     honour_ignore: bool = True,
     kinds: Sequence[str] | None = None,
+    mix: float = 0.5,
     log: Callable[[str], None] | None = None,
     progress=None,
 ) -> dict[str, Any]:
@@ -150,6 +151,7 @@ def run_gap(
         honour_ignore: BOP's ignore rule (True) or stock COCO behaviour (False).
         kinds: train only these kinds at k > 0 (of ``real``, ``synthetic→real``,
             ``synthetic+real``; ``->`` is accepted for the arrow).
+        mix: the share of synthetic images in each ``synthetic+real`` batch (0 < mix < 1).
         log: called with one line per phase and row.
         progress: ``progress(description, total) -> advance(n)`` for progress bars.
 
@@ -178,6 +180,8 @@ def run_gap(
         raise SimgenError("expected at least 2", file="--steps", field=str(steps))
     if backbone == "lite0" and size % 32:
         raise SimgenError(f"lite0 needs a multiple of 32, got {size}", file="--size")
+    if not 0.0 < mix < 1.0:
+        raise SimgenError(f"expected a share between 0 and 1, got {mix}", file="--mix")
     wanted = list(KINDS) if kinds is None else [k.replace("->", "→") for k in kinds]
     for name in wanted:
         if name not in KINDS:
@@ -325,7 +329,13 @@ def run_gap(
                 elif name == "synthetic+real":
                     model = judge.new_model(run_seed)
                     result = fit(
-                        model, [("synthetic", None), real], [0.5, 0.5], steps, lr, run_seed, label
+                        model,
+                        [("synthetic", None), real],
+                        [mix, 1.0 - mix],
+                        steps,
+                        lr,
+                        run_seed,
+                        label,
                     )
                     score(model, name, k, run_seed, result.steps, result.seconds)
                 else:
@@ -375,6 +385,7 @@ def run_gap(
             "seeds": list(range(seed, seed + seeds)),
             "steps_per_row": steps,
             "batch_size": batch,
+            "synthetic_share": mix,
             "learning_rate": lr,
             "input_size": size,
             "device": device,
