@@ -4,7 +4,8 @@
 Baseline (same run, same images): decode the background, encode it as PNG, write it and a
 record; that is what a composite costs at least. Each blend mode then runs the whole
 ``simgen composite`` path (cut-outs loaded once; per image: sample, warp, match, paste,
-label, PNG + record written) with every instance using that mode.
+label, PNG + record written) with every instance using that mode; ``default`` is the default
+config and ``thin-recipe`` the recipe ``configs/composite_thin_defects.yaml`` (its own counts).
 
 Usage: python scripts/bench_composite.py [--data ../shared/datasets/magnetic-tile-dev]
        [--num 200] [--count 1,3]
@@ -50,21 +51,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = baseline(backgrounds, args.num, Path(tmp) / "baseline")
         print(f"{args.num} images, {low}-{high} instances each, magnetic-tile-dev")
-        print(f"{'mode':<10} {'ms/img':>8} {'img/s':>7} {'x baseline':>10}")
-        print(f"{'baseline':<10} {1000 * base / args.num:8.2f} {args.num / base:7.1f} {1.0:10.2f}")
-        for mode in ("hard", "feather", "poisson", "default"):
-            items = [f"num_images={args.num}", f"count=[{low}, {high}]"]
-            if mode != "default":
-                weights = {m: int(m == mode) for m in ("hard", "feather", "poisson")}
-                items += [f"blend.{m}={w}" for m, w in weights.items()]
-            config = load_composite_config(None, items)
+        print(f"{'mode':<12} {'ms/img':>8} {'img/s':>7} {'x baseline':>10}")
+        print(f"{'baseline':<12} {1000 * base / args.num:8.2f} {args.num / base:7.1f} {1.0:10.2f}")
+        blends = ("hard", "feather", "poisson", "difference")
+        for mode in (*blends, "default", "thin-recipe"):
+            items = [f"num_images={args.num}"]
+            if mode != "thin-recipe":
+                items.append(f"count=[{low}, {high}]")
+            if mode in blends:
+                items += [f"blend.{m}={int(m == mode)}" for m in blends]
+            recipe = ROOT / "configs/composite_thin_defects.yaml" if mode == "thin-recipe" else None
+            config = load_composite_config(recipe, items)
             out = Path(tmp) / mode
             start = time.perf_counter()
             summary = composite_dataset(config, args.data, args.data / "MT_Free", out)
             total = time.perf_counter() - start  # includes loading the cut-outs and COCO
             per_image = summary.seconds / args.num
             print(
-                f"{mode:<10} {1000 * per_image:8.2f} {1 / per_image:7.1f} "
+                f"{mode:<12} {1000 * per_image:8.2f} {1 / per_image:7.1f} "
                 f"{per_image / (base / args.num):10.2f}   (run with set-up and COCO: "
                 f"{total:.1f} s)"
             )

@@ -5,17 +5,20 @@
    (sorted by name) is the real training pool, the second half the test set; the defect-free
    images (``MT_Free``) are split the same way: the first half are the backgrounds for the
    composites (and negatives in the real training pool), the second half negatives in the test.
-2. ``simgen composite`` pastes the real training instances onto the training backgrounds.
+2. ``simgen composite`` pastes the real training instances onto the training backgrounds (the
+   default config, or ``--config``, e.g. ``configs/composite_thin_defects.yaml``).
 3. ``simgen gap`` (the label-efficiency curve: real-only, composites→real and composites+real
    at each count of real images, over seeds) on the real test half, once per judge
    (``--backbones lite0,scratch``: same data, same step budget).
 
 Only the training half's instances and backgrounds are pasted; nothing of the test half is.
-Writes ``WORK/summary.json`` and ``WORK/summary.md`` (the judges' curves side by side).
+Writes ``WORK/summary.json`` and ``WORK/summary.md`` (the judges' curves side by side; with
+``--config``, ``summary_<config stem>.*``).
 
 Usage: python scripts/magnetic_tile_gap.py [--data ../shared/datasets/magnetic-tile-dev]
        [--work out/mt_gap] [--num 1000] [--steps 500] [--size 256] [--counts 0,25,all]
-       [--seeds 3] [--backbones lite0,scratch] [--threads 2] [--reuse] [--readme]
+       [--seeds 3] [--backbones lite0,scratch] [--threads 2] [--config FILE] [--mix 0.5]
+       [--reuse] [--readme]
 """
 
 from __future__ import annotations
@@ -85,6 +88,10 @@ def main() -> None:
     parser.add_argument("--scratch-seeds", type=int, default=None, help="default: --seeds")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--config", type=Path, default=None, help="composite config YAML")
+    parser.add_argument(
+        "--mix", default="0.5", help="share of composites in a composites+real batch"
+    )
     parser.add_argument(
         "--reuse",
         action="store_true",
@@ -95,17 +102,19 @@ def main() -> None:
     )
     args = parser.parse_args()
     parts = split(args.data, args.work)
-    composites = args.work / f"composites_{args.num}"
+    recipe = [] if args.config is None else ["--config", str(args.config)]
+    tag = "" if args.config is None else f"_{args.config.stem}"
+    composites = args.work / f"composites_{args.num}{tag}"
     simgen("composite", "--instances", str(parts["train"]),
            "--backgrounds", str(parts["free_train"]), "--out", str(composites),
-           "--num", str(args.num), "--seed", str(args.seed), "--quiet")  # fmt: skip
+           "--num", str(args.num), "--seed", str(args.seed), "--quiet", *recipe)  # fmt: skip
     results = {}
     for backbone in args.backbones.split(","):
         counts, seeds = args.counts, args.seeds
         if backbone == "scratch":
             counts = args.scratch_counts or counts
             seeds = args.scratch_seeds or seeds
-        out = args.work / f"gap_{backbone}"
+        out = args.work / f"gap_{backbone}{tag}"
         if args.reuse and (out / "gap.json").is_file():
             print(f"reusing {out / 'gap.json'}")
             results[backbone] = json.loads((out / "gap.json").read_text())
@@ -114,7 +123,7 @@ def main() -> None:
                "--test", str(parts["test"]), "--out", str(out), "--backbone", backbone,
                "--steps", str(args.steps), "--size", str(args.size),
                "--threads", str(args.threads), "--seed", str(args.seed),
-               "--real-counts", counts, "--seeds", str(seeds))  # fmt: skip
+               "--real-counts", counts, "--seeds", str(seeds), "--mix", args.mix)  # fmt: skip
         results[backbone] = json.loads((out / "gap.json").read_text())
 
     def number(value: float | None) -> str:
@@ -142,12 +151,12 @@ def main() -> None:
     ]
     summary = {judge: {k: r[k] for k in ("curve", "summary", "settings")}
                for judge, r in results.items()}  # fmt: skip
-    (args.work / "summary.json").write_text(json.dumps(summary, indent=1))
-    (args.work / "summary.md").write_text("\n".join(lines) + "\n")
+    (args.work / f"summary{tag}.json").write_text(json.dumps(summary, indent=1))
+    (args.work / f"summary{tag}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if args.readme:
         docs = ROOT / "docs/images"
-        source = args.work / f"gap_{args.backbones.split(',')[0]}"
+        source = args.work / f"gap_{args.backbones.split(',')[0]}{tag}"
         shutil.copy(source / "label_efficiency.png", docs / "gap_mt_label_efficiency.png")
         shutil.copy(source / "predictions.png", docs / "gap_mt_predictions.png")
         print(f"copied the gap pictures to {docs}")

@@ -253,19 +253,26 @@ def test_stored_masks_are_exactly_the_pasted_pixels(tmp_path, inputs, blend, ove
             assert np.array_equal(pixels >= 128, union)
 
 
+@pytest.mark.parametrize("rim", [0, 3])
 @pytest.mark.parametrize("seed", [0, 5])
-def test_difference_blend_changes_only_instance_pixels(tmp_path, inputs, seed):
-    """With the defect transferred as a difference, every pixel outside the instances' masks
-    is the background's own."""
+def test_difference_blend_changes_only_instance_pixels(tmp_path, inputs, rim, seed):
+    """With the defect transferred as a difference, every pixel farther than the rim from the
+    instances' masks is the background's own (rim 0: exactly the masks' pixels change)."""
     weights = {"feather": 0, "poisson": 0, "hard": 0, "difference": 1}
-    config = _config(seed=seed, blend=weights, count=[2, 4], placement={"overlap": "allow"})
+    config = _config(
+        seed=seed,
+        blend={**weights, "difference_rim_px": rim},
+        count=[2, 4],
+        placement={"overlap": "allow"},
+    )
     out = tmp_path / "out"
     summary = composite_dataset(config, inputs["sources"], inputs["backgrounds"], out)
     coco = json.loads((out / "annotations.json").read_text())
     assert check_exact(coco) == sum(summary.instances.values()) > 0
-    changed_somewhere = False
+    changed_inside = changed_rim = False
     for image in coco["images"]:
-        record = json.loads((out / "records" / f"{Path(image['file_name']).stem}.json").read_text())
+        stem = Path(image["file_name"]).stem
+        record = json.loads((out / "records" / f"{stem}.json").read_text())
         background = cv2.imread(
             str(inputs["backgrounds"] / record["composite"]["background"]), cv2.IMREAD_UNCHANGED
         )
@@ -274,9 +281,13 @@ def test_difference_blend_changes_only_instance_pixels(tmp_path, inputs, seed):
         for ann in coco["annotations"]:
             if ann["image_id"] == image["id"]:
                 union |= decode(ann).astype(bool)
-        assert np.array_equal(pixels[~union], background[~union])
-        changed_somewhere |= bool((pixels[union] != background[union]).any())
-    assert changed_somewhere
+        distance = cv2.distanceTransform((~union).astype(np.uint8), cv2.DIST_L2, 5)
+        reach = distance <= rim
+        assert np.array_equal(pixels[~reach], background[~reach])
+        changed = pixels != background
+        changed_inside |= bool(changed[union].any())
+        changed_rim |= bool(changed[reach & ~union].any())
+    assert changed_inside and changed_rim == (rim > 0)
 
 
 def test_positions_like_the_source_and_one_class_per_image(tmp_path, inputs):
@@ -365,8 +376,23 @@ def test_foreground_region_keeps_instances_on_the_part(tmp_path, inputs):
         assert not decode(ann)[:, :30].any()
 
 
-def test_deterministic_and_seed_dependent(tmp_path, inputs):
-    config = _config(blend={"feather": 1, "poisson": 1, "hard": 1})
+RECIPE = Path(__file__).resolve().parents[1] / "configs/composite_thin_defects.yaml"
+
+
+def _recipe_config(name: str, **fields) -> CompositeConfig:
+    """``every_blend``: all four blend modes mixed; ``thin_recipe``: the shipped recipe."""
+    if name == "thin_recipe":
+        data = {**load_composite_config(RECIPE).model_dump(mode="json"), "num_images": 12}
+        for key, value in fields.items():
+            data[key] = {**data[key], **value} if isinstance(value, dict) else value
+        return CompositeConfig.model_validate(data)
+    blend = {"feather": 1, "poisson": 1, "hard": 1, "difference": 1}
+    return _config(blend=blend, **fields)
+
+
+@pytest.mark.parametrize("recipe", ["every_blend", "thin_recipe"])
+def test_deterministic_and_seed_dependent(tmp_path, inputs, recipe):
+    config = _recipe_config(recipe)
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     composite_dataset(config, inputs["sources"], inputs["backgrounds"], a)
     composite_dataset(config, inputs["sources"], inputs["backgrounds"], b)
@@ -378,8 +404,9 @@ def test_deterministic_and_seed_dependent(tmp_path, inputs):
     assert any(files_c[k] != v for k, v in _files(a).items() if k.startswith("images/"))
 
 
-def test_resume_after_interruption_is_byte_identical(tmp_path, inputs):
-    config = _config(effects=[{"name": "gauss_noise", "p": 0.5}])
+@pytest.mark.parametrize("recipe", ["every_blend", "thin_recipe"])
+def test_resume_after_interruption_is_byte_identical(tmp_path, inputs, recipe):
+    config = _recipe_config(recipe, effects=[{"name": "gauss_noise", "p": 0.5}])
     full, cut = tmp_path / "full", tmp_path / "cut"
     composite_dataset(config, inputs["sources"], inputs["backgrounds"], full)
     # A run killed after 5 images: 5 records, a 6th image without its record, a temporary.
@@ -442,12 +469,13 @@ def test_class_balance_is_honoured(tmp_path, inputs, balance):
         assert abs(counts[name] - n * p) <= 4 * sigma, (name, counts)
 
 
-def test_validate_accepts_composites(tmp_path, inputs):
+@pytest.mark.parametrize("recipe", ["every_blend", "thin_recipe"])
+def test_validate_accepts_composites(tmp_path, inputs, recipe):
     from simgen.inspect.dataset import open_dataset
     from simgen.inspect.validate import validate_dataset
 
     out = tmp_path / "out"
-    config = _config(blend={"feather": 1, "poisson": 1, "hard": 1}, placement={"overlap": "allow"})
+    config = _recipe_config(recipe, placement={"overlap": "allow"})
     composite_dataset(config, inputs["sources"], inputs["backgrounds"], out, formats=["yolo"])
     report = validate_dataset(open_dataset(out))
     assert not report.errors and not report.warnings

@@ -62,3 +62,18 @@ def test_lmo_scene_is_the_kept_changes_of_its_ablation(tmp_path):
     assert len(rows) == len(ablation.ROWS)
     assert all(a != b for a, b in itertools.pairwise(rows)), "a row changes nothing"
     ablation.check_last_row(final, folders, tmp_path / "lmo", tmp_path)  # exits on mismatch
+
+
+def test_thin_defect_recipe_is_the_kept_changes_of_its_ablation():
+    """configs/composite_thin_defects.yaml is what the magnetic-tile ablation kept: the default
+    config plus every kept composite change, built by the script, validates to the same config;
+    every row changes something."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mt_ablation", ROOT / "scripts/mt_ablation.py")
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    rows, (final, _) = ablation.recipe_rows()
+    assert len(rows) == len(ablation.ROWS)
+    assert all(a != b for a, b in itertools.pairwise(rows)), "a row changes nothing"
+    ablation.check_recipe(final)  # exits on mismatch

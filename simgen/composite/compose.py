@@ -7,7 +7,7 @@ Image ``i`` draws only from ``(seed, i)`` (:func:`simgen.rng.scene_rng` for the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ def sample_plan(
     cut-outs), transform, appearance jitter and blend mode."""
     blend_weights = np.array([getattr(config.blend, b) for b in BLENDS], float)
     t, a, b = config.transform, config.appearance, config.blend
-    return PastePlan(
+    plan = PastePlan(
         category=category,
         cutout=int(members[int(rng.integers(len(members)))]),
         angle_deg=_uniform(rng, t.rotation_deg),
@@ -123,6 +123,10 @@ def sample_plan(
         gain=_uniform(rng, a.contrast),
         noise_seed=int(rng.integers(2**31)) if a.match_noise else None,
     )
+    if plan.blend == "difference":
+        # The target keeps its own noise: only the defect's deviation is transferred.
+        plan = replace(plan, noise_seed=None)
+    return plan
 
 
 @dataclass
@@ -342,6 +346,7 @@ def compose_image(
             blend=plan.blend,
             feather_px=plan.feather_px,
             poisson_margin=config.blend.poisson_margin_px,
+            rim_px=config.blend.difference_rim_px,
         )
         full = np.zeros((height, width), bool)
         full[y + my0 : y + my1, x + mx0 : x + mx1] = warped.mask[my0:my1, mx0:mx1]

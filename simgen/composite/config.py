@@ -84,7 +84,8 @@ class AppearanceConfig(_Model):
     match_noise: bool = Field(
         False,
         description="Add Gaussian noise to a patch that is smoother than the background under "
-        "it, up to the background's noise level (high-pass spread).",
+        "it, up to the background's noise level (high-pass spread). Not in difference mode, "
+        "where the target keeps its own noise.",
     )
     brightness: FloatRange = Field((-0.05, 0.05), description="Added offset, in [0, 1] units.")
     contrast: PositiveRange = Field((0.9, 1.1), description="Gain about the patch mean.")
@@ -100,7 +101,13 @@ class BlendConfig(_Model):
         0.0,
         description="Weight of transferring the defect as a difference: the target keeps its "
         "own surface and only the defect's deviation from its source surface (inpainted "
-        "under the mask from the context around it) is added, on exactly the mask's pixels.",
+        "under the mask from the context around it) is added on the mask and a rim around it.",
+    )
+    difference_rim_px: Annotated[int, Field(ge=0, le=16)] = Field(
+        3,
+        description="difference: the defect's halo transferred with it, pixels around the mask "
+        "(its surface is estimated beyond them; the transfer fades out across the rim). "
+        "0: exactly the mask's pixels change.",
     )
     feather_px: PositiveRange = Field(
         (1.0, 3.0), description="Width of the alpha ramp across the mask edge, pixels."

@@ -11,7 +11,8 @@ this is exact:
 - ``feather``: alpha from the signed distance to ``M``'s edge, > 0.5 on every pixel of ``M``
   and < 0.5 on every other pixel, so the patch dominates exactly on ``M``.
 - ``difference``: the target keeps its own surface; the defect's deviation from its source
-  surface (:func:`surface_estimate`) is added on exactly ``M``, nothing else changes.
+  surface (:func:`surface_estimate`) is added on ``M`` and, fading out, on a rim of
+  ``rim_px`` around it (the defect's halo; 0: exactly ``M`` changes).
 - ``poisson``: OpenCV seamless cloning on ``M`` grown by a margin of source context; pixels
   outside that region are restored to the background, so nothing else changes. The defect
   pixels are ``M``; the margin carries the source's surface around it, blended in.
@@ -272,6 +273,19 @@ def surface_estimate(patch: np.ndarray, mask: np.ndarray, valid: np.ndarray) -> 
     return surface
 
 
+def difference_weight(mask: np.ndarray, rim_px: int) -> np.ndarray:
+    """(h, w) float32 share of the defect's difference transferred: 1 on ``mask``, then
+    ``1 - d / (rim_px + 1)`` at distance ``d`` pixels from it (OpenCV's 5x5 L2 distance
+    transform), 0 beyond ``rim_px``."""
+    import cv2
+
+    if rim_px <= 0:
+        return mask.astype(np.float32)
+    distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    weight = np.where(distance <= rim_px, 1.0 - distance / (rim_px + 1.0), 0.0)
+    return weight.astype(np.float32)
+
+
 def paste(
     canvas: np.ndarray,
     warped: Warped,
@@ -281,6 +295,7 @@ def paste(
     blend: Blend,
     feather_px: float = 2.0,
     poisson_margin: int = 3,
+    rim_px: int = 0,
 ) -> np.ndarray:
     """Blend a (matched) cut-out onto ``canvas`` with its patch's top-left corner at ``(x, y)``.
 
@@ -292,6 +307,8 @@ def paste(
         blend: ``hard``, ``feather``, ``poisson`` or ``difference``.
         feather_px: alpha ramp width for ``feather``.
         poisson_margin: context pixels cloned around the mask for ``poisson``.
+        rim_px: ``difference``: pixels around the mask transferred with it, fading out
+            (:func:`difference_weight`).
 
     Returns:
         The new (H, W, 3) uint8 image.
@@ -320,9 +337,13 @@ def paste(
         window[...] = np.rint(mixed).astype(np.uint8)
         return out
     if blend == "difference":
-        surface = surface_estimate(warped.patch, warped.mask, warped.valid)[py0:py1, px0:px1]
-        moved = window[mask].astype(np.float32) + patch[mask] - surface[mask]
-        window[mask] = np.rint(np.clip(moved, 0.0, 255.0)).astype(np.uint8)
+        weight = difference_weight(warped.mask, rim_px)
+        grown = weight > 0
+        surface = surface_estimate(warped.patch, grown, warped.valid)
+        delta = (warped.patch - surface) * weight[..., None]
+        region = (grown & (warped.valid | warped.mask))[py0:py1, px0:px1]
+        moved = window[region].astype(np.float32) + delta[py0:py1, px0:px1][region]
+        window[region] = np.rint(np.clip(moved, 0.0, 255.0)).astype(np.uint8)
         return out
     if blend != "poisson":
         raise ValueError(f"unknown blend '{blend}'")
