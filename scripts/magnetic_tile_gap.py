@@ -72,6 +72,43 @@ def split(data: Path, work: Path) -> dict[str, Path]:
     return out
 
 
+def targets(curve: list[dict], classes: list[str]) -> list[str]:
+    """The composite targets, computed from a curve at its largest real count: AP50 of
+    composites+real against real only (target 1.25x), composites only against real only
+    (target 0.5x), and the classes where composites+real is below real only by more than the
+    larger of their two spreads over seeds."""
+    top = max(r["real_images"] for r in curve)
+    rows = {(r["train"], r["real_images"]): r for r in curve}
+    real, mixed = rows.get(("real", top)), rows.get(("synthetic+real", top))
+    alone = rows.get(("synthetic", 0))
+    if real is None or real["AP50"] <= 0:
+        return ["- no real-only row at the largest count"]
+    out = []
+    if mixed is not None:
+        out.append(
+            f"- composites+real / real AP50 at {top} real images: "
+            f"{mixed['AP50']:.3f} / {real['AP50']:.3f} = {mixed['AP50'] / real['AP50']:.2f}x "
+            f"(target 1.25x; spreads {mixed['AP50_std']:.3f}, {real['AP50_std']:.3f})"
+        )
+        worse = []
+        for name in classes:
+            r_mean, m_mean = real["per_class_AP50"][name], mixed["per_class_AP50"][name]
+            if r_mean is None or m_mean is None:
+                continue
+            spread = max(real["per_class_AP50_std"][name], mixed["per_class_AP50_std"][name])
+            if m_mean < r_mean - spread:
+                worse.append(f"{name} ({m_mean:.3f} vs {r_mean:.3f} ± {spread:.3f})")
+        out.append(
+            "- classes worse than real only beyond the spread: " + (", ".join(worse) or "none")
+        )
+    if alone is not None:
+        out.append(
+            f"- composites only / real AP50: {alone['AP50']:.3f} / {real['AP50']:.3f} = "
+            f"{alone['AP50'] / real['AP50']:.2f}x (target 0.5x)"
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -149,6 +186,8 @@ def main() -> None:
         f"instances; {args.steps} steps per row at {args.size} px, {args.threads} threads.",
         *[f"- {judge}: {r['summary']} ({r['minutes']:.1f} min)" for judge, r in results.items()],
     ]
+    for judge, result in results.items():
+        lines += ["", f"{judge}, against the targets:", *targets(result["curve"], classes)]
     summary = {judge: {k: r[k] for k in ("curve", "summary", "settings")}
                for judge, r in results.items()}  # fmt: skip
     (args.work / f"summary{tag}.json").write_text(json.dumps(summary, indent=1))
