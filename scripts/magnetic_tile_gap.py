@@ -6,7 +6,8 @@
    images (``MT_Free``) are split the same way: the first half are the backgrounds for the
    composites (and negatives in the real training pool), the second half negatives in the test.
 2. ``simgen composite`` pastes the real training instances onto the training backgrounds (the
-   default config, or ``--config``, e.g. ``configs/composite_thin_defects.yaml``).
+   default config, or ``--config``, e.g. ``configs/composite_thin_defects.yaml``; a config with
+   ``background_labels`` pastes onto all real training images, their defects kept labeled).
 3. ``simgen gap`` (the label-efficiency curve: real-only, composites→real and composites+real
    at each count of real images, over seeds) on the real test half, once per judge
    (``--backbones lite0,scratch``: same data, same step budget).
@@ -140,10 +141,16 @@ def main() -> None:
     args = parser.parse_args()
     parts = split(args.data, args.work)
     recipe = [] if args.config is None else ["--config", str(args.config)]
+    backgrounds = parts["free_train"]
+    if args.config is not None:
+        from simgen.composite.config import load_composite_config
+
+        if load_composite_config(args.config).background_labels:
+            backgrounds = parts["train"]  # pasted onto the labeled training images too
     tag = "" if args.config is None else f"_{args.config.stem}"
     composites = args.work / f"composites_{args.num}{tag}"
     simgen("composite", "--instances", str(parts["train"]),
-           "--backgrounds", str(parts["free_train"]), "--out", str(composites),
+           "--backgrounds", str(backgrounds), "--out", str(composites),
            "--num", str(args.num), "--seed", str(args.seed), "--quiet", *recipe)  # fmt: skip
     results = {}
     for backbone in args.backbones.split(","):

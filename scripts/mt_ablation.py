@@ -10,10 +10,11 @@ Data (nothing of the test half is pasted or used for a choice):
   half ("val": where the choices are made).
 
 Row ``before`` is ``simgen composite``'s default config; each later row adds one change to the
-kept rows above it (a composite config change, or a judge setting such as the share of
-composites in a mixed batch). Every row makes ``--num`` composites and runs ``simgen gap`` with
-the pretrained judge: composites only, real only and composites+real with the whole inner
-training set, over seeds, scored on the val half (``--val``, choice) and the test half (report).
+kept rows above it (a composite config change, the backgrounds pasted on, or a judge setting
+such as the share of composites in a mixed batch). Every row makes ``--num`` composites and
+runs ``simgen gap`` with the pretrained judge: composites only, real only and composites+real
+with the whole inner training set, over seeds, scored on the val half (``--val``, choice) and
+the test half (report).
 A change is kept unless it lowers the val AP50 of composites+real, or of composites only, below
 the kept rows above it by more than the larger of the two spreads over seeds (the table's
 "verdict on val" column computes it; a ``kept`` flag that disagrees is reported). The final kept
@@ -94,6 +95,13 @@ def mix(recipe: Recipe, gap: dict[str, str]) -> None:
     gap["--mix"] = "0.25"
 
 
+def copy_paste(recipe: Recipe, gap: dict[str, str]) -> None:
+    """Paste onto the real training images themselves (defect images with their labels kept,
+    and the defect-free ones), not only onto defect-free tiles."""
+    recipe["background_labels"] = True
+    gap["backgrounds"] = "train"
+
+
 Change = Callable[[Recipe, dict[str, str]], None]
 
 
@@ -125,6 +133,7 @@ ROWS: list[Row] = [
     Row("noise", "+ noise matched", noise),
     Row("difference", "+ defect transferred as a difference, with a 3 px rim", difference),
     Row("mix", "+ a quarter of each mixed batch composites", mix),
+    Row("copy_paste", "+ pasted onto the real training images, their labels kept", copy_paste),
 ]
 
 
@@ -245,13 +254,15 @@ def main() -> None:
         if slug not in slugs:
             sys.exit(f"mt_ablation: unknown row {slug} (rows: {', '.join(slugs)})")
         recipe, gap_options = rows[slugs.index(slug)]
+        gap_options = dict(gap_options)
+        backgrounds = inner[gap_options.pop("backgrounds", "free_train")]
         work = args.work / slug
         work.mkdir(parents=True, exist_ok=True)
         config = work / "composite.yaml"
         config.write_text(yaml.safe_dump(recipe, sort_keys=False))
         composites = work / "composites"
         run([sys.executable, "-m", "simgen.cli", "composite", "--instances", str(inner["train"]),
-             "--backgrounds", str(inner["free_train"]), "--out", str(composites),
+             "--backgrounds", str(backgrounds), "--out", str(composites),
              "--config", str(config), "--num", str(args.num), "--seed", "0",
              "--quiet"])  # fmt: skip
         if not (work / "gap" / "gap.json").is_file():

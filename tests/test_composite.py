@@ -290,6 +290,51 @@ def test_difference_blend_changes_only_instance_pixels(tmp_path, inputs, rim, se
     assert changed_inside and changed_rim == (rim > 0)
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_labeled_backgrounds_keep_their_instances(tmp_path, inputs, seed):
+    """background_labels: a labeled image used as background keeps every instance of its mask
+    (class from its folder) pixel for pixel; pastes avoid them; the record lists them."""
+    from simgen.importers import mask_instances
+
+    config = _config(seed=seed, background_labels=True, count=[1, 3], num_images=10)
+    out = tmp_path / "out"
+    composite_dataset(config, inputs["sources"], inputs["sources"], out)
+    coco = json.loads((out / "annotations.json").read_text())
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    assert check_exact(coco) > 0
+    kept = 0
+    for image in coco["images"]:
+        stem = Path(image["file_name"]).stem
+        record = json.loads((out / "records" / f"{stem}.json").read_text())
+        background = inputs["sources"] / record["composite"]["background"]
+        mask = cv2.imread(str(background.with_suffix(".png")), cv2.IMREAD_GRAYSCALE) >= 128
+        expected = mask_instances(mask)
+        labels = record["composite"]["background_labels"]
+        assert len(labels) == len(expected) > 0
+        anns = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
+        for label, want in zip(labels, expected, strict=True):
+            assert label["category"] == background.parent.name
+            # the instance is there, untouched (pastes avoid it), with its folder's class
+            same = [a for a in anns if np.array_equal(decode(a).astype(bool), want)]
+            assert len(same) == 1 and names[same[0]["category_id"]] == label["category"]
+            kept += 1
+        pasted = [p for p in record["composite"]["pastes"] if p["placed"] and not p.get("hidden")]
+        assert len(anns) == len(labels) + len(pasted)
+    assert kept >= 10
+
+
+def test_labeled_background_of_an_unknown_class_is_one_line(tmp_path, capsys, inputs):
+    backgrounds = tmp_path / "labeled"
+    shutil.copytree(inputs["sources"], backgrounds)
+    (backgrounds / "spot").rename(backgrounds / "rust")
+    out = tmp_path / "out"
+    code = main(_cli(inputs["sources"], backgrounds, out, "--set", "background_labels=true"))
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "img_0.png" in err and "class 'rust'" in err
+    assert not out.exists()
+
+
 def test_positions_like_the_source_and_one_class_per_image(tmp_path, inputs):
     """position: source puts each instance near where it sat in its own image (mirrored with
     its flips); one_class_per_image gives every image a single class."""

@@ -6,7 +6,7 @@ Image ``i`` draws only from ``(seed, i)`` (:func:`simgen.rng.scene_rng` for the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from simgen.composite.paste import (
     paste,
     warp_cutout,
 )
-from simgen.composite.sources import Cutout, load_background
+from simgen.composite.sources import Cutout, background_labels, load_background
 from simgen.errors import SimgenError
 
 BLENDS = ("feather", "poisson", "hard", "difference")
@@ -231,6 +231,7 @@ def compose_image(
     backgrounds: Sequence[Path],
     *,
     background_root: Path | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> Composite:
     """Build image ``index`` of a composite dataset.
 
@@ -240,7 +241,9 @@ def compose_image(
         cutouts: source instances (:func:`simgen.composite.sources.load_cutouts`).
         categories: class names, the order of :func:`class_weights`.
         backgrounds: background image files.
-        background_root: folder the recorded background paths are relative to.
+        background_root: folder the recorded background paths are relative to (and, with
+            ``background_labels``, whose first-level folders are the backgrounds' classes).
+        mapping: class renaming of labeled backgrounds (as of the instance source).
 
     Returns:
         The image, masks and record. Instances that could not be placed (no room in the region,
@@ -273,6 +276,14 @@ def compose_image(
     pastes: list[dict[str, Any]] = []
     full_masks: list[np.ndarray] = []
     names: list[str] = []
+    kept_labels: list[dict[str, Any]] = []
+    if config.background_labels:
+        root = background_root or backgrounds[bg_index].parent
+        for k, (name, mask) in enumerate(background_labels(backgrounds[bg_index], root, mapping)):
+            kept_labels.append({"category": name, "component": k})
+            full_masks.append(np.array(mask))
+            names.append(name)
+            occupied |= cv2.dilate(mask.astype(np.uint8), kernel) > 0
     image_class = sample_category(categories, weights, rng) if config.one_class_per_image else None
     for _ in range(count):
         category = image_class or sample_category(categories, weights, rng)
@@ -363,8 +374,8 @@ def compose_image(
     masks.reverse()
     annotations, kept_masks, kept_full, kept_names = [], [], [], []
     instance_id = 0
-    placed = [p for p in pastes if p.get("placed")]
-    for entry, name, visible, full in zip(placed, names, masks, full_masks, strict=True):
+    owners = kept_labels + [p for p in pastes if p.get("placed")]
+    for entry, name, visible, full in zip(owners, names, masks, full_masks, strict=True):
         if not visible.any():
             entry["hidden"] = True
             continue
@@ -394,6 +405,7 @@ def compose_image(
             "grayscale": gray,
             "region": place.region,
             "pastes": pastes,
+            **({"background_labels": kept_labels} if config.background_labels else {}),
             "effects": drawn,
         },
     }

@@ -136,6 +136,13 @@ class CompositeConfig(_Model):
         Field(description="Instances pasted per image, [min, max]."),
     ] = (1, 3)
     balance: Balance = "uniform"
+    background_labels: bool = Field(
+        False,
+        description="Backgrounds may be labeled images, laid out like a mask-folder source "
+        "(CLASS/NAME.jpg with NAME.png): their instances (connected components of the mask, "
+        "class from the folder, renamed by --map) stay labeled in the composite, pastes avoid "
+        "and cover them. Copy-paste onto the real training images themselves.",
+    )
     one_class_per_image: bool = Field(
         False, description="Draw the class once per image (defect photos show one kind each)."
     )

@@ -61,6 +61,31 @@ class CompositeSummary:
         return self.composed / self.seconds if self.seconds > 0 else 0.0
 
 
+def _check_background_classes(
+    files: Sequence[Path],
+    root: Path,
+    mapping: Mapping[str, str] | None,
+    categories: Sequence[str],
+) -> None:
+    """Every labeled background's class must be a class of the instance source (before anything
+    is written).
+
+    Raises:
+        SimgenError: naming the mask file and its class.
+    """
+    from simgen.composite.sources import background_labels
+
+    for path in files:
+        for name, _ in background_labels(path, root, mapping):
+            if name not in categories:
+                raise SimgenError(
+                    f"background instance of class '{name}', not a class of the instance "
+                    f"source ({', '.join(categories)})",
+                    file=path.with_suffix(".png"),
+                    field="background_labels",
+                )
+
+
 def composite_dataset(
     config: CompositeConfig,
     instances: str | Path,
@@ -107,6 +132,8 @@ def composite_dataset(
     )
     class_weights(config, cutouts, categories)  # fails early on a bad balance
     files = list_backgrounds(backgrounds)
+    if config.background_labels:
+        _check_background_classes(files, backgrounds, mapping, categories)
     prepare_output(out_dir, config, validate_composite_config)
 
     total = config.num_images
@@ -131,7 +158,13 @@ def composite_dataset(
     start = time.perf_counter()
     for index in pending:
         result = compose_image(
-            config, index, cutouts, categories, files, background_root=backgrounds
+            config,
+            index,
+            cutouts,
+            categories,
+            files,
+            background_root=backgrounds,
+            mapping=mapping,
         )
         image_path = out_dir / "images" / f"{image_name(index)}.png"
         atomic_write_bytes(image_path, encode_png(result.image))

@@ -217,6 +217,50 @@ def list_backgrounds(folder: str | Path) -> list[Path]:
     return files
 
 
+def background_labels(
+    path: Path, root: Path, mapping: Mapping[str, str] | None = None
+) -> list[tuple[str, np.ndarray]]:
+    """The labeled instances of a background image: ``(class, (H, W) bool mask)`` for every
+    connected component of the ``NAME.png`` mask beside it (none without one). The class is
+    the first folder under ``root`` (renamed by ``mapping``), as for a mask-folder source.
+
+    Raises:
+        SimgenError: an unreadable mask, or one whose size differs from its image.
+    """
+    return list(_background_labels(path, root, tuple(sorted((mapping or {}).items()))))
+
+
+@lru_cache(maxsize=256)
+def _background_labels(
+    path: Path, root: Path, mapping: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, np.ndarray], ...]:
+    import cv2
+
+    from simgen.importers import mask_instances
+
+    mask_path = path.with_suffix(".png")
+    if path.suffix.lower() == ".png" or not mask_path.is_file():
+        return ()
+    mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise SimgenError("unreadable mask", file=mask_path)
+    rgb, _ = load_background(path)
+    if mask.shape != rgb.shape[:2]:
+        raise SimgenError(
+            f"mask size {mask.shape[1]}x{mask.shape[0]} differs from its image's "
+            f"{rgb.shape[1]}x{rgb.shape[0]}",
+            file=mask_path,
+        )
+    parts = path.relative_to(root).parts
+    folder = parts[0] if len(parts) > 1 else ""
+    category = dict(mapping).get(folder, folder)
+    instances = []
+    for instance in mask_instances(mask >= 128):
+        instance.setflags(write=False)
+        instances.append((category, instance))
+    return tuple(instances)
+
+
 @lru_cache(maxsize=64)
 def load_background(path: Path) -> tuple[np.ndarray, bool]:
     """Cached :func:`read_image` of a background (read-only array)."""
