@@ -27,16 +27,15 @@ import copy
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared/datasets"
+sys.path.insert(0, str(ROOT / "scripts"))
+from ablation import Recipe, Row  # noqa: E402
 
-Recipe = dict[str, Any]
+SHARED = ROOT.parent / "shared/datasets"
 
 
 def own_colours(recipe: Recipe, folders: dict[str, str]) -> None:
@@ -101,20 +100,6 @@ def camera(recipe: Recipe, folders: dict[str, str]) -> None:
     """Camera at the photos' object depths (0.5 to 1.4 m), one view per scene."""
     recipe["camera"]["distance"] = [0.5, 1.4]
     recipe["views_per_scene"] = 1
-
-
-Change = Callable[[Recipe, dict[str, str]], None]
-
-
-class Row(NamedTuple):
-    """One line of the ablation: a change, and whether later rows keep it."""
-
-    slug: str
-    name: str
-    change: Change | None
-    kept: bool = True
-    """False: measured, but the change is not carried into later rows or scenes/lmo.yaml.
-    Decided on the real training pool (``AP (pool)``), never on the test photos."""
 
 
 ROWS: list[Row] = [

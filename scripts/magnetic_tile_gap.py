@@ -203,8 +203,8 @@ def main() -> None:
     if args.readme:
         docs = ROOT / "docs/images"
         source = args.work / f"gap_{args.backbones.split(',')[0]}{tag}"
-        shutil.copy(source / "label_efficiency.png", docs / "gap_mt_label_efficiency.png")
-        shutil.copy(source / "predictions.png", docs / "gap_mt_predictions.png")
+        shutil.copy(source / "label_efficiency.png", docs / f"gap_mt{tag}_label_efficiency.png")
+        shutil.copy(source / "predictions.png", docs / f"gap_mt{tag}_predictions.png")
         print(f"copied the gap pictures to {docs}")
 
 

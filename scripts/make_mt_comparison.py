@@ -10,8 +10,8 @@ instance (three times its larger side, at least 48 px, clipped to the image) res
 among those of at least ``MIN_AREA`` pixels.
 
 Usage: python scripts/make_mt_comparison.py --real out/mt_ablation/inner/split/train
-       --composites before=out/mt_ablation/before/composites
-       --composites recipe=out/mt_ablation/mix/composites [--per-class 3]
+       --composites "default config=out/mt_ablation/before/composites"
+       --composites "thin-defect recipe=out/mt_ablation/mix/composites" [--per-class 3]
        [--out docs/images/mt_composites_vs_photos.png]
 """
 
