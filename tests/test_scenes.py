@@ -77,3 +77,21 @@ def test_thin_defect_recipe_is_the_kept_changes_of_its_ablation():
     assert len(rows) == len(ablation.ROWS)
     assert all(a != b for a, b in itertools.pairwise(rows)), "a row changes nothing"
     ablation.check_recipe(final)  # exits on mismatch
+
+
+def test_composites_alone_recipe_is_the_best_composites_only_row():
+    """configs/composite_defects_alone.yaml is the ablation's ``priors`` row (the highest
+    composites-only val AP50), built by the script."""
+    import importlib.util
+
+    from simgen.composite.config import load_composite_config, validate_composite_config
+
+    spec = importlib.util.spec_from_file_location("mt_ablation", ROOT / "scripts/mt_ablation.py")
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    rows, _ = ablation.recipe_rows()
+    slugs = [row.slug for row in ablation.ROWS]
+    recipe, _ = rows[slugs.index("priors")]
+    built = validate_composite_config(recipe, source="ablation").model_dump(mode="json")
+    shipped = load_composite_config(ROOT / "configs/composite_defects_alone.yaml")
+    assert shipped.model_dump(mode="json") == built
