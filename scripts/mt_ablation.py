@@ -243,8 +243,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     rows, (final, _) = recipe_rows()
-    if "before" not in args.rows.split(",") or args.rows != "before":
-        check_recipe(final)
+    check_recipe(final)
     outer = split(args.data, args.work)
     inner = split(outer["train"], args.work / "inner")
     slugs = [row.slug for row in ROWS]

@@ -62,6 +62,37 @@ def mask_instances(mask: np.ndarray) -> list[np.ndarray]:
     return [labels == k for k in range(1, count)]
 
 
+def folder_class(path: Path, root: Path, mapping: Mapping[str, str] | None = None) -> str:
+    """The class of an image in a mask folder: its first folder under ``root`` (``""`` for an
+    image directly in ``root``), renamed by ``mapping``."""
+    parts = path.relative_to(root).parts
+    folder = parts[0] if len(parts) > 1 else ""
+    return (mapping or {}).get(folder, folder)
+
+
+def read_mask(path: Path, height: int, width: int) -> np.ndarray | None:
+    """(H, W) bool mask of the image ``path`` (its ``NAME.png`` beside it, threshold 128), or
+    ``None`` when it has none.
+
+    Raises:
+        SimgenError: an unreadable mask, or one whose size differs from ``height`` x ``width``.
+    """
+    import cv2
+
+    mask_path = path.with_suffix(".png")
+    if not mask_path.is_file():
+        return None
+    mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise SimgenError("unreadable mask", file=mask_path)
+    if mask.shape != (height, width):
+        raise SimgenError(
+            f"mask size {mask.shape[1]}x{mask.shape[0]} differs from its image's {width}x{height}",
+            file=mask_path,
+        )
+    return mask >= 128
+
+
 def mask_folder_to_coco(
     root: str | Path, mapping: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Any], list[Path]]:
@@ -96,8 +127,7 @@ def mask_folder_to_coco(
         if image is None:
             raise SimgenError("unreadable image", file=path)
         height, width = image.shape[:2]
-        folder = path.relative_to(root).parts[0] if len(path.relative_to(root).parts) > 1 else ""
-        category = (mapping or {}).get(folder, folder)
+        category = folder_class(path, root, mapping)
         images.append(
             {
                 "id": image_id,
@@ -106,19 +136,10 @@ def mask_folder_to_coco(
                 "height": height,
             }
         )
-        mask_path = path.with_suffix(".png")
-        if not mask_path.is_file():
-            continue
-        mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+        mask = read_mask(path, height, width)
         if mask is None:
-            raise SimgenError("unreadable mask", file=mask_path)
-        if mask.shape != (height, width):
-            raise SimgenError(
-                f"mask size {mask.shape[1]}x{mask.shape[0]} differs from its image's "
-                f"{width}x{height}",
-                file=mask_path,
-            )
-        for instance in mask_instances(mask >= 128):
+            continue
+        for instance in mask_instances(mask):
             if category not in categories:
                 categories.append(category)
             annotations.append(

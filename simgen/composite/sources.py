@@ -123,6 +123,7 @@ def load_cutouts(
             image; an annotation with an empty mask; no usable instance at all.
     """
     from simgen.inspect.dataset import annotation_mask
+    from simgen.labels import mask_bbox
 
     path = Path(path)
     coco, images_dir, source = _coco_source(path, mapping)
@@ -158,11 +159,8 @@ def load_cutouts(
             if int(mask.sum()) < min_area:
                 continue
             patch, crop = _cut(rgb, mask, context)
-            ys, xs = np.nonzero(mask)
-            centre = (
-                (int(xs.min()) + int(xs.max()) + 1) / (2.0 * width),
-                (int(ys.min()) + int(ys.max()) + 1) / (2.0 * height),
-            )
+            x0, y0, x1, y1 = mask_bbox(mask)
+            centre = ((x0 + x1) / (2.0 * width), (y0 + y1) / (2.0 * height))
             cutouts.append(
                 Cutout(
                     category=names[ann["category_id"]],
@@ -234,28 +232,17 @@ def background_labels(
 def _background_labels(
     path: Path, root: Path, mapping: tuple[tuple[str, str], ...]
 ) -> tuple[tuple[str, np.ndarray], ...]:
-    import cv2
+    from simgen.importers import folder_class, mask_instances, read_mask
 
-    from simgen.importers import mask_instances
-
-    mask_path = path.with_suffix(".png")
-    if path.suffix.lower() == ".png" or not mask_path.is_file():
+    if path.suffix.lower() == ".png":
         return ()
-    mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise SimgenError("unreadable mask", file=mask_path)
     rgb, _ = load_background(path)
-    if mask.shape != rgb.shape[:2]:
-        raise SimgenError(
-            f"mask size {mask.shape[1]}x{mask.shape[0]} differs from its image's "
-            f"{rgb.shape[1]}x{rgb.shape[0]}",
-            file=mask_path,
-        )
-    parts = path.relative_to(root).parts
-    folder = parts[0] if len(parts) > 1 else ""
-    category = dict(mapping).get(folder, folder)
+    mask = read_mask(path, *rgb.shape[:2])
+    if mask is None:
+        return ()
+    category = folder_class(path, root, dict(mapping))
     instances = []
-    for instance in mask_instances(mask >= 128):
+    for instance in mask_instances(mask):
         instance.setflags(write=False)
         instances.append((category, instance))
     return tuple(instances)
