@@ -101,6 +101,30 @@ def _print_summary(summary, categories: list[str]) -> None:
         console.print(f"[red]failed:[/red] {failure.describe()}", highlight=False)
 
 
+def _print_estimate(config, out: Path, workers: int, source: Path, backend: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from simgen.estimate import estimate_run, format_bytes
+
+    estimate = estimate_run(config, out, workers=workers, source=source)
+    table = Table(title=f"simgen render --dry-run → {out} (nothing written)")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for name, value in estimate.lines():
+        table.add_row(name, value)
+    console = Console()
+    console.print(table)
+    if backend != "local":
+        console.print("the estimate is for local workers on this machine", highlight=False)
+    if estimate.disk_bytes > estimate.free_bytes:
+        console.print(
+            f"[yellow]warning:[/yellow] the run needs about {format_bytes(estimate.disk_bytes)}"
+            f" but {out} has {format_bytes(estimate.free_bytes)} free",
+            highlight=False,
+        )
+
+
 @app.command()
 def render(
     scene: Annotated[
@@ -154,6 +178,14 @@ def render(
     coco_polygons: Annotated[
         bool, typer.Option("--coco-polygons", help="COCO segmentations as polygons, not RLE.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Write nothing: render a few scenes in a temporary folder and print the "
+            "images left, the estimated time and disk.",
+        ),
+    ] = False,
 ) -> None:
     """Render a labeled dataset: DIR/images, DIR/annotations.json (COCO), DIR/config.yaml.
 
@@ -171,6 +203,9 @@ def render(
         items.append(f"output.depth={str(depth).lower()}")
     config = load_config(scene, items)
     source = scene if scene is not None else default_scene_path()
+    if dry_run:
+        _print_estimate(config, out, workers or 1, source, backend)
+        return
     options = {
         "source": source,
         "workers": workers if workers is not None else (1 if backend == "local" else None),

@@ -46,7 +46,35 @@ def import_pyrender():
         raise ImportError(
             "pyrender is required for rendering: pip install 'pyrender==0.1.45'"
         ) from exc
+    request_gl_43()
     return pyrender
+
+
+def request_gl_43() -> None:
+    """Make pyrender's EGL contexts ask for OpenGL 4.3 core instead of 4.1.
+
+    The label pass needs image load/store (4.3). Mesa gives its highest version (4.5) whatever
+    is asked; NVIDIA's EGL driver gives exactly the version asked for, so pyrender's 4.1 request
+    got a context without it. pyrender builds the request inside ``EGLPlatform.init_context``,
+    so the request is raised where it is passed on, in ``OpenGL.EGL.eglCreateContext``.
+    """
+    from OpenGL import EGL, arrays
+
+    if getattr(EGL.eglCreateContext, "simgen_gl_43", False):
+        return
+    original = EGL.eglCreateContext
+
+    def create_context(display, config, share, attributes):
+        values = [int(v) for v in np.asarray(attributes).ravel()]
+        for k in range(0, len(values) - 1, 2):
+            if values[k] == EGL.EGL_NONE:
+                break
+            if values[k] == EGL.EGL_CONTEXT_MINOR_VERSION and values[k + 1] < 3:
+                values[k + 1] = 3
+        return original(display, config, share, arrays.GLintArray.asArray(values))
+
+    create_context.simgen_gl_43 = True
+    EGL.eglCreateContext = create_context
 
 
 DOME_RADIUS = 10.0
