@@ -62,18 +62,31 @@ def install_pass_modes(renderer) -> PassModes:
 
     modes = PassModes()
     read = renderer._read_main_framebuffer
+    configure_viewport = renderer._configure_forward_pass_viewport
+
+    def configure_forward_pass_viewport(flags):
+        configure_viewport(flags)
+        if flags & RenderFlags.SEG and flags & RenderFlags.OFFSCREEN:
+            # Segmentation passes rasterize with multisampling off (pixel centres): drawn into
+            # the single-sample framebuffer they give the same pixels without writing,
+            # clearing and resolving four samples each.
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)
 
     def read_main_framebuffer(scene, flags):
-        if modes.read_depth or flags & RenderFlags.DEPTH_ONLY:
+        if flags & RenderFlags.SEG:
+            if modes.read_depth:
+                raise ValueError("a segmentation pass reads colour only (read_depth=False)")
+        elif modes.read_depth or flags & RenderFlags.DEPTH_ONLY:
             return read(scene, flags)
         if modes.read_format == "none":
             return None, None
         width, height = renderer._main_fb_dims
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb_ms)
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)
-        GL.glBlitFramebuffer(
-            0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
-        )
+        if not flags & RenderFlags.SEG:
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb_ms)
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)
+            GL.glBlitFramebuffer(
+                0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
+            )
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb)
         if modes.read_format == "red":
             shape, fmt = (height, width), GL.GL_RED
@@ -87,6 +100,7 @@ def install_pass_modes(renderer) -> PassModes:
         return pixels[::-1], None
 
     renderer._read_main_framebuffer = read_main_framebuffer
+    renderer._configure_forward_pass_viewport = configure_forward_pass_viewport
     return modes
 
 
