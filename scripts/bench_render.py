@@ -50,11 +50,10 @@ def main() -> None:
         randomizer_costs(args)
         return
 
+    from bench_growth import settle
+
     from simgen.assets import load_catalog
     from simgen.config import load_config
-    from simgen.physics import PhysicsWorld
-    from simgen.physics_process import catalog_masses
-    from simgen.randomize import sample_scene
     from simgen.render import single_threaded_blas
     from simgen.render.pyrender_egl import PyrenderRenderer
     from simgen.runner import render_dataset
@@ -80,12 +79,7 @@ def main() -> None:
 
     views = config.views_per_scene
     scenes = -(-args.num // views)
-    with PhysicsWorld() as world:
-        masses = catalog_masses(config)
-        settled = [
-            world.settle(sample_scene(config, assets, j), assets, masses, config.physics).sample
-            for j in range(scenes)
-        ]
+    settled = settle(config, assets, scenes * views)
     with PyrenderRenderer(assets) as renderer, single_threaded_blas():
         renderer.render(settled[0], 0)  # warm-up
         frames = 0

@@ -10,7 +10,9 @@ gives both the instance map and every full (amodal) silhouette.
   with an atomic OR. A shader that writes to an image runs before the depth test, so *every*
   fragment of a node, hidden or not, sets its bit: each bit plane is the node's full silhouette,
   with the same rasterization rule (pixel centres; multisampling is off in segmentation passes)
-  and vertex transforms as the instance map.
+  and vertex transforms as the instance map. Segmentation passes draw into pyrender's
+  single-sample framebuffer: with multisampling off the pixels are the same, and no four-sample
+  buffer is written, cleared and resolved.
 """
 
 from __future__ import annotations
