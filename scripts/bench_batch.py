@@ -55,7 +55,7 @@ def cpu_seconds() -> float:
 
 def settle_all(config, assets) -> list:
     """The settled scenes of ``config`` (physics once, outside every timed region)."""
-    from simgen.physics import PhysicsWorld
+    from simgen.physics.world import PhysicsWorld
     from simgen.randomize import sample_scene
 
     scenes = -(-config.num_images // config.views_per_scene)
@@ -72,7 +72,7 @@ def prepare(overrides: list[str]) -> tuple:
     (``num_images=N`` first), after a 4-image warm-up run (imports, GL, shader cache)."""
     from simgen.assets import load_catalog
     from simgen.config import load_config
-    from simgen.runner import render_dataset
+    from simgen.produce.runner import render_dataset
 
     config = load_config(None, overrides)
     assets = load_catalog(config)
@@ -153,7 +153,7 @@ def renderer_only_spans(
 def end_to_end(config, run: str) -> dict:
     """One ``render_dataset`` run into a fresh folder; ``run`` is the worker count, with an
     ``h`` suffix for physics in a helper process, ``i`` for physics inside the worker."""
-    from simgen.runner import render_dataset
+    from simgen.produce.runner import render_dataset
 
     workers = int(run.rstrip("hi"))
     physics_process = {"h": True, "i": False}.get(run[-1])

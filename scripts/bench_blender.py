@@ -165,7 +165,7 @@ def export_scene(width: int, height: int, frames: int, seed: int) -> dict:
 
     from simgen.assets import catalog_entries, load_catalog
     from simgen.config import load_config
-    from simgen.physics import PhysicsWorld
+    from simgen.physics.world import PhysicsWorld
     from simgen.randomize import sample_scene
 
     config = load_config(None, [f"image.width={width}", f"image.height={height}", f"seed={seed}"])
@@ -223,7 +223,7 @@ def simgen_images_per_second(width: int, height: int, num: int, seed: int) -> fl
     """simgen's end-to-end labeled images/s as ``simgen render`` runs by default (one worker
     in this process, physics in a helper process), after a warm-up."""
     from simgen.config import load_config
-    from simgen.runner import render_dataset
+    from simgen.produce.runner import render_dataset
 
     overrides = [f"image.width={width}", f"image.height={height}", f"seed={seed}"]
     with tempfile.TemporaryDirectory() as tmp:

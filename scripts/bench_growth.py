@@ -114,8 +114,8 @@ def open_maybe_gzip(path: Path, mode: str):
 
 def settle(config, assets, num: int) -> list:
     """The settled samples of the scenes holding the first ``num`` images of ``config``."""
-    from simgen.physics import PhysicsWorld
-    from simgen.physics_process import catalog_masses
+    from simgen.physics.world import PhysicsWorld
+    from simgen.produce.physics_helper import catalog_masses
     from simgen.randomize import sample_scene
 
     with PhysicsWorld() as world:
@@ -129,7 +129,7 @@ def settle(config, assets, num: int) -> list:
 def measure_grid(args: argparse.Namespace) -> list[dict]:
     from simgen.assets import load_catalog
     from simgen.config import load_config
-    from simgen.runner import render_dataset
+    from simgen.produce.runner import render_dataset
 
     rows, saved, assets = [], [], None
     if not args.save_only:

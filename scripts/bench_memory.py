@@ -4,7 +4,7 @@
 Renders ``--num`` images of the default tabletop scene with one worker in this process (the
 same code a worker process runs: one renderer reused across scenes, every image and record
 written), reading this process's resident set size (VmRSS) between scenes, right after the
-worker's heap trimmer ran (:mod:`simgen.memory`: it gives freed heap pages back when the
+worker's heap trimmer ran (:mod:`simgen.produce.memory`: it gives freed heap pages back when the
 resident set grew by 96 MiB since its last trim): what a worker keeps from one scene to the
 next. Within a scene RSS swings by tens of MiB with its meshes, textures and
 images; the peak over every image is reported too. By default the scenes settle in a physics
@@ -41,7 +41,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 def rss_mib() -> float:
     """Resident set size of this process in MiB (Linux ``/proc/self/statm``)."""
-    from simgen.memory import resident_mib
+    from simgen.produce.memory import resident_mib
 
     rss = resident_mib()
     if rss is None:
@@ -108,10 +108,10 @@ def main() -> None:
 
     import numpy as np
 
-    import simgen.workers
+    import simgen.produce.workers
     from simgen.config import load_config
-    from simgen.physics_process import RECYCLE_AFTER
-    from simgen.runner import render_dataset
+    from simgen.produce.physics_helper import RECYCLE_AFTER
+    from simgen.produce.runner import render_dataset
 
     config = load_config(
         None,
@@ -128,16 +128,16 @@ def main() -> None:
     start_rss = rss_mib()
     programs = count_programs()
 
-    class SampledTrimmer(simgen.workers.HeapTrimmer):
+    class SampledTrimmer(simgen.produce.workers.HeapTrimmer):
         def after_scene(self) -> bool:  # the worker calls it once after every scene
             trimmed = super().after_scene()
             samples.append((images_done[0], rss_mib(), programs[0]))
             return trimmed
 
     if args.no_trim:
-        simgen.workers.HeapTrimmer = functools.partial(SampledTrimmer, trim=lambda: False)
+        simgen.produce.workers.HeapTrimmer = functools.partial(SampledTrimmer, trim=lambda: False)
     else:
-        simgen.workers.HeapTrimmer = SampledTrimmer
+        simgen.produce.workers.HeapTrimmer = SampledTrimmer
 
     def progress(images: int, total: int) -> None:
         images_done[0] = images

@@ -50,7 +50,7 @@ def main() -> None:
 
     from simgen.assets import load_catalog
     from simgen.config import load_config
-    from simgen.physics import PhysicsWorld
+    from simgen.physics.world import PhysicsWorld
     from simgen.randomize import sample_scene
     from simgen.render import single_threaded_blas
     from simgen.render.pyrender_egl import PyrenderRenderer

@@ -54,9 +54,9 @@ def main() -> None:
 
     from simgen.assets import load_catalog
     from simgen.config import load_config
+    from simgen.produce.runner import render_dataset
     from simgen.render import single_threaded_blas
     from simgen.render.pyrender_egl import PyrenderRenderer
-    from simgen.runner import render_dataset
 
     overrides = [
         f"num_images={args.num}",
@@ -164,7 +164,7 @@ RANDOMIZERS = {
 def randomizer_costs(args: argparse.Namespace) -> None:
     """Per-randomizer extra ms per image over the plain base, all in one run."""
     from simgen.config import load_config
-    from simgen.runner import render_dataset
+    from simgen.produce.runner import render_dataset
 
     common = [
         f"num_images={args.num}",

@@ -26,7 +26,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 from simgen.cli import main as simgen
 from simgen.config import load_config
-from simgen.runner import render_dataset
+from simgen.produce.runner import render_dataset
 
 CHROMIUM = "chromium"
 WINDOW = (1280, 2400)

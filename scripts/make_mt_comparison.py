@@ -32,7 +32,7 @@ MIN_AREA = 20
 
 def load(source: Path) -> tuple[dict, Path]:
     """``(coco, images folder)`` of a simgen dataset folder or a mask folder."""
-    from simgen.importers import mask_folder_to_coco
+    from simgen.formats.mask_folder import mask_folder_to_coco
 
     if (source / "annotations.json").is_file():
         return json.loads((source / "annotations.json").read_text()), source / "images"

@@ -28,7 +28,7 @@ import numpy as np
 from simgen.config import load_config
 from simgen.inspect.draw import overlay, read_rgb
 from simgen.io import encode_png
-from simgen.runner import render_dataset
+from simgen.produce.runner import render_dataset
 
 COLUMNS = 4
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "RunSummary": "simgen.runner",
+    "RunSummary": "simgen.produce.runner",
     "SceneConfig": "simgen.config",
     "SimgenError": "simgen.errors",
     "load_config": "simgen.config",
-    "render_dataset": "simgen.runner",
+    "render_dataset": "simgen.produce.runner",
 }
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
 if TYPE_CHECKING:
     from simgen.config import SceneConfig, load_config
     from simgen.errors import SimgenError
-    from simgen.runner import RunSummary, render_dataset
+    from simgen.produce.runner import RunSummary, render_dataset
 
 
 def __getattr__(name: str) -> Any:

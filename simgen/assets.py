@@ -16,56 +16,9 @@ import numpy as np
 
 from simgen.config import PYBULLET_DATA_PREFIX, MeshSource, SceneConfig
 from simgen.errors import SimgenError
+from simgen.physics.collision import MAX_HULL_VERTICES, ROUND_TOLERANCE, simplify_hull
 
 UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001}
-
-MAX_HULL_VERTICES = 128
-"""Collision hulls keep at most this many of the convex hull's vertices. Bullet's contact
-queries scan every hull vertex: the default catalog's football, when it still collided as its
-3632-vertex hull, took a third of all physics time; see :func:`simplify_hull`."""
-
-
-ROUND_TOLERANCE = 0.01
-"""A mesh collides as a sphere when its convex hull's vertices lie at distances from its
-centre that differ by at most this fraction of its longest side (see
-:attr:`Asset.round_radius`)."""
-
-
-def simplify_hull(points: np.ndarray, count: int) -> np.ndarray:
-    """Indices (ascending) of at most ``count`` rows of ``points`` (K, 3) float64, the vertices
-    of a convex hull, whose own hull stays close to it: starting from the two farthest-apart
-    points and the points farthest from their line and plane, the point farthest outside the
-    current hull is added until ``count`` are chosen or every point is within 1e-6 of the
-    hull's size. All indices when K <= ``count``.
-
-    The simplified hull lies inside the full one, so a resting object may sink into what it
-    rests on by at most the largest remaining distance (1.23 mm for the default football at
-    128 points).
-    """
-    from scipy.spatial import ConvexHull
-
-    if len(points) <= count:
-        return np.arange(len(points))
-    size = float(np.ptp(points, axis=0).max())
-    first = int(np.argmax(np.linalg.norm(points - points.mean(axis=0), axis=1)))
-    second = int(np.argmax(np.linalg.norm(points - points[first], axis=1)))
-    axis = (points[second] - points[first]) / np.linalg.norm(points[second] - points[first])
-    offsets = points - points[first]
-    radial = offsets - np.outer(offsets @ axis, axis)
-    third = int(np.argmax(np.linalg.norm(radial, axis=1)))
-    normal = np.cross(axis, points[third] - points[first])
-    fourth = int(np.argmax(np.abs(offsets @ normal)))
-    chosen = list(dict.fromkeys([first, second, third, fourth]))
-    candidates = np.arange(len(points))  # points outside the current hull (it only grows)
-    while len(chosen) < count:
-        planes = ConvexHull(points[chosen]).equations  # (F, 4): outward normal, offset
-        outside = (points[candidates] @ planes[:, :3].T + planes[:, 3]).max(axis=1)
-        keep = outside > 1e-6 * size
-        if not keep.any():
-            break
-        candidates, outside = candidates[keep], outside[keep]
-        chosen.append(int(candidates[np.argmax(outside)]))
-    return np.sort(np.asarray(chosen))
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,11 +216,11 @@ def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> li
 
 def warm_geometry(assets: Sequence[Asset]) -> None:
     """Compute the cached geometry that processes will need of every asset now: its collision
-    shape (:class:`~simgen.physics.CollisionModel`: :attr:`Asset.round_radius`, and
+    shape (:class:`~simgen.physics.collision.CollisionModel`: :attr:`Asset.round_radius`, and
     :attr:`Asset.hull_vertices` only when it collides as its hull) and
     :attr:`Asset.outline_vertices` for the labels, so that the copies pickled to worker
     processes carry it and no process computes it again (about 1 s on the default catalog)."""
-    from simgen.physics import CollisionModel
+    from simgen.physics.collision import CollisionModel
 
     for asset in assets:
         CollisionModel.of(asset)  # fills the caches it reads

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from simgen.config import load_config
-from simgen.runner import render_dataset
+from simgen.produce.runner import render_dataset
 
 SMALL = ["image.width=320", "image.height=240"]
 """Overrides that keep test renders small."""

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from simgen.config import load_config
-from simgen.runner import render_dataset
-from simgen.shards import (
+from simgen.produce.runner import render_dataset
+from simgen.produce.shards import (
     AttemptBook,
     SceneWork,
     Shard,
@@ -115,16 +115,16 @@ def test_sigkill_mid_run_then_rerun_is_identical(reference, tmp_path):
 
 
 def test_worker_asks_its_heap_trimmer_after_every_scene(reference, tmp_path, monkeypatch):
-    import simgen.workers
+    import simgen.produce.workers
 
     calls = []
 
-    class Counting(simgen.workers.HeapTrimmer):
+    class Counting(simgen.produce.workers.HeapTrimmer):
         def after_scene(self) -> bool:
             calls.append(1)
             return super().after_scene()
 
-    monkeypatch.setattr(simgen.workers, "HeapTrimmer", Counting)
+    monkeypatch.setattr(simgen.produce.workers, "HeapTrimmer", Counting)
     config = load_config(None, OVERRIDES)
     summary = render_dataset(config, tmp_path / "trimmed")
     assert summary.complete and len(calls) == NUM // config.views_per_scene
@@ -248,7 +248,8 @@ def test_collision_models_settle_like_the_assets_they_stand_for():
     import numpy as np
 
     from simgen.assets import load_catalog
-    from simgen.physics import PhysicsWorld, collision_models
+    from simgen.physics.collision import collision_models
+    from simgen.physics.world import PhysicsWorld
     from simgen.randomize import sample_scene
 
     config = load_config(None, [f"seed={SEED}"])
@@ -276,7 +277,7 @@ def test_physics_process_matches_inline_physics_and_survives_a_kill():
     import numpy as np
 
     from simgen.assets import load_catalog
-    from simgen.physics_process import InlinePhysics, PhysicsProcess
+    from simgen.produce.physics_helper import InlinePhysics, PhysicsProcess
     from simgen.randomize import sample_scene
 
     config = load_config(None, OVERRIDES)
@@ -316,7 +317,8 @@ def test_spawned_helpers_import_only_what_they_need():
     # A spawned process re-runs the `simgen` console script (simgen.console); a physics helper
     # then imports its entry point and unpickles samples and collision models.
     code = (
-        "import sys, simgen.console, simgen.physics_process, simgen.physics, simgen.scene\n"
+        "import sys, simgen.console, simgen.produce.physics_helper, simgen.physics.world\n"
+        "import simgen.scene\n"
         "heavy = ['simgen.config', 'simgen.cli', 'pydantic', 'typer', 'trimesh', 'pyrender']\n"
         "print([m for m in heavy if m in sys.modules])"
     )

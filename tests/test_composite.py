@@ -294,7 +294,7 @@ def test_difference_blend_changes_only_instance_pixels(tmp_path, inputs, rim, se
 def test_labeled_backgrounds_keep_their_instances(tmp_path, inputs, seed):
     """background_labels: a labeled image used as background keeps every instance of its mask
     (class from its folder) pixel for pixel; pastes avoid them; the record lists them."""
-    from simgen.importers import mask_instances
+    from simgen.formats.mask_folder import mask_instances
 
     config = _config(seed=seed, background_labels=True, count=[1, 3], num_images=10)
     out = tmp_path / "out"
@@ -579,7 +579,7 @@ def test_empty_mask_in_coco_source(tmp_path, capsys, inputs):
     coco = json.loads((first / "annotations.json").read_text())
     empty = coco["annotations"][1]
     h, w = empty["segmentation"]["size"]
-    from simgen.writers.coco import encode_rle
+    from simgen.formats.coco import encode_rle
 
     empty["segmentation"] = encode_rle(np.zeros((h, w), bool))
     (first / "annotations.json").write_text(json.dumps(coco))

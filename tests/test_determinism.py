@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from simgen.config import load_config
-from simgen.runner import render_dataset
+from simgen.produce.runner import render_dataset
 from tests.conftest import SMALL
 
 ARGS = ["--num", "6", "--quiet", *(x for o in SMALL for x in ("--set", o))]

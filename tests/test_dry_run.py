@@ -9,14 +9,14 @@ import pytest
 
 from simgen.cli import main
 from simgen.config import load_config
-from simgen.estimate import (
+from simgen.produce.estimate import (
     estimate_run,
     format_bytes,
     format_duration,
     images_left,
     probe_scene_count,
 )
-from simgen.runner import render_dataset
+from simgen.produce.runner import render_dataset
 
 SMALL = ["image.width=96", "image.height=72", "objects.count=[1, 2]", "distractors.count=[0, 0]"]
 

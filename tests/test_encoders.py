@@ -113,8 +113,8 @@ def _masks(seed: int) -> list[np.ndarray]:
 def test_rle_matches_pycocotools(seed):
     from pycocotools import mask as mask_utils
 
+    from simgen.formats.coco import encode_rle, rle_counts
     from simgen.labels import mask_bbox
-    from simgen.writers.coco import encode_rle, rle_counts
 
     for mask in _masks(seed):
         expected = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))

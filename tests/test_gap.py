@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 
 from simgen.config import load_config  # noqa: E402
 from simgen.errors import SimgenError  # noqa: E402
+from simgen.formats.mask_folder import mask_folder_to_coco  # noqa: E402
 from simgen.gap.data import (  # noqa: E402
     augment_batch,
     augment_boxes,
@@ -25,8 +26,7 @@ from simgen.gap.evaluate import evaluate  # noqa: E402
 from simgen.gap.model import CenterNet  # noqa: E402
 from simgen.gap.run import run_gap  # noqa: E402
 from simgen.gap.train import predict  # noqa: E402
-from simgen.importers import mask_folder_to_coco  # noqa: E402
-from simgen.runner import render_dataset  # noqa: E402
+from simgen.produce.runner import render_dataset  # noqa: E402
 
 EASY = [
     "image.width=192",

@@ -199,7 +199,7 @@ def _outside(points: np.ndarray, hull_points: np.ndarray) -> float:
 def test_simplified_hulls_stay_close(seed):
     import trimesh
 
-    from simgen.assets import simplify_hull
+    from simgen.physics.collision import simplify_hull
 
     rng = np.random.default_rng(seed)
     sphere = trimesh.creation.icosphere(subdivisions=4).vertices  # 2562 points, radius 1

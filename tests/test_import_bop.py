@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from simgen.bop import import_bop
 from simgen.errors import SimgenError
+from simgen.formats.bop_import import import_bop
 
 LMO = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "lmo-dev"
 SCENE = LMO / "test" / "000002"

@@ -10,9 +10,9 @@ from pycocotools.coco import COCO
 
 from simgen.cli import main
 from simgen.config import load_config
+from simgen.dataset.merge import merge_datasets
 from simgen.errors import SimgenError
-from simgen.merge import merge_datasets
-from simgen.runner import render_dataset
+from simgen.produce.runner import render_dataset
 from tests.conftest import SMALL
 from tests.test_batch import assert_same_tree
 

@@ -9,7 +9,8 @@ import pytest
 from simgen.assets import load_catalog, load_entry
 from simgen.config import ObjectEntry, load_config
 from simgen.geometry import transform_points
-from simgen.physics import CollisionModel, PhysicsWorld
+from simgen.physics.collision import CollisionModel
+from simgen.physics.world import PhysicsWorld
 from simgen.randomize import sample_scene
 
 

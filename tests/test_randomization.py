@@ -12,8 +12,8 @@ import pytest
 
 from simgen.cli import main
 from simgen.config import load_config
-from simgen.replay import replay_image
-from simgen.runner import render_dataset
+from simgen.produce.replay import replay_image
+from simgen.produce.runner import render_dataset
 from tests.coco_checks import check_exact
 from tests.conftest import SMALL
 

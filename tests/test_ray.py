@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simgen.config import load_config
-from simgen.runner import render_dataset
+from simgen.produce.runner import render_dataset
 from tests.conftest import SMALL
 from tests.test_batch import assert_same_tree
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from simgen.config import load_config
-from simgen.runner import render_dataset
+from simgen.produce.runner import render_dataset
 from tests.coco_checks import check_exact
 
 ROOT = Path(__file__).resolve().parents[1]

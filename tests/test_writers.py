@@ -13,11 +13,11 @@ from pycocotools import mask as mask_utils
 
 from simgen.config import load_config
 from simgen.errors import SimgenError
-from simgen.runner import load_records, render_dataset
+from simgen.formats import WRITERS, WriterOptions, parse_formats
+from simgen.formats.coco import CocoWriter
+from simgen.formats.polygons import decode_rle, join_polygons, mask_polygons
+from simgen.produce.runner import load_records, render_dataset
 from simgen.scene import SceneSample
-from simgen.writers import WRITERS, WriterOptions, parse_formats
-from simgen.writers.coco import CocoWriter
-from simgen.writers.polygons import decode_rle, join_polygons, mask_polygons
 from tests.conftest import SMALL
 
 NUM = 8
@@ -206,7 +206,7 @@ def test_polygons_of_small_and_split_masks():
 
 
 def test_bop_writer_needs_the_catalog(tmp_path):
-    from simgen.writers.bop import BopWriter
+    from simgen.formats.bop import BopWriter
 
     with pytest.raises(SimgenError, match="catalog"):
         BopWriter(WriterOptions()).finalize(tmp_path, [], ["duck"])

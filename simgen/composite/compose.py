@@ -204,8 +204,8 @@ def _fits(warped: Warped, x: int, y: int, allowed: np.ndarray, blocked: np.ndarr
 def _annotation(
     category: str, visible: np.ndarray, full: np.ndarray, instance_id: int, min_visible: float
 ) -> dict[str, Any]:
+    from simgen.formats.coco import encode_rle, xywh
     from simgen.labels import mask_bbox
-    from simgen.writers.coco import encode_rle, xywh
 
     area, amodal = int(visible.sum()), int(full.sum())
     fraction = area / amodal

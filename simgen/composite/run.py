@@ -34,7 +34,7 @@ from simgen.io import (
     encode_png,
     remove_stale_temporaries,
 )
-from simgen.shards import image_name, record_path
+from simgen.produce.shards import image_name, record_path
 
 CONFIG_FILE = "config.yaml"
 ANNOTATIONS_FILE = "annotations.json"
@@ -112,8 +112,8 @@ def composite_dataset(
     Raises:
         SimgenError: bad inputs or an unusable output folder; nothing is written then.
     """
-    from simgen.runner import load_records, prepare_output
-    from simgen.writers import WriterOptions, create_writers, parse_formats
+    from simgen.formats import WriterOptions, create_writers, parse_formats
+    from simgen.produce.runner import load_records, prepare_output
 
     out_dir = Path(out_dir)
     names = parse_formats(formats)

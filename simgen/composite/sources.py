@@ -1,8 +1,9 @@
 """Inputs of a composite dataset: instance cut-outs and defect-free backgrounds.
 
 Instances come from a COCO dataset (a simgen folder or a COCO JSON file) or from a folder of
-images with binary mask PNGs (:func:`simgen.importers.mask_folder_to_coco`: the class is the
-first folder under the root, instances are connected components). Each instance becomes a
+images with binary mask PNGs
+(:func:`simgen.formats.mask_folder.mask_folder_to_coco`: the class is the first folder under the
+root, instances are connected components). Each instance becomes a
 :class:`Cutout`: the pixels of its mask's bounding box plus a margin of surrounding context,
 and the mask itself.
 """
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from simgen.errors import SimgenError
-from simgen.importers import IMAGE_SUFFIXES
+from simgen.formats.mask_folder import IMAGE_SUFFIXES
 
 BACKGROUND_SUFFIXES = (*IMAGE_SUFFIXES, ".png")
 """Background image suffixes (a ``.png`` beside an image of the same stem is its mask, and
@@ -85,7 +86,7 @@ def _coco_source(
     path: Path, mapping: Mapping[str, str] | None
 ) -> tuple[dict[str, Any], Path, Path]:
     """``(coco, images folder, file named in errors)`` of an instance source."""
-    from simgen.importers import mask_folder_to_coco, read_coco, resolve_coco
+    from simgen.formats.mask_folder import mask_folder_to_coco, read_coco, resolve_coco
 
     if not path.exists():
         raise SimgenError("instance source not found", file=path)
@@ -232,7 +233,7 @@ def background_labels(
 def _background_labels(
     path: Path, root: Path, mapping: tuple[tuple[str, str], ...]
 ) -> tuple[tuple[str, np.ndarray], ...]:
-    from simgen.importers import folder_class, mask_instances, read_mask
+    from simgen.formats.mask_folder import folder_class, mask_instances, read_mask
 
     if path.suffix.lower() == ".png":
         return ()

@@ -2,7 +2,7 @@
 
 Boxes inside this module are float ``(x0, y0, x1, y1)`` in pixels. A dataset is a simgen
 dataset folder, a COCO JSON file (images beside it or in ``images/``), or a folder of images
-with binary mask PNGs (:func:`simgen.importers.mask_folder_to_coco`).
+with binary mask PNGs (:func:`simgen.formats.mask_folder.mask_folder_to_coco`).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class DetectionSet:
 
 
 def _coco_and_root(path: Path) -> tuple[dict[str, Any], Path, Path]:
-    from simgen.importers import mask_folder_to_coco, read_coco, resolve_coco
+    from simgen.formats.mask_folder import mask_folder_to_coco, read_coco, resolve_coco
 
     if path.is_dir() and not (path / "annotations.json").is_file():
         coco, _ = mask_folder_to_coco(path)

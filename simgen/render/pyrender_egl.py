@@ -17,7 +17,7 @@ import numpy as np
 
 from simgen.assets import Asset
 from simgen.geometry import pose_matrix
-from simgen.memory import release_free_heap
+from simgen.produce.memory import release_free_heap
 from simgen.render.base import RenderOutput
 from simgen.render.colour import linear_rgba, linearize_vertex_colors
 from simgen.render.gl_passes import SilhouetteWords, install_pass_modes, label_pass

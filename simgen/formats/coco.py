@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from simgen.formats.base import WriterOptions
 from simgen.io import atomic_write_text, dump_json
 from simgen.labels import Box, Instance
-from simgen.writers.base import WriterOptions
 
 ANNOTATIONS_FILE = "annotations.json"
 
@@ -96,9 +96,9 @@ def polygon_segmentation(segmentation: dict[str, Any]) -> list[list[float]]:
     """COCO polygons ``[[x0, y0, x1, y1, ...], ...]`` of an RLE segmentation.
 
     Vertices are boundary-pixel centres in COCO's continuous coordinates (pixel ``(c, r)``
-    spans ``[c, c + 1) x [r, r + 1)``); see :mod:`simgen.writers.polygons`.
+    spans ``[c, c + 1) x [r, r + 1)``); see :mod:`simgen.formats.polygons`.
     """
-    from simgen.writers.polygons import decode_rle, mask_polygons
+    from simgen.formats.polygons import decode_rle, mask_polygons
 
     return [
         [float(v) for v in polygon.reshape(-1)]

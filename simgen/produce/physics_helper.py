@@ -5,11 +5,12 @@ pybullet never frees a mesh collision shape made from vertices: neither ``resetS
 128 vertices, 0.7 MiB with full hulls), so a long-lived process grows without bound.
 :class:`PhysicsProcess` runs the settle in a spawned helper process that is replaced after
 ``recycle_after`` scenes, which bounds that growth, and lets the worker render one scene while
-the next one settles. A helper is given the catalog's :class:`~simgen.physics.CollisionModel`
-objects, not the meshes, so it starts without importing trimesh or loading the catalog.
+the next one settles. A helper is given the catalog's
+:class:`~simgen.physics.collision.CollisionModel` objects, not the meshes, so it starts without
+importing trimesh or loading the catalog.
 
 Both variants give the same poses: a settle depends only on its input (see
-:class:`simgen.physics.PhysicsWorld`).
+:class:`simgen.physics.world.PhysicsWorld`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class InlinePhysics:
     """Settles in this process, when the result is asked for (no overlap)."""
 
     def __init__(self, config: SceneConfig, assets: Sequence[Asset]) -> None:
-        from simgen.physics import PhysicsWorld, collision_models
+        from simgen.physics.collision import collision_models
+        from simgen.physics.world import PhysicsWorld
 
         self.config = config
         self.models = collision_models(assets)
@@ -48,7 +50,7 @@ class InlinePhysics:
         self._waiting.append(sample)
 
     def result(self):
-        """The :class:`~simgen.physics.SettleResult` of the oldest submitted sample."""
+        """The :class:`~simgen.physics.world.SettleResult` of the oldest submitted sample."""
         sample = self._waiting.popleft()
         return self.world.settle(sample, self.models, self.masses, self.config.physics)
 
@@ -75,13 +77,14 @@ def physics_main(
 
     ``physics``: the config's :class:`~simgen.config.PhysicsConfig` fields as plain attributes
     (unpickling the pydantic model would import every config model); ``masses``: kg per
-    catalog entry; ``models``: the catalog's :class:`~simgen.physics.CollisionModel` objects.
+    catalog entry; ``models``: the catalog's
+    :class:`~simgen.physics.collision.CollisionModel` objects.
 
     Answers each sample with ``("ok", SettleResult)`` or ``("error", message)``; exits after
     ``max_scenes`` samples, on ``None`` or when the parent is gone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from simgen.physics import PhysicsWorld
+    from simgen.physics.world import PhysicsWorld
     from simgen.render import single_threaded_blas
 
     with PhysicsWorld() as world, single_threaded_blas():
@@ -131,7 +134,7 @@ class PhysicsProcess:
     ) -> None:
         import multiprocessing
 
-        from simgen.physics import collision_models
+        from simgen.physics.collision import collision_models
 
         self.physics = SimpleNamespace(**config.physics.model_dump())
         self.masses = catalog_masses(config)
@@ -165,7 +168,7 @@ class PhysicsProcess:
         generation.outstanding.append(sample)
 
     def result(self):
-        """The :class:`~simgen.physics.SettleResult` of the oldest submitted sample.
+        """The :class:`~simgen.physics.world.SettleResult` of the oldest submitted sample.
 
         Raises:
             RuntimeError: the settle raised, or the helper process died while on it.

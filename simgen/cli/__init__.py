@@ -105,7 +105,7 @@ def _print_estimate(config, out: Path, workers: int, source: Path, backend: str)
     from rich.console import Console
     from rich.table import Table
 
-    from simgen.estimate import estimate_run, format_bytes
+    from simgen.produce.estimate import estimate_run, format_bytes
 
     estimate = estimate_run(config, out, workers=workers, source=source)
     table = Table(title=f"simgen render --dry-run → {out} (nothing written)")
@@ -192,7 +192,7 @@ def render(
     Exit status 1 when scenes kept failing (they are listed; re-running retries them).
     """
     from simgen.config import default_scene_path, load_config
-    from simgen.runner import render_dataset
+    from simgen.produce.runner import render_dataset
 
     items = list(overrides or [])
     if num is not None:
@@ -249,7 +249,7 @@ def import_bop_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Turn a BOP split into COCO by rendering every model at its ground-truth pose."""
-    from simgen.bop import import_bop
+    from simgen.formats.bop_import import import_bop
 
     summary = _with_progress(
         "import-bop",
@@ -284,7 +284,7 @@ def merge(
     Images are renumbered in input order (all of the first dataset, then the second ...),
     annotations in image order; categories are merged by name in order of first appearance.
     """
-    from simgen.merge import merge_datasets
+    from simgen.dataset.merge import merge_datasets
 
     summary = merge_datasets(datasets, out, formats=formats or (), coco_polygons=coco_polygons)
     typer.echo(
@@ -302,7 +302,7 @@ def replay(
 ) -> None:
     """Re-render one image from its provenance record and check it against the dataset."""
     from simgen.io import atomic_write_bytes
-    from simgen.replay import replay_image
+    from simgen.produce.replay import replay_image
 
     result = replay_image(dataset, image_id)
     atomic_write_bytes(out, result.png)
@@ -328,7 +328,7 @@ from simgen.composite.cli import register as _register_composite  # noqa: E402
 
 _register_composite(app, _with_progress)
 
-from simgen.library_cli import register as _register_assets  # noqa: E402
+from simgen.cli.assets import register as _register_assets  # noqa: E402
 
 _register_assets(app)
 
@@ -364,7 +364,3 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:  # pragma: no cover - console-script shim
     """Console-script entry point."""
     sys.exit(main())
-
-
-if __name__ == "__main__":
-    run()

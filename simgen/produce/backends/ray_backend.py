@@ -2,9 +2,9 @@
 
 Optional: ``pip install 'simgen[ray]'``. Every node must see the dataset directory at the same
 path (a shared filesystem) and have simgen installed. Each Ray worker process keeps one
-:class:`~simgen.workers.Worker` (renderer, physics client, catalog) across the tasks it runs,
-and Ray replaces the process after ``max_calls`` tasks (recycling). A task whose worker process
-dies is run again by the driver under the same retry policy as the local backend.
+:class:`~simgen.produce.workers.Worker` (renderer, physics client, catalog) across the tasks it
+runs, and Ray replaces the process after ``max_calls`` tasks (recycling). A task whose worker
+process dies is run again by the driver under the same retry policy as the local backend.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import hashlib
 import os
 from typing import Any
 
-from simgen.backends import ShardTracker
 from simgen.errors import SimgenError
-from simgen.shards import Shard, ShardQueue, missing_views
-from simgen.workers import Emit, Event, JobSpec, Worker
+from simgen.produce.backends import ShardTracker
+from simgen.produce.shards import Shard, ShardQueue, missing_views
+from simgen.produce.workers import Emit, Event, JobSpec, Worker
 
 _WORKERS: dict[str, Worker] = {}
 """The worker of this Ray process, by job key (one job at a time)."""

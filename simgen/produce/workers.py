@@ -37,10 +37,10 @@ from simgen.io import (
     dump_json_object,
     encode_png,
 )
-from simgen.memory import HeapTrimmer
-from simgen.physics_process import RECYCLE_AFTER
-from simgen.pipeline import draw_effects, render_view
-from simgen.shards import Shard, image_name, missing_views, record_path
+from simgen.produce.memory import HeapTrimmer
+from simgen.produce.physics_helper import RECYCLE_AFTER
+from simgen.produce.pipeline import draw_effects, render_view
+from simgen.produce.shards import Shard, image_name, missing_views, record_path
 
 STAGES = ("sample", "physics", "render", "labels", "effects", "write")
 """Pipeline stages timed per scene."""
@@ -58,7 +58,7 @@ class JobSpec:
         source: the scene file, for resolving and naming meshes in errors.
         renderer: renderer backend name.
         physics_process: settle in a helper process (pipelined, recycled; see
-            :mod:`simgen.physics_process`) instead of in the worker.
+            :mod:`simgen.produce.physics_helper`) instead of in the worker.
         physics_recycle_after: scenes per physics helper process.
         warm_shaders: compile the renderer's shader programs for every light count the
             config can draw, up front (see :meth:`SceneRenderer.__init__`).
@@ -116,7 +116,7 @@ class SceneRenderer:
         assets: the loaded catalog.
         renderer: renderer backend name.
         physics: a settler with ``submit(sample)`` / ``result()`` / ``close()``
-            (:mod:`simgen.physics_process`); default: one in this process.
+            (:mod:`simgen.produce.physics_helper`); default: one in this process.
         warm_shaders: have the renderer compile its shaded pass for every light count the
             config's lights can draw as soon as a scene brings a new kind of material
             (backends without ``warm_light_counts`` ignore it).
@@ -135,7 +135,7 @@ class SceneRenderer:
         self.config = config
         self.assets = list(assets)
         if physics is None and config.placement.uses_physics:
-            from simgen.physics_process import InlinePhysics
+            from simgen.produce.physics_helper import InlinePhysics
 
             physics = InlinePhysics(config, self.assets)
         self.physics = physics if config.placement.uses_physics else None
@@ -277,7 +277,7 @@ class Worker:
             spec = self.spec
             physics = None
             if spec.physics_process and spec.config.placement.uses_physics:
-                from simgen.physics_process import PhysicsProcess
+                from simgen.produce.physics_helper import PhysicsProcess
 
                 physics = PhysicsProcess(spec.config, self.assets, spec.physics_recycle_after)
             self._scene_renderer = SceneRenderer(
@@ -316,7 +316,7 @@ class Worker:
                 emit(SceneFailed(scene_index, one_line(exc)))
                 prepared = None  # the next scene is sampled again on the rebuilt worker
                 self.close()
-            self.heap.after_scene()  # gives freed memory back now and then (simgen.memory)
+            self.heap.after_scene()  # gives freed memory back now and then (simgen.produce.memory)
 
     @staticmethod
     def _prepare_next(
@@ -372,7 +372,7 @@ def process_main(
     bytes, with :func:`~simgen.assets.warm_geometry` done), so that the process need not load
     it again; otherwise the catalog is loaded from ``spec``.
 
-    Receives :class:`~simgen.shards.Shard` objects (``None`` to stop). Sends :class:`Ready`,
+    Receives :class:`~simgen.produce.shards.Shard` objects (``None`` to stop). Sends :class:`Ready`,
     then events per shard, then :class:`ShardEnded`. After ``recycle_after`` scenes it sends
     :class:`Retiring` (before that shard's :class:`ShardEnded`) and exits, so the parent can
     start a fresh process.

@@ -1,7 +1,8 @@
 """One image: render a view of a settled scene, label it, apply effects, encode the PNG.
 
 These functions are pure functions of their inputs (the renderer is deterministic), which is
-what lets any worker render any image and :mod:`simgen.replay` re-render one from its record.
+what lets any worker render any image and :mod:`simgen.produce.replay` re-render one from its
+record.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import numpy as np
 
 from simgen.assets import Asset
 from simgen.config import SceneConfig
+from simgen.formats.coco import instance_annotation
 from simgen.io import encode_png
 from simgen.labels import annotate
 from simgen.rng import view_rng
-from simgen.writers.coco import instance_annotation
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class ViewResult:
         rgb: (H, W, 3) uint8 final pixels (effects applied).
         png: PNG bytes of ``rgb``.
         depth: (H, W) float32 metres, or ``None``.
-        annotations: per-image annotations (:func:`simgen.writers.coco.instance_annotation`).
+        annotations: per-image annotations (:func:`simgen.formats.coco.instance_annotation`).
     """
 
     rgb: np.ndarray

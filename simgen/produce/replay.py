@@ -51,7 +51,7 @@ def replay_image(dataset: str | Path, image_id: int) -> ReplayResult:
     """Re-render COCO image ``image_id`` (= index + 1) of a simgen dataset directory."""
     from simgen.assets import load_catalog
     from simgen.config import validate_config
-    from simgen.runner import CONFIG_FILE, render_view
+    from simgen.produce.runner import CONFIG_FILE, render_view
     from simgen.scene import SceneSample
 
     dataset = Path(dataset)

@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 
 from simgen.errors import SimgenError
+from simgen.formats.base import WriterOptions
+from simgen.formats.files import link_or_copy
 from simgen.io import atomic_write_bytes, atomic_write_text, dump_json, encode_png
-from simgen.writers.base import WriterOptions
-from simgen.writers.files import link_or_copy
 
 CHUNK = 1000
 """Images per BOP scene folder."""
@@ -179,7 +179,7 @@ def _mesh_label(name: str) -> str:
 
 
 def _decode(segmentation: dict[str, Any]) -> np.ndarray:
-    from simgen.writers.polygons import decode_rle
+    from simgen.formats.polygons import decode_rle
 
     return decode_rle(segmentation)
 

@@ -41,10 +41,10 @@ import numpy as np
 
 from simgen.assets import Asset, _asset_from_mesh, load_mesh_file
 from simgen.errors import SimgenError
+from simgen.formats.coco import ANNOTATIONS_FILE, build_coco, instance_annotation
 from simgen.io import atomic_write_bytes, atomic_write_text, dump_json, remove_stale_temporaries
 from simgen.render.base import Renderer
 from simgen.scene import CameraView, ObjectInstance, SceneSample
-from simgen.writers.coco import ANNOTATIONS_FILE, build_coco, instance_annotation
 
 BOP_PRINCIPAL_SHIFT = 0.5
 """Subtracted from BOP's ``cx``, ``cy`` to move pixel centres from ``i + 0.5`` to ``i``."""
@@ -417,7 +417,7 @@ def label_image(
 
 
 def image_record(image: BopImage, index: int, annotations: list[dict[str, Any]]) -> dict[str, Any]:
-    """A record in :func:`simgen.writers.coco.build_coco`'s format (image id = index + 1)."""
+    """A record in :func:`simgen.formats.coco.build_coco`'s format (image id = index + 1)."""
     return {
         "image": {
             "index": index,

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+from simgen.formats.base import WriterOptions
+from simgen.formats.files import link_or_copy
 from simgen.io import atomic_write_text
-from simgen.writers.base import WriterOptions
-from simgen.writers.files import link_or_copy
 
 
 def _number(value: float) -> str:
@@ -101,7 +101,7 @@ class YoloSegWriter(YoloWriter):
     task = "segment"
 
     def label_lines(self, record: dict[str, Any], class_ids: dict[str, int]) -> list[str]:
-        from simgen.writers.polygons import decode_rle, join_polygons, mask_polygons
+        from simgen.formats.polygons import decode_rle, join_polygons, mask_polygons
 
         image = record["image"]
         lines = []

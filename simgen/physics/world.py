@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simgen.geometry import pose_matrix, quaternion_from_rotation, rotation_from_quaternion
+from simgen.physics.collision import CollisionGeometry, CollisionModel
 from simgen.scene import SceneSample
 
-if TYPE_CHECKING:  # not imported at run time: a physics helper process needs neither module
-    from simgen.assets import Asset
+if TYPE_CHECKING:  # not imported at run time: a physics helper process does not need it
     from simgen.config import PhysicsConfig
 
 GROUND_THICKNESS = 0.1
@@ -22,81 +22,8 @@ GROUND_THICKNESS = 0.1
 CHECK_EVERY = 10
 """Steps between rest checks."""
 
-EXACT_PRIMITIVES = ("box", "sphere", "cylinder", "capsule")
-"""Primitives that collide as Bullet's own shape of that kind when ``aspect`` kept their
-proportions (see :func:`collides_exactly`); the others, and stretched ones, as their hull."""
-
-_SAME_SIZE = 1e-6
-"""Relative tolerance (``math.isclose``) of :func:`collides_exactly`'s proportion checks."""
-
 REST_CHECKS = 2
 """Consecutive rest checks every body must pass (one could catch a bounce at its apex)."""
-
-
-def _same(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=_SAME_SIZE)
-
-
-def collides_exactly(primitive: str | None, extents: np.ndarray) -> bool:
-    """Whether an asset collides as Bullet's own shape of its ``primitive``: a box always; a
-    sphere whose (3,) ``extents`` are equal; a cylinder with equal x and y; a capsule with
-    equal x and y and z twice that (a stretch along z would make its caps ellipsoids). An
-    ``aspect`` that breaks these proportions makes the asset collide as its hull instead.
-    """
-    if primitive not in EXACT_PRIMITIVES:
-        return False
-    x, y, z = (float(v) for v in extents)
-    if primitive == "box":
-        return True
-    if primitive == "sphere":
-        return _same(x, y) and _same(x, z)
-    if primitive == "cylinder":
-        return _same(x, y)
-    return _same(x, y) and _same(z, 2 * x)  # a capsule
-
-
-@dataclass(frozen=True, eq=False)
-class CollisionModel:
-    """What a settle needs of an asset: the shape it collides as, its box and its collision
-    hull (no mesh).
-
-    Small and cheap to pickle, and importing this module does not import trimesh, so a physics
-    helper process can be given these instead of loading the catalog itself (about 2 s of CPU
-    for the default catalog's meshes and hulls).
-
-    Attributes:
-        shape: ``box``, ``sphere``, ``cylinder`` or ``capsule`` (Bullet's own shape: a
-            primitive that :func:`collides_exactly`, or a round mesh, see
-            :attr:`Asset.round_radius`), else ``hull``.
-        extents: (3,) float64 bounding-box side lengths in metres.
-        radius: the sphere's radius in metres (``sphere`` only; 0 otherwise).
-        hull_vertices: (K, 3) float64 collision hull vertices (:attr:`Asset.hull_vertices`;
-            empty unless ``shape`` is ``hull``).
-    """
-
-    shape: str
-    extents: np.ndarray
-    radius: float
-    hull_vertices: np.ndarray
-
-    @classmethod
-    def of(cls, asset: Asset | CollisionModel) -> CollisionModel:
-        """The model of ``asset`` (a model is returned as it is)."""
-        if isinstance(asset, CollisionModel):
-            return asset
-        extents = np.asarray(asset.extents, dtype=np.float64)
-        none = np.zeros((0, 3))
-        if collides_exactly(asset.primitive, extents):
-            radius = float(extents[0] / 2) if asset.primitive == "sphere" else 0.0
-            return cls(str(asset.primitive), extents, radius, none)
-        if asset.round_radius is not None:
-            return cls("sphere", extents, float(asset.round_radius), none)
-        return cls("hull", extents, 0.0, np.asarray(asset.hull_vertices, dtype=np.float64))
-
-
-def collision_models(assets: Sequence[Asset | CollisionModel]) -> list[CollisionModel]:
-    """:meth:`CollisionModel.of` of every asset (same indexing)."""
-    return [CollisionModel.of(asset) for asset in assets]
 
 
 @dataclass(frozen=True)
@@ -176,7 +103,7 @@ class PhysicsWorld:
     def settle(
         self,
         sample: SceneSample,
-        assets: Sequence[Asset | CollisionModel],
+        assets: Sequence[CollisionGeometry],
         masses: Sequence[float],
         physics: PhysicsConfig,
     ) -> SettleResult:

@@ -1,14 +1,14 @@
-"""Dataset writers: one registry, one interface (:class:`simgen.writers.base.Writer`)."""
+"""Dataset writers: one registry, one interface (:class:`simgen.formats.base.Writer`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from simgen.errors import SimgenError
-from simgen.writers.base import Writer, WriterOptions
-from simgen.writers.bop import BopWriter
-from simgen.writers.coco import CocoWriter
-from simgen.writers.yolo import YoloSegWriter, YoloWriter
+from simgen.formats.base import Writer, WriterOptions
+from simgen.formats.bop import BopWriter
+from simgen.formats.coco import CocoWriter
+from simgen.formats.yolo import YoloSegWriter, YoloWriter
 
 WRITERS: dict[str, type[Writer]] = {
     "coco": CocoWriter,

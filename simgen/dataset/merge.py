@@ -21,7 +21,7 @@ from typing import Any
 from simgen import __version__
 from simgen.errors import SimgenError
 from simgen.io import atomic_write_text, dump_json
-from simgen.shards import image_name, record_path
+from simgen.produce.shards import image_name, record_path
 
 ANNOTATIONS_FILE = "annotations.json"
 SOURCES_DIR = "sources"
@@ -99,8 +99,8 @@ def merge_datasets(
     Raises:
         SimgenError: no inputs, an unreadable or unfinished input, or an unusable output.
     """
-    from simgen.writers import WriterOptions, create_writers, parse_formats
-    from simgen.writers.files import link_or_copy
+    from simgen.formats import WriterOptions, create_writers, parse_formats
+    from simgen.formats.files import link_or_copy
 
     roots = [Path(d) for d in datasets]
     if not roots:

@@ -107,7 +107,7 @@ def format_bytes(count: float) -> str:
 
 def images_left(out_dir: Path, config: SceneConfig) -> int:
     """Images of ``config`` not yet finished in ``out_dir`` (a resumed run renders these)."""
-    from simgen.shards import pending_views
+    from simgen.produce.shards import pending_views
 
     if not out_dir.is_dir():
         return config.num_images
@@ -140,8 +140,8 @@ def estimate_run(
         source: the scene file, named in errors about its meshes.
     """
     from simgen.assets import load_catalog
-    from simgen.runner import check_texture_folders, prepare_output
-    from simgen.workers import SceneRenderer
+    from simgen.produce.runner import check_texture_folders, prepare_output
+    from simgen.produce.workers import SceneRenderer
 
     out_dir = Path(out_dir)
     prepare_output(out_dir, config)  # the same checks as the run (reads only)

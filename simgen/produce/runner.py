@@ -7,15 +7,15 @@ Layout of a dataset directory::
     depth/NNNNNN.png       optional uint16 depth in millimetres
     records/NNNNNN.json    labels + everything sampled for the image (written after the image)
     annotations.json       COCO, written once every image is done
-    yolo/, yolo-seg/, bop/ other formats, when asked for (simgen.writers)
+    yolo/, yolo-seg/, bop/ other formats, when asked for (simgen.formats)
 
 Image ``i`` is view ``i % views_per_scene`` of scene ``i // views_per_scene``. A record's
 presence marks its image as finished; re-running the same command skips finished images, so an
 interrupted run (even one killed with SIGKILL) resumes and ends byte-identical to an
 uninterrupted one.
 
-The work is cut into shards (:mod:`simgen.shards`) and run by a backend
-(:mod:`simgen.backends`): in this process (one worker), in local worker processes, or as Ray
+The work is cut into shards (:mod:`simgen.produce.shards`) and run by a backend
+(:mod:`simgen.produce.backends`): in this process (one worker), in local worker processes, or as Ray
 tasks. Scene ``j`` draws only from ``(seed, j)``, so the files do not depend on the backend,
 the worker count or the order in which shards ran. The format files are written at the end, in
 image order, from the records.
@@ -39,8 +39,8 @@ from simgen.assets import load_catalog
 from simgen.config import SceneConfig, config_to_yaml, validate_config
 from simgen.errors import SimgenError
 from simgen.io import atomic_write_text, remove_stale_temporaries
-from simgen.pipeline import ViewResult, draw_effects, render_view
-from simgen.shards import (
+from simgen.produce.pipeline import ViewResult, draw_effects, render_view
+from simgen.produce.shards import (
     AttemptBook,
     SceneFailure,
     ShardQueue,
@@ -50,7 +50,7 @@ from simgen.shards import (
     pending_views,
     record_path,
 )
-from simgen.workers import STAGES, ImageDone, JobSpec, SceneDone, SceneRenderer
+from simgen.produce.workers import STAGES, ImageDone, JobSpec, SceneDone, SceneRenderer
 
 CONFIG_FILE = "config.yaml"
 ANNOTATIONS_FILE = "annotations.json"
@@ -218,10 +218,10 @@ def render_dataset(
             physics client) after this many scenes.
         max_attempts: attempts per scene (failures and worker crashes) before it is reported.
         scenes_per_shard: shard size (default from the scene and worker counts).
-        formats: writer names (:data:`simgen.writers.WRITERS`); COCO is always written.
+        formats: writer names (:data:`simgen.formats.WRITERS`); COCO is always written.
         coco_polygons: COCO segmentations as polygons instead of RLE.
         physics_process: settle scenes in a helper process per worker, recycled every
-            :data:`~simgen.physics_process.RECYCLE_AFTER` scenes (bounds pybullet's leak,
+            :data:`~simgen.produce.physics_helper.RECYCLE_AFTER` scenes (bounds pybullet's leak,
             overlaps physics with rendering), or inside the worker. Default: in a helper
             process for local worker processes; inside the worker for one local worker (a
             spawned helper re-imports the calling script, which then needs an
@@ -241,8 +241,8 @@ def render_dataset(
     Raises:
         SimgenError: bad meshes, options or an unusable output directory; nothing is written.
     """
-    from simgen.backends import BACKENDS, create_backend
-    from simgen.writers import parse_formats
+    from simgen.formats import parse_formats
+    from simgen.produce.backends import BACKENDS, create_backend
 
     out_dir = Path(out_dir)
     _check_run_options(workers, recycle_after, max_attempts)
@@ -250,7 +250,7 @@ def render_dataset(
         raise SimgenError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
     format_names = parse_formats(formats)
     if backend == "ray":
-        from simgen.backends.ray_backend import import_ray
+        from simgen.produce.backends.ray_backend import import_ray
 
         import_ray()  # a missing optional dependency fails before anything is written
     prepare_output(out_dir, config)
@@ -343,7 +343,7 @@ def _write_formats(
     coco_polygons: bool,
 ) -> None:
     """Count the instances of every record into ``summary`` and write the format files."""
-    from simgen.writers import WriterOptions, create_writers
+    from simgen.formats import WriterOptions, create_writers
 
     total = config.num_images
     records = load_records(out_dir, total)

@@ -1,6 +1,6 @@
 """Backends run a job's shards: in this process, in local worker processes, or as Ray tasks.
 
-Every backend takes shards from a :class:`~simgen.shards.ShardQueue` (which owns the retry
+Every backend takes shards from a :class:`~simgen.produce.shards.ShardQueue` (which owns the retry
 policy) and passes the workers' events to one callback in the calling process, so progress,
 summary and failure reports look the same whichever backend ran.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from simgen.shards import Shard, ShardQueue
-from simgen.workers import Emit, Event, JobSpec, SceneDone, SceneFailed
+from simgen.produce.shards import Shard, ShardQueue
+from simgen.produce.workers import Emit, Event, JobSpec, SceneDone, SceneFailed
 
 BACKENDS = ("local", "ray")
 """Names accepted by ``simgen render --backend``."""
@@ -73,14 +73,14 @@ def create_backend(
     """
     if name == "local":
         if workers is None or workers <= 1:
-            from simgen.backends.inline import InlineBackend
+            from simgen.produce.backends.inline import InlineBackend
 
             return InlineBackend(recycle_after=recycle_after, assets=assets)
-        from simgen.backends.local import LocalBackend
+        from simgen.produce.backends.local import LocalBackend
 
         return LocalBackend(workers=workers, recycle_after=recycle_after, assets=assets)
     if name == "ray":
-        from simgen.backends.ray_backend import RayBackend
+        from simgen.produce.backends.ray_backend import RayBackend
 
         return RayBackend(workers=workers, recycle_after=recycle_after, address=address)
     raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")

@@ -1,4 +1,5 @@
-"""The in-process backend (``--workers 1``): one :class:`~simgen.workers.Worker`, no processes.
+"""The in-process backend (``--workers 1``): one :class:`~simgen.produce.workers.Worker`, no
+processes.
 
 A crash of the renderer here ends the run (re-running resumes); exceptions are retried and
 reported like in the other backends, and the worker is rebuilt after ``recycle_after`` scenes.
@@ -9,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from simgen.assets import Asset
-from simgen.backends import ShardTracker
-from simgen.shards import ShardQueue
-from simgen.workers import Emit, JobSpec, Worker
+from simgen.produce.backends import ShardTracker
+from simgen.produce.shards import ShardQueue
+from simgen.produce.workers import Emit, JobSpec, Worker
 
 
 class InlineBackend:

@@ -111,8 +111,8 @@ def mask_folder_to_coco(
     """
     import cv2
 
+    from simgen.formats.coco import encode_rle, xywh
     from simgen.labels import mask_bbox
-    from simgen.writers.coco import encode_rle, xywh
 
     root = Path(root)
     if not root.is_dir():

@@ -1,8 +1,8 @@
 """The local multi-process backend: W spawned worker processes on this machine.
 
-Each worker process builds its renderer once (:func:`simgen.workers.process_main`) from the
+Each worker process builds its renderer once (:func:`simgen.produce.workers.process_main`) from the
 catalog the parent loaded, settles scenes in its own physics helper process
-(:mod:`simgen.physics_process`, recycled every ``RECYCLE_AFTER`` scenes) and renders the
+(:mod:`simgen.produce.physics_helper`, recycled every ``RECYCLE_AFTER`` scenes) and renders the
 shards it is sent, reporting every finished image through its own pipe. The parent hands out
 shards, restarts a worker that retired (recycling) or died, and requeues the unfinished part of
 a dead worker's shard, charging the scene it was rendering one failed attempt. Worker
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simgen.assets import Asset, warm_geometry
-from simgen.backends import ShardTracker
-from simgen.shards import ShardQueue
-from simgen.workers import (
+from simgen.produce.backends import ShardTracker
+from simgen.produce.shards import ShardQueue
+from simgen.produce.workers import (
     Emit,
     JobSpec,
     Ready,

@@ -1,0 +1,1 @@
+"""The dataset folder: its layout, and merging datasets."""

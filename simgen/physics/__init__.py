@@ -1,0 +1,1 @@
+"""Physics: the pybullet world that settles scenes, and the collision models it uses."""

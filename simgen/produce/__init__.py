@@ -1,0 +1,1 @@
+"""Production: runs, shards, worker processes, backends, the physics helper."""
