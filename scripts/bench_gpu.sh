@@ -18,6 +18,9 @@ set -euo pipefail
 dir=${1:?usage: scripts/bench_gpu.sh DIR [KEEP_DIR]}
 keep=${2:-}
 export PYOPENGL_PLATFORM=egl
+# Python 3.12 needs PyOpenGL 3.1.9 (3.1.0, the pin, fails in glGenTextures there): let the
+# renderer run with it (simgen.render.pyrender_patches warns instead of refusing).
+export SIMGEN_ALLOW_UNPINNED_GL=${SIMGEN_ALLOW_UNPINNED_GL:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 echo "== renderer, cost-growth grid (built-in scene), renderer only"
 python3 "$here/bench_growth.py" --scenes "$dir/growth.pkl.gz" ${keep:+--keep-images "$keep/growth.npz"}

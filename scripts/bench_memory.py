@@ -4,7 +4,7 @@
 Renders ``--num`` images of the default tabletop scene with one worker in this process (the
 same code a worker process runs: one renderer reused across scenes, every image and record
 written), reading this process's resident set size (VmRSS) between scenes, right after the
-worker's heap trimmer ran (:mod:`simgen.produce.memory`: it gives freed heap pages back when the
+worker's heap trimmer ran (:mod:`simgen.memory`: it gives freed heap pages back when the
 resident set grew by 96 MiB since its last trim): what a worker keeps from one scene to the
 next. Within a scene RSS swings by tens of MiB with its meshes, textures and
 images; the peak over every image is reported too. By default the scenes settle in a physics
@@ -41,7 +41,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 def rss_mib() -> float:
     """Resident set size of this process in MiB (Linux ``/proc/self/statm``)."""
-    from simgen.produce.memory import resident_mib
+    from simgen.memory import resident_mib
 
     rss = resident_mib()
     if rss is None:

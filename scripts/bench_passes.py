@@ -99,10 +99,11 @@ def main() -> None:
         finally:
             renderer.constant_light_loops = True
         import simgen.render.pyrender_egl as backend
+        from simgen.render.pyrender_patches import swap_program_cache
 
-        inner = renderer._offscreen._renderer
-        fast_cache, fit = inner._program_cache, backend.fit_shadow_cameras
-        inner._program_cache = ShaderProgramCache()  # pyrender's own mesh.frag
+        # pyrender's own mesh.frag
+        fast_cache = swap_program_cache(renderer._offscreen, ShaderProgramCache())
+        fit = backend.fit_shadow_cameras
         backend.fit_shadow_cameras = lambda scene, casters: None  # pyrender's frusta
         try:
             measure(
@@ -114,7 +115,7 @@ def main() -> None:
             )
         finally:
             backend.fit_shadow_cameras = fit
-            inner._program_cache = fast_cache
+            swap_program_cache(renderer._offscreen, fast_cache)
     results["first view of a scene (image + labels)"] = first
 
     table = {

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class Asset:
     name: str
     vertices: np.ndarray = field(repr=False)
     faces: np.ndarray = field(repr=False)
-    mesh: object = field(repr=False)
+    mesh: Any = field(repr=False)
     primitive: str | None = None
     textured: bool = False
 

@@ -14,22 +14,29 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from simgen.dataset.versions import SCHEMA_VERSION, check_current_version, upgrade_config
 from simgen.effects import EffectConfig
 from simgen.errors import SimgenError
 from simgen.randomize.texture import TextureConfig
-from simgen.schema import (  # noqa: F401 - re-exported for config users
-    MAX_OBJECTS,
-    PYBULLET_DATA_PREFIX,
+from simgen.ranges import (
+    MAX_OBJECTS,  # noqa: F401 - re-exported for config users
     RGB,
-    ColorSpec,
-    CountRange,
+    Count0To16Range,
+    Degrees0To90Range,
+    DegreesPlusMinus90Range,
     FloatRange,
+    Kelvin1000To40000Range,
+    ObjectCountRange,
+    OpenDegrees0To180Range,
     PositiveRange,
-    UnitRange,
+    ZeroOneRange,
+)
+from simgen.schema import (
+    PYBULLET_DATA_PREFIX,
+    ColorSpec,
     _Model,
-    _ordered,
 )
 
 
@@ -51,18 +58,16 @@ class CameraConfig(_Model):
     """Camera views on a sphere around a jittered look-at point at the centre of the table."""
 
     distance: PositiveRange = Field((0.6, 1.1), description="Metres from the look-at point.")
-    elevation_deg: Annotated[
-        tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-90, le=90)]],
-        AfterValidator(_ordered),
-    ] = Field((25.0, 75.0), description="Degrees above the table plane.")
+    elevation_deg: DegreesPlusMinus90Range = Field(
+        (25.0, 75.0), description="Degrees above the table plane."
+    )
     azimuth_deg: FloatRange = Field((0.0, 360.0), description="Degrees around the vertical axis.")
     look_at_jitter: float = Field(
         0.05, ge=0, description="Half-size in metres of the cube the look-at point is drawn from."
     )
-    fov_deg: Annotated[
-        tuple[Annotated[float, Field(gt=0, lt=180)], Annotated[float, Field(gt=0, lt=180)]],
-        AfterValidator(_ordered),
-    ] = Field((40.0, 60.0), description="Vertical field of view; ignored when intrinsics are set.")
+    fov_deg: OpenDegrees0To180Range = Field(
+        (40.0, 60.0), description="Vertical field of view; ignored when intrinsics are set."
+    )
     roll_deg: FloatRange = Field((0.0, 0.0), description="In-plane rotation about the view axis.")
     intrinsics: IntrinsicsConfig | None = Field(None, description="Fixed K; overrides fov_deg.")
     znear: float = Field(0.01, gt=0)
@@ -132,7 +137,7 @@ a category by ``weight``); a mapping ``{category: frequency}`` sets target frequ
 
 
 class ObjectsConfig(_Model):
-    count: CountRange = Field((3, 8), description="Number of labeled objects per scene.")
+    count: ObjectCountRange = Field((3, 8), description="Number of labeled objects per scene.")
     mesh_root: str | None = Field(
         None,
         description="Folder that relative mesh paths are resolved against (itself relative "
@@ -162,17 +167,17 @@ def _default_distractors() -> list[MeshSource]:
 class DistractorsConfig(_Model):
     """Unlabeled objects: they occlude labeled ones but get no annotation."""
 
-    count: CountRange = Field((0, 0), description="Number of distractors per scene.")
+    count: ObjectCountRange = Field((0, 0), description="Number of distractors per scene.")
     catalog: list[MeshSource] = Field(default_factory=_default_distractors, min_length=1)
 
 
 class MaterialConfig(_Model):
     """Ranges for random base colours (HSV of an sRGB colour) and PBR parameters."""
 
-    saturation: UnitRange = (0.3, 1.0)
-    value: UnitRange = (0.3, 1.0)
-    metallic: UnitRange = (0.0, 0.3)
-    roughness: UnitRange = (0.3, 0.9)
+    saturation: ZeroOneRange = (0.3, 1.0)
+    value: ZeroOneRange = (0.3, 1.0)
+    metallic: ZeroOneRange = (0.0, 0.3)
+    roughness: ZeroOneRange = (0.3, 0.9)
     keep_original_p: float = Field(
         0.0,
         ge=0,
@@ -191,10 +196,7 @@ LightKind = Literal["directional", "point", "spot"]
 class LightsConfig(_Model):
     """Lights placed on a dome above the table, aimed at its centre."""
 
-    count: Annotated[
-        tuple[Annotated[int, Field(ge=0, le=16)], Annotated[int, Field(ge=0, le=16)]],
-        AfterValidator(_ordered),
-    ] = (1, 4)
+    count: Count0To16Range = (1, 4)
     kinds: list[LightKind] = Field(["directional", "point", "spot"], min_length=1)
     intensity: PositiveRange = Field(
         (2.0, 5.0),
@@ -202,24 +204,16 @@ class LightsConfig(_Model):
         "each of n lights gets a draw from this range divided by n. Point and spot lights are "
         "given the candela that yields their share at their distance.",
     )
-    temperature_k: Annotated[
-        tuple[
-            Annotated[float, Field(ge=1000, le=40000)], Annotated[float, Field(ge=1000, le=40000)]
-        ],
-        AfterValidator(_ordered),
-    ] = Field(
+    temperature_k: Kelvin1000To40000Range = Field(
         (3000.0, 8000.0),
         description="Colour temperature of each light in kelvin (its colour is linear RGB).",
     )
-    saturation: UnitRange = Field(
+    saturation: ZeroOneRange = Field(
         (0.0, 0.1), description="Extra random tint on top of the temperature colour (HSV)."
     )
     distance: PositiveRange = Field((1.0, 2.0), description="Metres from the table centre.")
-    elevation_deg: Annotated[
-        tuple[Annotated[float, Field(ge=0, le=90)], Annotated[float, Field(ge=0, le=90)]],
-        AfterValidator(_ordered),
-    ] = (30.0, 85.0)
-    ambient: UnitRange = Field((0.15, 0.35), description="Ambient light level per channel.")
+    elevation_deg: Degrees0To90Range = (30.0, 85.0)
+    ambient: ZeroOneRange = Field((0.15, 0.35), description="Ambient light level per channel.")
     shadows: bool = Field(True, description="Directional and spot shadows.")
 
 
@@ -309,14 +303,18 @@ class OutputConfig(_Model):
         1,
         ge=0,
         le=9,
-        description="libdeflate level of the PNGs: 0 stores, 1 is fastest, 9 smallest (on the "
-        "default scene level 6 made files 28 % smaller at 1.6x the encoding time).",
+        description="libdeflate level of the PNGs: 0 stores, 1 is fastest, 9 smallest.",
     )
 
 
 class SceneConfig(_Model):
     """A whole scene file. ``seed`` and ``num_images`` are also set by ``--seed`` / ``--num``."""
 
+    schema_version: int = Field(
+        SCHEMA_VERSION,
+        description="Version of the config format (simgen.dataset.versions); older versions "
+        "are converted when read, so it is always the current one here.",
+    )
     name: str = "scene"
     seed: int = Field(0, ge=0, description="Root seed; image N depends only on (config, seed, N).")
     num_images: int = Field(20, ge=1)
@@ -336,6 +334,11 @@ class SceneConfig(_Model):
         default_factory=list,
         description="Pixel-level post-render effects (simgen.effects), applied in order.",
     )
+
+    @field_validator("schema_version")
+    @classmethod
+    def _current_version(cls, value: int) -> int:
+        return check_current_version(value)
 
     @model_validator(mode="after")
     def _ground_for_physics(self) -> SceneConfig:
@@ -508,7 +511,13 @@ def read_yaml(path: Path, *, allow_empty: bool = False) -> dict[str, Any]:
 
 
 def validate_config(data: dict[str, Any], *, source: str | Path) -> SceneConfig:
-    """Validate a raw mapping into a :class:`SceneConfig`, raising a one-line error."""
+    """Validate a raw mapping into a :class:`SceneConfig`, raising a one-line error.
+
+    ``data`` of an older ``schema_version`` (none: 0) is converted first
+    (:func:`~simgen.dataset.versions.upgrade_config`); a newer one is an error.
+    """
+    if isinstance(data, dict):
+        data = upgrade_config(data, source=source)
     try:
         return SceneConfig.model_validate(data)
     except ValidationError as exc:

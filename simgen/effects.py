@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType, ModuleType
 from typing import Annotated, Any, Literal, TypedDict
 
 import numpy as np
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -46,89 +44,26 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from simgen.ranges import (
+    AtLeastOneRange,
+    AtLeastTwoRange,
+    Color255,
+    Degrees0To360Range,
+    Drawn,
+    MinusOneOneRange,
+    NonNegativeRange,
+    OddKernel3To101Range,
+    OpenZeroOneRange,
+    PlusMinus45Range,
+    PositiveRange,
+    Quality1To100Range,
+    Roi,
+    Vertices3To64Range,
+    ZeroOneRange,
+)
+
 ALBUMENTATIONS_REQUIREMENT = "albumentations>=2.0.8,<2.1"
 """The pip requirement for the optional dependency (2.0.8 is the last MIT-licensed release)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Range types. Defined here rather than imported from simgen.config, because config.py imports
-# this module (``effects: list[EffectConfig]``) and a cycle would break at import time.
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Drawn:
-    """Annotation marker: this field is a ``[min, max]`` range drawn by :func:`sample_effects`.
-
-    ``kind`` is ``float`` (uniform), ``int`` (uniform over integers, inclusive) or ``odd``
-    (uniform over the odd integers in the range, for kernel sizes).
-    """
-
-    kind: Literal["float", "int", "odd"]
-
-
-def _ordered(value: tuple[float, float]) -> tuple[float, float]:
-    if value[0] > value[1]:
-        raise ValueError(f"min > max ({value[0]} > {value[1]})")
-    return value
-
-
-def _has_odd(value: tuple[int, int]) -> tuple[int, int]:
-    if value[0] == value[1] and value[0] % 2 == 0:
-        raise ValueError(f"range must contain an odd number (got [{value[0]}, {value[1]}])")
-    return value
-
-
-_Unit = Annotated[float, Field(ge=0, le=1)]
-_SignedUnit = Annotated[float, Field(ge=-1, le=1)]
-_NonNegative = Annotated[float, Field(ge=0)]
-_Positive = Annotated[float, Field(gt=0)]
-_Factor = Annotated[float, Field(gt=0, le=1)]
-_Degrees = Annotated[float, Field(ge=0, le=360)]
-_Slant = Annotated[float, Field(ge=-45, le=45)]
-_Count = Annotated[int, Field(ge=1)]
-_Vertices = Annotated[int, Field(ge=3, le=64)]
-_Radius = Annotated[int, Field(ge=2)]
-_Quality = Annotated[int, Field(ge=1, le=100)]
-_Kernel = Annotated[int, Field(ge=3, le=101)]
-_Byte = Annotated[int, Field(ge=0, le=255)]
-
-_FLOAT = _Drawn("float")
-_INT = _Drawn("int")
-
-UnitRange = Annotated[tuple[_Unit, _Unit], AfterValidator(_ordered), _FLOAT]
-"""``[min, max]`` within [0, 1]."""
-SignedUnitRange = Annotated[tuple[_SignedUnit, _SignedUnit], AfterValidator(_ordered), _FLOAT]
-"""``[min, max]`` within [-1, 1]."""
-NonNegativeRange = Annotated[tuple[_NonNegative, _NonNegative], AfterValidator(_ordered), _FLOAT]
-PositiveRange = Annotated[tuple[_Positive, _Positive], AfterValidator(_ordered), _FLOAT]
-FactorRange = Annotated[tuple[_Factor, _Factor], AfterValidator(_ordered), _FLOAT]
-"""``[min, max]`` within (0, 1]: a multiplicative factor that may only darken."""
-DegreesRange = Annotated[tuple[_Degrees, _Degrees], AfterValidator(_ordered), _FLOAT]
-SlantRange = Annotated[tuple[_Slant, _Slant], AfterValidator(_ordered), _FLOAT]
-CountRange = Annotated[tuple[_Count, _Count], AfterValidator(_ordered), _INT]
-"""Integer ``[min, max]``, both at least 1."""
-VerticesRange = Annotated[tuple[_Vertices, _Vertices], AfterValidator(_ordered), _INT]
-RadiusRange = Annotated[tuple[_Radius, _Radius], AfterValidator(_ordered), _INT]
-QualityRange = Annotated[tuple[_Quality, _Quality], AfterValidator(_ordered), _INT]
-KernelRange = Annotated[
-    tuple[_Kernel, _Kernel], AfterValidator(_ordered), AfterValidator(_has_odd), _Drawn("odd")
-]
-"""Integer ``[min, max]`` within [3, 101]; an odd kernel size is drawn from it."""
-
-Color255 = tuple[_Byte, _Byte, _Byte]
-"""``[r, g, b]`` in 0..255."""
-
-
-def _roi(value: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    x0, y0, x1, y1 = value
-    if not (x0 < x1 and y0 < y1):
-        raise ValueError(f"need x0 < x1 and y0 < y1 (got {list(value)})")
-    return value
-
-
-Roi = Annotated[tuple[_Unit, _Unit, _Unit, _Unit], AfterValidator(_roi)]
-"""``[x0, y0, x1, y1]`` as fractions of the image width and height, ``x0 < x1``, ``y0 < y1``."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,7 +72,7 @@ Roi = Annotated[tuple[_Unit, _Unit, _Unit, _Unit], AfterValidator(_roi)]
 
 
 class _Effect(BaseModel):
-    """Fields shared by every effect. Range fields are marked with :class:`_Drawn`."""
+    """Fields shared by every effect. Range fields are marked with :class:`Drawn`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -149,11 +84,15 @@ class RainEffect(_Effect):
     """Rain streaks (``albumentations.RandomRain``); the number of drops scales with height."""
 
     name: Literal["rain"] = "rain"
-    slant: SlantRange = Field((-10.0, 10.0), description="Horizontal drift of a drop, pixels.")
-    drop_length: CountRange = Field((10, 20), description="Drop length in pixels.")
-    drop_width: CountRange = Field((1, 2), description="Drop width in pixels.")
-    blur: CountRange = Field((3, 5), description="Box-blur size of the rain layer, pixels.")
-    brightness: FactorRange = Field((0.7, 0.9), description="Image brightness factor (dimming).")
+    slant: PlusMinus45Range = Field(
+        (-10.0, 10.0), description="Horizontal drift of a drop, pixels."
+    )
+    drop_length: AtLeastOneRange = Field((10, 20), description="Drop length in pixels.")
+    drop_width: AtLeastOneRange = Field((1, 2), description="Drop width in pixels.")
+    blur: AtLeastOneRange = Field((3, 5), description="Box-blur size of the rain layer, pixels.")
+    brightness: OpenZeroOneRange = Field(
+        (0.7, 0.9), description="Image brightness factor (dimming)."
+    )
     rain_type: Literal["drizzle", "heavy", "torrential", "default"] = Field(
         "default", description="Drop count: height/4, height, 2*height or height/3."
     )
@@ -163,20 +102,20 @@ class RainEffect(_Effect):
 class FogEffect(_Effect):
     """Fog (``albumentations.RandomFog``): white haze plus a blur of the whole image.
 
-    The slowest effect by far: about 0.2 s per 640x480 image with the default range, and
-    thinner fog is slower (more, smaller particles: about 0.47 s at ``fog_coef`` 0.2).
+    The slowest effect by far, and thinner fog is slower (more, smaller particles); timings
+    in docs/benchmarks.md ("Figures behind defaults").
     """
 
     name: Literal["fog"] = "fog"
-    fog_coef: UnitRange = Field((0.3, 0.6), description="Fog intensity.")
-    alpha_coef: UnitRange = Field((0.05, 0.1), description="Opacity of one fog particle.")
+    fog_coef: ZeroOneRange = Field((0.3, 0.6), description="Fog intensity.")
+    alpha_coef: ZeroOneRange = Field((0.05, 0.1), description="Opacity of one fog particle.")
 
 
 class SnowEffect(_Effect):
     """Snow (``albumentations.RandomSnow``): brightens the darker parts of the image."""
 
     name: Literal["snow"] = "snow"
-    snow_point: UnitRange = Field((0.1, 0.3), description="Snow coverage threshold.")
+    snow_point: ZeroOneRange = Field((0.1, 0.3), description="Snow coverage threshold.")
     brightness: PositiveRange = Field((1.5, 2.5), description="Brightness gain of snowy pixels.")
     method: Literal["bleach", "texture"] = Field("bleach", description="texture is ~4x slower.")
 
@@ -185,9 +124,9 @@ class SunFlareEffect(_Effect):
     """Sun flare (``albumentations.RandomSunFlare``); the flare centre is drawn inside ``roi``."""
 
     name: Literal["sun_flare"] = "sun_flare"
-    angle: UnitRange = Field((0.0, 1.0), description="Direction of the flare line, in turns.")
-    src_radius: RadiusRange = Field((100, 250), description="Sun radius in pixels.")
-    num_circles: CountRange = Field((4, 8), description="Number of flare circles.")
+    angle: ZeroOneRange = Field((0.0, 1.0), description="Direction of the flare line, in turns.")
+    src_radius: AtLeastTwoRange = Field((100, 250), description="Sun radius in pixels.")
+    num_circles: AtLeastOneRange = Field((4, 8), description="Number of flare circles.")
     roi: Roi = Field((0.0, 0.0, 1.0, 0.5), description="Region of the flare centre.")
     src_color: Color255 = (255, 255, 255)
     method: Literal["overlay", "physics_based"] = "overlay"
@@ -197,9 +136,9 @@ class ShadowEffect(_Effect):
     """Polygonal cast shadows (``albumentations.RandomShadow``) inside ``roi``."""
 
     name: Literal["shadow"] = "shadow"
-    num_shadows: CountRange = Field((1, 2), description="Number of shadow polygons.")
-    vertices: VerticesRange = Field((4, 6), description="Vertices per shadow polygon.")
-    intensity: UnitRange = Field((0.3, 0.6), description="Darkening of a shadow (1 = black).")
+    num_shadows: AtLeastOneRange = Field((1, 2), description="Number of shadow polygons.")
+    vertices: Vertices3To64Range = Field((4, 6), description="Vertices per shadow polygon.")
+    intensity: ZeroOneRange = Field((0.3, 0.6), description="Darkening of a shadow (1 = black).")
     roi: Roi = Field((0.0, 0.5, 1.0, 1.0), description="Region the polygons are drawn in.")
 
 
@@ -207,16 +146,16 @@ class BrightnessContrastEffect(_Effect):
     """Global brightness and contrast (``albumentations.RandomBrightnessContrast``)."""
 
     name: Literal["brightness_contrast"] = "brightness_contrast"
-    brightness: SignedUnitRange = Field((-0.2, 0.2), description="Offset, fraction of 255.")
-    contrast: SignedUnitRange = Field((-0.2, 0.2), description="Gain minus 1.")
+    brightness: MinusOneOneRange = Field((-0.2, 0.2), description="Offset, fraction of 255.")
+    contrast: MinusOneOneRange = Field((-0.2, 0.2), description="Gain minus 1.")
 
 
 class GaussNoiseEffect(_Effect):
     """Additive Gaussian noise (``albumentations.GaussNoise``)."""
 
     name: Literal["gauss_noise"] = "gauss_noise"
-    std: UnitRange = Field((0.02, 0.06), description="Standard deviation, fraction of 255.")
-    mean: SignedUnitRange = Field((0.0, 0.0), description="Mean, fraction of 255.")
+    std: ZeroOneRange = Field((0.02, 0.06), description="Standard deviation, fraction of 255.")
+    mean: MinusOneOneRange = Field((0.0, 0.0), description="Mean, fraction of 255.")
     per_channel: bool = Field(True, description="Independent noise per channel.")
 
 
@@ -224,7 +163,7 @@ class IsoNoiseEffect(_Effect):
     """Camera sensor noise (``albumentations.ISONoise``): colour shift plus luminance noise."""
 
     name: Literal["iso_noise"] = "iso_noise"
-    color_shift: UnitRange = Field((0.01, 0.05), description="Hue shift amount.")
+    color_shift: ZeroOneRange = Field((0.01, 0.05), description="Hue shift amount.")
     intensity: NonNegativeRange = Field((0.1, 0.5), description="Luminance noise strength.")
 
 
@@ -236,15 +175,15 @@ class MotionBlurEffect(_Effect):
     """
 
     name: Literal["motion_blur"] = "motion_blur"
-    kernel_size: KernelRange = Field((3, 9), description="Odd kernel size in pixels.")
-    angle: DegreesRange = Field((0.0, 360.0), description="Blur direction in degrees.")
+    kernel_size: OddKernel3To101Range = Field((3, 9), description="Odd kernel size in pixels.")
+    angle: Degrees0To360Range = Field((0.0, 360.0), description="Blur direction in degrees.")
 
 
 class JpegEffect(_Effect):
     """JPEG compression artefacts (``albumentations.ImageCompression``)."""
 
     name: Literal["jpeg"] = "jpeg"
-    quality: QualityRange = Field((40, 90), description="JPEG quality, 1..100.")
+    quality: Quality1To100Range = Field((40, 90), description="JPEG quality, 1..100.")
 
 
 _CONFIGS: dict[str, type[_Effect]] = {
@@ -299,7 +238,7 @@ def _validate_effect(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         return handler(value)
     name = value.get("name")
     if "name" not in value:
-        line = {"type": "missing", "loc": ("name",), "input": value}
+        line: Any = {"type": "missing", "loc": ("name",), "input": value}
         raise ValidationError.from_exception_data("EffectConfig", [line])
     if not isinstance(name, str) or name not in _CONFIGS:
         expected = ", ".join(EFFECT_NAMES)
@@ -346,7 +285,7 @@ class DrawnEffect(TypedDict):
 
 def _draw_kind(field_metadata: list[Any]) -> str | None:
     for item in field_metadata:
-        if isinstance(item, _Drawn):
+        if isinstance(item, Drawn):
             return item.kind
     return None
 

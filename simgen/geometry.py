@@ -41,8 +41,8 @@ def quaternion_from_rotation(R: np.ndarray) -> np.ndarray:
     else:
         s = 2.0 * np.sqrt(1.0 + R[2, 2] - R[0, 0] - R[1, 1])
         q = [(R[1, 0] - R[0, 1]) / s, (R[0, 2] + R[2, 0]) / s, (R[1, 2] + R[2, 1]) / s, 0.25 * s]
-    q = np.asarray(q)
-    return q if q[0] >= 0 else -q
+    quaternion = np.asarray(q)
+    return quaternion if quaternion[0] >= 0 else -quaternion
 
 
 def pose_matrix(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:

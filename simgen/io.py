@@ -51,7 +51,7 @@ _PNG_COLOR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB,
 PNG_FILTER_NONE, PNG_FILTER_UP = 0, 2
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
+def _png_chunk(kind: bytes, data: bytes | bytearray) -> bytes:
     """One PNG chunk: length, type, data, CRC-32 of type and data."""
     crc = zlib.crc32(data, zlib.crc32(kind))
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
@@ -64,9 +64,8 @@ def encode_png(image: np.ndarray, compression: int = 1) -> bytes:
     8-bit rows are stored unfiltered; 16-bit rows (depth) use PNG's "Up" filter (the byte
     difference to the row above, computed by numpy), which suits smooth gradients. The rows
     are deflated into a zlib stream by libdeflate at level ``compression``: 0 stores them, 1
-    (the default) is fastest, 9 smallest. On 16 rendered 640×480 default-scene images level 1
-    took 1.8 ms (77 KiB), level 6 2.9 ms (55 KiB), and zlib's run-length strategy on
-    Up-filtered rows, simgen's encoder before, 3.4 ms (80 KiB).
+    (the default) is fastest, 9 smallest (timings and sizes per level: docs/benchmarks.md,
+    "Figures behind defaults").
 
     Raises:
         ValueError: an unsupported shape, dtype or compression level.

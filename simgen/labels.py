@@ -316,6 +316,8 @@ def annotate(
     """
     view = sample.views[view_index]
     ids = output.instance_ids
+    if ids is None:
+        raise ValueError("annotate needs the renderer's instance-id map")
     shape = (view.height, view.width)
     counts = np.bincount(ids.ravel())
     instances = []
@@ -329,9 +331,9 @@ def annotate(
             window = inside_window(asset, obj.pose, obj.scale, view)
             if window is not None:
                 crops = _windowed_instance(obj, ids, output, window, area)
-        if crops is not None:
+        if crops is not None and window is not None:
             visible_crop, amodal_crop = crops
-            visible = _paste(visible_crop, window, shape)
+            visible: np.ndarray = _paste(visible_crop, window, shape)
             amodal = _paste(amodal_crop, window, shape)
             bbox = _offset(mask_bbox(visible_crop), window)
             amodal_bbox = _offset(mask_bbox(amodal_crop), window)

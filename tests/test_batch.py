@@ -1,14 +1,10 @@
-"""Batch production: any worker count gives the same bytes; kills, crashes and failures."""
+"""Batch production: shards and the retry policy, a failing scene, the physics helper process;
+in-process variants give the same bytes. Runs across worker processes: test_batch_e2e.py."""
 
 from __future__ import annotations
 
-import filecmp
-import os
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -23,98 +19,10 @@ from simgen.produce.shards import (
     make_shards,
     pending_views,
 )
-from tests.conftest import SMALL
-
-NUM = 16
-SEED = 7
-OVERRIDES = [f"num_images={NUM}", f"seed={SEED}", *SMALL]
+from tests.helpers import BATCH_NUM, BATCH_OVERRIDES, BATCH_SEED, SMALL, assert_same_tree
 
 
-def _files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-
-
-def assert_same_tree(a: Path, b: Path) -> None:
-    """Every file of ``a`` and ``b`` exists in both and has the same bytes."""
-    files = _files(a)
-    assert files == _files(b)
-    _match, mismatch, errors = filecmp.cmpfiles(a, b, files, shallow=False)
-    assert not mismatch and not errors, (mismatch, errors)
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    """The uninterrupted single-process run."""
-    out = tmp_path_factory.mktemp("reference")
-    summary = render_dataset(load_config(None, OVERRIDES), out)
-    assert summary.complete and summary.rendered == NUM
-    return out
-
-
-def test_two_workers_with_recycling_are_byte_identical(reference, tmp_path):
-    out = tmp_path / "two"
-    progress = []
-    summary = render_dataset(
-        load_config(None, OVERRIDES),
-        out,
-        workers=2,
-        recycle_after=1,
-        scenes_per_shard=1,
-        progress=lambda done, total: progress.append((done, total)),
-    )
-    assert summary.complete and summary.rendered == NUM and summary.crashes == 0
-    assert progress[0] == (0, NUM) and progress[-1] == (NUM, NUM)
-    assert [d for d, _ in progress] == list(range(NUM + 1))
-    assert sum(summary.instances.values()) > 0
-    assert_same_tree(out, reference)
-
-
-def test_sigkill_mid_run_then_rerun_is_identical(reference, tmp_path):
-    out = tmp_path / "killed"
-    command = [
-        sys.executable,
-        "-m",
-        "simgen.cli",
-        "render",
-        "--out",
-        str(out),
-        "--num",
-        str(NUM),
-        "--seed",
-        str(SEED),
-        "--workers",
-        "2",
-        "--quiet",
-        *(x for o in SMALL for x in ("--set", o)),
-    ]
-    env = {**os.environ, "PYOPENGL_PLATFORM": "egl"}
-    proc = subprocess.Popen(
-        command,
-        env=env,
-        start_new_session=True,  # its own process group: the workers die with it
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    records = out / "records"
-    while time.monotonic() < deadline and proc.poll() is None:
-        if records.is_dir() and len(list(records.glob("*.json"))) >= 3:
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    finished = len(list(records.glob("*.json")))
-    assert 3 <= finished < NUM
-    assert not (out / "annotations.json").exists()
-
-    rerun = subprocess.run(command, env=env, capture_output=True, timeout=120)
-    assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
-    assert not list(out.rglob("*.tmp-*"))
-    assert_same_tree(out, reference)
-
-
-def test_worker_asks_its_heap_trimmer_after_every_scene(reference, tmp_path, monkeypatch):
+def test_worker_asks_its_heap_trimmer_after_every_scene(batch_reference, tmp_path, monkeypatch):
     import simgen.produce.workers
 
     calls = []
@@ -125,49 +33,37 @@ def test_worker_asks_its_heap_trimmer_after_every_scene(reference, tmp_path, mon
             return super().after_scene()
 
     monkeypatch.setattr(simgen.produce.workers, "HeapTrimmer", Counting)
-    config = load_config(None, OVERRIDES)
+    config = load_config(None, BATCH_OVERRIDES)
     summary = render_dataset(config, tmp_path / "trimmed")
-    assert summary.complete and len(calls) == NUM // config.views_per_scene
-    assert_same_tree(tmp_path / "trimmed", reference)
+    assert summary.complete and len(calls) == BATCH_NUM // config.views_per_scene
+    assert_same_tree(tmp_path / "trimmed", batch_reference)
 
 
-def test_warm_shaders_change_no_byte(reference, tmp_path):
+def test_warm_shaders_change_no_byte(batch_reference, tmp_path):
     # Compiling every program up front (a worker with many scenes does) gives the same files.
-    summary = render_dataset(load_config(None, OVERRIDES), tmp_path / "warm", warm_shaders=True)
+    summary = render_dataset(
+        load_config(None, BATCH_OVERRIDES), tmp_path / "warm", warm_shaders=True
+    )
     assert summary.complete
-    assert_same_tree(tmp_path / "warm", reference)
+    assert_same_tree(tmp_path / "warm", batch_reference)
 
 
-def test_worker_crash_is_retried_and_output_identical(reference, tmp_path, monkeypatch):
-    markers = tmp_path / "markers"
-    markers.mkdir()
-    monkeypatch.setenv("SIMGEN_FAULT", f"crash:2:{markers}")  # scene 2 kills its worker once
-    out = tmp_path / "crashed"
-    summary = render_dataset(load_config(None, OVERRIDES), out, workers=2)
-    assert summary.crashes == 1 and summary.retries == 1 and summary.complete
-    assert summary.crash_reports == [
-        f"worker process died (exit code -9) while rendering scene 2 (seed {SEED}); retrying it"
-    ]
-    assert (markers / "fault-2").is_file()
-    assert_same_tree(out, reference)
-
-
-def test_scene_failing_repeatedly_is_reported_then_resumed(reference, tmp_path, monkeypatch):
+def test_scene_failing_repeatedly_is_reported_then_resumed(batch_reference, tmp_path, monkeypatch):
     from simgen.cli import main
 
     out = tmp_path / "failing"
-    args = ["render", "--out", str(out), "--num", str(NUM), "--seed", str(SEED), "-q"]
+    args = ["render", "--out", str(out), "--num", str(BATCH_NUM), "--seed", str(BATCH_SEED), "-q"]
     args += [x for o in SMALL for x in ("--set", o)]
     monkeypatch.setenv("SIMGEN_FAULT", "raise:1")
-    summary = render_dataset(load_config(None, OVERRIDES), out, max_attempts=2)
-    assert [(f.scene_index, f.seed, f.attempts) for f in summary.failures] == [(1, SEED, 2)]
+    summary = render_dataset(load_config(None, BATCH_OVERRIDES), out, max_attempts=2)
+    assert [(f.scene_index, f.seed, f.attempts) for f in summary.failures] == [(1, BATCH_SEED, 2)]
     assert "injected fault in scene 1" in summary.failures[0].describe()
-    assert summary.rendered == NUM - 4 and not (out / "annotations.json").exists()
+    assert summary.rendered == BATCH_NUM - 4 and not (out / "annotations.json").exists()
     assert main(args) == 1  # the command exits non-zero while a scene keeps failing
 
     monkeypatch.delenv("SIMGEN_FAULT")
     assert main(args) == 0
-    assert_same_tree(out, reference)
+    assert_same_tree(out, batch_reference)
 
 
 def test_make_shards_fixed_ranges():
@@ -230,7 +126,7 @@ def test_shard_queue_retry_policy():
 def test_bad_worker_options_are_rejected(tmp_path):
     from simgen.errors import SimgenError
 
-    config = load_config(None, OVERRIDES)
+    config = load_config(None, BATCH_OVERRIDES)
     with pytest.raises(SimgenError, match="--workers"):
         render_dataset(config, tmp_path / "a", workers=0)
     with pytest.raises(SimgenError, match="--recycle-after"):
@@ -252,7 +148,7 @@ def test_collision_models_settle_like_the_assets_they_stand_for():
     from simgen.physics.world import PhysicsWorld
     from simgen.randomize import sample_scene
 
-    config = load_config(None, [f"seed={SEED}"])
+    config = load_config(None, [f"seed={BATCH_SEED}"])
     assets = load_catalog(config)
     models = pickle.loads(pickle.dumps(collision_models(assets)))
     for asset, model in zip(assets, models, strict=True):
@@ -280,7 +176,7 @@ def test_physics_process_matches_inline_physics_and_survives_a_kill():
     from simgen.produce.physics_helper import InlinePhysics, PhysicsProcess
     from simgen.randomize import sample_scene
 
-    config = load_config(None, OVERRIDES)
+    config = load_config(None, BATCH_OVERRIDES)
     assets = load_catalog(config)
     samples = [sample_scene(config, assets, j) for j in range(6)]
     inline = InlinePhysics(config, assets)
@@ -331,5 +227,5 @@ def test_ray_backend_without_ray_fails_before_writing(tmp_path, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail
     with pytest.raises(SimgenError, match=r"--backend: the Ray backend needs Ray"):
-        render_dataset(load_config(None, OVERRIDES), tmp_path / "out", backend="ray")
+        render_dataset(load_config(None, BATCH_OVERRIDES), tmp_path / "out", backend="ray")
     assert not (tmp_path / "out").exists()

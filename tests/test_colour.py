@@ -3,8 +3,6 @@ renders back to itself under white ambient light of level 1, and the colour help
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -17,10 +15,11 @@ from simgen.geometry import look_at
 from simgen.render.colour import linear_to_srgb, srgb_to_linear
 from simgen.render.pyrender_egl import PyrenderRenderer
 from simgen.scene import CameraView, ObjectInstance, SceneSample
+from tests.helpers import SHARED_DATASETS, require_shared
 
 W, H = 160, 120
 K = np.array([[300.0, 0.0, 79.5], [0.0, 300.0, 59.5], [0.0, 0.0, 1.0]])
-LMO_MODELS = Path(__file__).resolve().parents[2] / "shared/datasets/lmo-dev/models"
+LMO_MODELS = SHARED_DATASETS / "lmo-dev" / "models"
 COLOURS = [(0.05, 0.4, 0.9), (0.2, 0.2, 0.2), (0.8, 0.5, 0.1), (0.02, 0.98, 0.6)]
 
 
@@ -112,12 +111,11 @@ def test_image_texture_renders_to_itself(tmp_path, colour):
     assert np.abs(_inner_pixels(output) - _expected(colour)).max() <= 2
 
 
-@pytest.mark.skipif(not LMO_MODELS.is_dir(), reason=f"LM-O models not found at {LMO_MODELS}")
 @pytest.mark.parametrize("obj_id", [1, 8, 10])
 def test_lmo_model_renders_its_ply_vertex_colours(obj_id):
     """Under ambient light 1, the pixels of a scanned LM-O model have the colours of its PLY
     vertices: the median pixel of views from six sides matches the median vertex colour."""
-    path = LMO_MODELS / f"obj_{obj_id:06d}.ply"
+    path = require_shared(LMO_MODELS) / f"obj_{obj_id:06d}.ply"
     asset = load_entry(ObjectEntry(category="lmo", mesh=str(path), units="mm"))
     vertex_colours = np.asarray(asset.mesh.visual.vertex_colors)[:, :3].astype(int)
     pixels = []

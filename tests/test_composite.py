@@ -24,52 +24,7 @@ from simgen.composite.run import composite_dataset
 from simgen.composite.sources import load_cutouts
 from simgen.errors import SimgenError
 from tests.coco_checks import check_exact, decode
-
-CLASS_SIZES = {"scratch": 5, "dent": 2, "spot": 1}
-"""Source images per class: deliberately unbalanced."""
-
-
-def _blob(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """A random filled ellipse (bool mask) inside ``shape``."""
-    h, w = shape
-    mask = np.zeros(shape, np.uint8)
-    centre = (int(rng.integers(w // 3, 2 * w // 3)), int(rng.integers(h // 3, 2 * h // 3)))
-    axes = (int(rng.integers(3, w // 5)), int(rng.integers(2, h // 5)))
-    cv2.ellipse(mask, centre, axes, float(rng.uniform(0, 180)), 0, 360, 255, -1)
-    return mask > 0
-
-
-def make_sources(root: Path, *, white: bool = False, seed: int = 0) -> Path:
-    """A mask folder: CLASS/img_k.bmp images with CLASS/img_k.png masks, one or two blobs per
-    image, classes of unequal sizes. ``white``: images 255 everywhere (the mask alone decides
-    which pixels are the instance), else textured with brighter blobs."""
-    rng = np.random.default_rng(seed)
-    for name, n in CLASS_SIZES.items():
-        folder = root / name
-        folder.mkdir(parents=True)
-        for k in range(n):
-            shape = (48 + 4 * k, 64)
-            mask = _blob(rng, shape)
-            if k % 2:
-                mask |= np.roll(_blob(rng, shape), shape[1] // 2, axis=1)
-            if white:
-                image = np.full(shape, 255, np.uint8)
-            else:
-                image = rng.integers(40, 120, shape, dtype=np.uint8)
-                image[mask] = rng.integers(150, 255, int(mask.sum()), dtype=np.uint8)
-            cv2.imwrite(str(folder / f"img_{k}.bmp"), image)
-            cv2.imwrite(str(folder / f"img_{k}.png"), mask.astype(np.uint8) * 255)
-    return root
-
-
-def make_backgrounds(root: Path, *, black: bool = False, count: int = 3) -> Path:
-    rng = np.random.default_rng(7)
-    root.mkdir(parents=True)
-    for k in range(count):
-        shape = (90 + 10 * k, 120)
-        image = np.zeros(shape, np.uint8) if black else rng.integers(60, 140, shape, np.uint8)
-        cv2.imwrite(str(root / f"free_{k}.bmp"), image)
-    return root
+from tests.helpers import CLASS_SIZES, make_backgrounds, make_sources, random_blob
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +74,7 @@ def _files(root: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("width", [0.25, 1.0, 3.0, 20.0])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_feather_alpha_splits_exactly_at_the_mask(width, seed):
-    mask = _blob(np.random.default_rng(seed), (40, 50))
+    mask = random_blob(np.random.default_rng(seed), (40, 50))
     alpha = feather_alpha(mask, width)
     assert (alpha[mask] > 0.5).all() and (alpha[~mask] < 0.5).all()
 
@@ -128,7 +83,7 @@ def test_feather_alpha_splits_exactly_at_the_mask(width, seed):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_paste_white_on_black_shows_exactly_the_mask(blend, seed):
     rng = np.random.default_rng(seed)
-    mask = _blob(rng, (30, 40))
+    mask = random_blob(rng, (30, 40))
     # White on the mask; its surroundings black (what ``difference`` measures the defect from).
     patch = np.where(mask[..., None], 255.0, 0.0).astype(np.float32).repeat(3, axis=2)
     warped = Warped(patch=patch, mask=mask, valid=np.ones_like(mask))
@@ -147,7 +102,7 @@ def test_difference_moves_the_target_by_the_defect_and_nothing_else(seed):
     """A defect 40 levels darker than its own surface (100) lands 40 levels darker than the
     target's textured surface, on exactly the mask; no other pixel changes."""
     rng = np.random.default_rng(seed)
-    mask = _blob(rng, (30, 40))
+    mask = random_blob(rng, (30, 40))
     patch = np.where(mask[..., None], 60.0, 100.0).astype(np.float32).repeat(3, axis=2)
     warped = Warped(patch=patch, mask=mask, valid=np.ones_like(mask))
     canvas = rng.integers(120, 200, (60, 70, 3), dtype=np.uint8)
@@ -161,7 +116,7 @@ def test_difference_moves_the_target_by_the_defect_and_nothing_else(seed):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_noise_matching_brings_a_smooth_patch_to_the_background_noise(seed):
     rng = np.random.default_rng(seed)
-    mask = _blob(rng, (40, 50))
+    mask = random_blob(rng, (40, 50))
     warped = Warped(
         patch=np.full((40, 50, 3), 120.0, np.float32), mask=mask, valid=np.ones_like(mask)
     )
@@ -180,7 +135,7 @@ def test_noise_matching_brings_a_smooth_patch_to_the_background_noise(seed):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_poisson_changes_only_the_cloned_region(seed):
     rng = np.random.default_rng(seed)
-    mask = _blob(rng, (30, 40))
+    mask = random_blob(rng, (30, 40))
     patch = rng.uniform(0, 255, (30, 40, 3)).astype(np.float32)
     warped = Warped(patch=patch, mask=mask, valid=np.ones_like(mask))
     canvas = rng.integers(0, 255, (80, 90, 3), dtype=np.uint8)
@@ -200,7 +155,7 @@ def test_poisson_changes_only_the_cloned_region(seed):
 @pytest.mark.parametrize("angle", [0.0, 33.0, 90.0, -150.0])
 @pytest.mark.parametrize("scale", [0.5, 1.0, 1.7])
 def test_warp_keeps_the_mask_area_and_crops_to_it(angle, scale):
-    mask = _blob(np.random.default_rng(3), (40, 50))
+    mask = random_blob(np.random.default_rng(3), (40, 50))
     patch = np.zeros((40, 50, 3), np.uint8)
     warped = warp_cutout(
         patch,

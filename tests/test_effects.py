@@ -6,15 +6,11 @@ random value comes from an explicitly seeded Generator.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import math
-import os
-import subprocess
 import sys
 import types
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,30 +27,10 @@ from simgen.effects import (
     sample_effects,
 )
 from simgen.rng import view_rng
+from tests.helpers import make_scene
 
 SEEDS = [0, 1, 2]
 ADAPTER = TypeAdapter(list[EffectConfig])
-
-
-def make_scene(height: int = 96, width: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """A synthetic render: (H, W, 3) uint8 RGB and its (H, W) int32 instance map (0 = none).
-
-    A colour gradient with three objects (a rectangle, a disc, a near-white rectangle) and a
-    little fixed texture, so that brightness-dependent effects (snow, fog) have work to do.
-    """
-    yy, xx = np.mgrid[0:height, 0:width]
-    rgb = np.empty((height, width, 3), np.int64)
-    rgb[..., 0] = 40 + 120 * xx // width
-    rgb[..., 1] = 60 + 100 * yy // height
-    rgb[..., 2] = 90
-    instances = np.zeros((height, width), np.int32)
-    instances[10:40, 15:50] = 1
-    instances[(yy - 60) ** 2 + (xx - 90) ** 2 < 20**2] = 2
-    instances[55:85, 10:35] = 3
-    for instance_id, color in {1: (230, 40, 40), 2: (30, 200, 60), 3: (250, 250, 240)}.items():
-        rgb[instances == instance_id] = color
-    rgb += np.random.default_rng(0).integers(-20, 21, (height, width, 1))
-    return np.clip(rgb, 0, 255).astype(np.uint8), instances
 
 
 def draw_one(name: str, seed: int, **settings: Any) -> dict[str, Any]:
@@ -114,33 +90,6 @@ def test_effects_apply_in_order_and_empty_list_copies() -> None:
     assert not np.array_equal(both, apply_effects(rgb, [jpeg, rain]))
     unchanged = apply_effects(rgb, [])
     assert np.array_equal(unchanged, rgb) and not np.shares_memory(unchanged, rgb)
-
-
-def test_byte_identical_across_processes(tmp_path: Path) -> None:
-    rgb, _ = make_scene()
-    configs = [EFFECT_CONFIGS[name](p=1.0) for name in EFFECT_NAMES]
-    drawn = sample_effects(configs, view_rng(7, 3, 1))
-    np.save(tmp_path / "rgb.npy", rgb)
-    (tmp_path / "drawn.json").write_text(json.dumps(drawn))
-    script = (
-        "import hashlib, json, sys\n"
-        "import numpy as np\n"
-        "from simgen.effects import apply_effects\n"
-        "rgb = np.load(sys.argv[1] + '/rgb.npy')\n"
-        "drawn = json.load(open(sys.argv[1] + '/drawn.json'))\n"
-        "print(hashlib.sha256(apply_effects(rgb, drawn).tobytes()).hexdigest())\n"
-    )
-    env = {**os.environ, "PYTHONHASHSEED": "12345", "NO_ALBUMENTATIONS_UPDATE": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    here = hashlib.sha256(apply_effects(rgb, drawn).tobytes()).hexdigest()
-    assert result.stdout.strip() == here
 
 
 @pytest.mark.parametrize("bad", [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 3), np.float32)])

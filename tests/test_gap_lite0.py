@@ -1,7 +1,7 @@
 """The pretrained judge's parts: weights, frozen stages, feature cache, AdaBN, the curve's maths.
 
 The ImageNet check needs ``shared/datasets/lmo-dev`` beside the repository (skipped, with the
-reason, when absent).
+reason, when absent; with ``CI=true`` it fails instead).
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ from simgen.gap.features import (  # noqa: E402
 )
 from simgen.gap.train import train  # noqa: E402
 from simgen.gap.train_head import adapt_batchnorm, train_head  # noqa: E402
+from tests.helpers import SHARED_DATASETS, require_shared  # noqa: E402
 
-LMO = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "lmo-dev"
+LMO = SHARED_DATASETS / "lmo-dev"
 POWER_DRILL = 740
 """ImageNet-1k class index of "power drill" (synset n03995372)."""
 
@@ -91,7 +92,7 @@ def test_altered_weights_fail_the_command_with_one_line(tmp_path, monkeypatch, c
 def _drill_crops() -> list[np.ndarray]:
     import cv2
 
-    scene = LMO / "test" / "000002"
+    scene = require_shared(LMO / "test" / "000002")
     gt = json.loads((scene / "scene_gt.json").read_text())
     info = json.loads((scene / "scene_gt_info.json").read_text())
     crops = []
@@ -109,7 +110,6 @@ def _drill_crops() -> list[np.ndarray]:
     return crops
 
 
-@pytest.mark.skipif(not LMO.is_dir(), reason=f"LM-O dev photos not found at {LMO}")
 def test_drill_in_lmo_photos_is_a_power_drill(lite0):
     crops = _drill_crops()[:6]
     assert len(crops) == 6

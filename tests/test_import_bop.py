@@ -1,7 +1,7 @@
 """``simgen import-bop`` on the LM-O development split: labels agree with BOP's ground truth.
 
-Needs ``shared/datasets/lmo-dev`` beside the repository (skipped when absent). The import of
-its 60 photos runs once per module.
+Needs ``shared/datasets/lmo-dev`` beside the repository (skipped when absent; with ``CI=true``
+the tests fail instead). The import of its 60 photos runs once per module.
 """
 
 from __future__ import annotations
@@ -21,12 +21,17 @@ import pytest
 
 from simgen.errors import SimgenError
 from simgen.formats.bop_import import import_bop
+from tests.helpers import SHARED_DATASETS, require_shared
 
-LMO = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "lmo-dev"
+LMO = SHARED_DATASETS / "lmo-dev"
 SCENE = LMO / "test" / "000002"
 IMAGE_SIZE = (640, 480)
 
-pytestmark = pytest.mark.skipif(not SCENE.is_dir(), reason=f"LM-O dev split not found at {LMO}")
+
+@pytest.fixture(scope="module", autouse=True)
+def lmo_scene() -> Path:
+    """The LM-O scene every test here reads (skipped, or in CI failed, without it)."""
+    return require_shared(SCENE)
 
 
 def bop_box_xyxy(box: list[int], width: int, height: int) -> tuple[int, int, int, int]:

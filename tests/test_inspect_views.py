@@ -8,9 +8,7 @@ import itertools
 import json
 import math
 import shutil
-import subprocess
 from collections import Counter
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -23,41 +21,7 @@ from simgen.cli import main
 from simgen.inspect.draw import IGNORE_COLOUR, MASK_ALPHA, instance_colour, overlay, read_rgb
 from simgen.inspect.preview import CAPTION_HEIGHT, pick_images
 from simgen.inspect.provenance import load_records, summarize_records
-
-CHROMIUM = Path("/usr/bin/chromium")
-GAP = {
-    "rows": [
-        {
-            "train": "synthetic",
-            "AP": 0.4123,
-            "AP50": 0.6512,
-            "AP75": 0.4401,
-            "per_class": {"duck": 0.5, "mug": 0.25},
-        },
-        {"train": "real", "AP": 0.5511, "AP50": 0.8, "AP75": 0.6, "per_class": {"duck": 0.7}},
-    ],
-    "conventions": {"evaluator": "pycocotools", "iou": "segm"},
-    "minutes": 12.5,
-}
-SECTION_IDS = [
-    "summary",
-    "samples",
-    "class-balance",
-    "instances",
-    "boxes",
-    "visibility",
-    "config",
-    "provenance",
-    "gap",
-]
-
-IMAGE_ALTS = [
-    "contact sheet of labeled images",
-    "class balance",
-    "instances per image",
-    "box size, aspect and centres",
-    "visibility histogram",
-]
+from tests.helpers import IMAGE_ALTS, SECTION_IDS, Page, read_png
 
 
 @pytest.fixture(scope="module")
@@ -146,16 +110,10 @@ def test_overlay_fills_masks_and_flags_ignore(dataset, coco):
     assert np.array_equal(out[untouched], image[untouched])
 
 
-def _png(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, path
-    return image[:, :, ::-1]
-
-
 def test_preview_sheet(tmp_path, dataset, coco):
     out = tmp_path / "sheet.png"
     assert main(["preview", str(dataset), "--out", str(out), "--n", "4"]) == 0
-    sheet = _png(out)
+    sheet = read_png(out)
     tile_w, tile_h = 320, 240  # 640x480 images at the default tile width
     assert sheet.shape == (2 * (tile_h + CAPTION_HEIGHT), 2 * tile_w, 3)
     raws = [
@@ -182,7 +140,7 @@ def test_preview_of_a_coco_file_with_images_option(tmp_path, dataset, real_like)
     out = tmp_path / "sheet.png"
     args = ["preview", str(real_like), "--images", str(dataset / "images"), "--n", "3"]
     assert main([*args, "--out", str(out), "--tile-width", "200"]) == 0
-    assert _png(out).shape == (2 * (150 + CAPTION_HEIGHT), 2 * 200, 3)
+    assert read_png(out).shape == (2 * (150 + CAPTION_HEIGHT), 2 * 200, 3)
 
 
 # ----------------------------------------------------------------------------- stats
@@ -261,7 +219,7 @@ def test_stats_equal_recomputation(tmp_path, dataset, coco, capsys):
     hist = stats["instances_per_image"]["histogram"]
     assert hist["counts"] == [per_image.get(k, 0) for k in range(len(hist["counts"]))]
     assert "instances per image (mean)" in printed and f"{stats['instances']}" in printed
-    figure = _png(plot)
+    figure = read_png(plot)
     assert figure.shape == (640, 1260, 3)  # 3 x 2 panels of 4.2 x 3.2 inches at 100 dpi
     assert figure.std() > 10
 
@@ -322,68 +280,6 @@ def test_provenance_summary_equals_recomputation(dataset):
 # ----------------------------------------------------------------------------- report
 
 
-class _Page(HTMLParser):
-    """Collects section ids, <img> attributes, table cells and <pre> text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sections: list[str] = []
-        self.images: list[dict[str, str]] = []
-        self.tables: dict[str, list[list[str]]] = {}
-        self.pre: list[str] = []
-        self._table: str | None = None
-        self._cell: list[str] | None = None
-        self._in_pre = False
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "section":
-            self.sections.append(attrs["id"])
-        elif tag == "img":
-            self.images.append(attrs)
-        elif tag == "table":
-            self._table = f"{self.sections[-1]}/{attrs.get('class', '')}"
-            self.tables.setdefault(self._table, [])
-        elif tag == "tr" and self._table:
-            self.tables[self._table].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-        elif tag == "pre":
-            self._in_pre = True
-            self.pre.append("")
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None and self._table:
-            self.tables[self._table][-1].append("".join(self._cell))
-            self._cell = None
-        elif tag == "table":
-            self._table = None
-        elif tag == "pre":
-            self._in_pre = False
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-        if self._in_pre:
-            self.pre[-1] += data
-
-
-@pytest.fixture(scope="module")
-def report_dir(tmp_path_factory, dataset: Path) -> Path:
-    """A copy of the session dataset with a gap.json."""
-    root = tmp_path_factory.mktemp("report") / "data"
-    shutil.copytree(dataset, root)
-    (root / "gap.json").write_text(json.dumps(GAP))
-    return root
-
-
-@pytest.fixture(scope="module")
-def report_html(report_dir: Path) -> Path:
-    out = report_dir.parent / "report.html"
-    assert main(["report", str(report_dir), "--out", str(out), "--n", "4"]) == 0
-    return out
-
-
 def _decode_png(src: str) -> np.ndarray:
     prefix = "data:image/png;base64,"
     assert src.startswith(prefix)
@@ -393,7 +289,7 @@ def _decode_png(src: str) -> np.ndarray:
 
 def test_report_content(report_dir, report_html, coco):
     text = report_html.read_text()
-    page = _Page()
+    page = Page()
     page.feed(text)
     assert page.sections == SECTION_IDS
     assert "http://" not in text and "https://" not in text and "<script" not in text
@@ -428,7 +324,7 @@ def test_report_without_gap_and_with_comparison(tmp_path, dataset, real_like):
     args = ["report", str(dataset), "--out", str(out), "--n", "2", "--compare", str(real_like)]
     assert main(args) == 0
     text = out.read_text()
-    page = _Page()
+    page = Page()
     page.feed(text)
     assert page.sections == [*SECTION_IDS[:6], "comparison", *SECTION_IDS[6:]]
     assert "No gap results" in text
@@ -462,65 +358,6 @@ def test_bad_input_exits_2(tmp_path, dataset, capsys, command, setup, message):
     assert not (tmp_path / "o").exists()
 
 
-# ----------------------------------------------------------------------------- browser
-
-PROBE = (
-    "<script>window.addEventListener('load', () => {"
-    "for (const img of document.images) {"
-    "img.dataset.natural = img.naturalWidth + 'x' + img.naturalHeight + ':' + img.complete; }"
-    "document.body.dataset.probed = 'yes'; });</script>"
-)
-
-
-def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-@pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"
-)
-def test_report_renders_in_chromium(tmp_path, report_html):
-    text = report_html.read_text()
-    probe = tmp_path / "probe.html"
-    probe.write_text(text.replace("</body>", PROBE + "</body>"))
-    result = _chromium(tmp_path, "--dump-dom", probe.as_uri())
-    assert result.returncode == 0, result.stderr[-2000:]
-    dom = _Page()
-    dom.feed(result.stdout)
-    assert 'data-probed="yes"' in result.stdout
-    assert dom.sections == SECTION_IDS
-    assert [img["alt"] for img in dom.images] == IMAGE_ALTS
-    for img in dom.images:  # every image decoded at its stated size
-        assert img["data-natural"] == f"{img['width']}x{img['height']}:true"
-    shot = tmp_path / "shot.png"
-    result = _chromium(
-        tmp_path, "--window-size=1280,1600", f"--screenshot={shot}", report_html.as_uri()
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    picture = _png(shot)
-    assert picture.shape == (1600, 1280, 3)
-    assert picture.std() > 20  # not blank
-    assert len(np.unique(picture.reshape(-1, 3), axis=0)) > 500  # the sample sheet is drawn
-
-
 def test_report_shows_the_label_efficiency_curve(tmp_path, dataset):
     from simgen.gap.curve import aggregate, summary_sentence
     from simgen.gap.report import label_efficiency_plot
@@ -540,7 +377,7 @@ def test_report_shows_the_label_efficiency_curve(tmp_path, dataset):
     out = tmp_path / "report.html"
     assert main(["report", str(root), "--out", str(out), "--n", "4"]) == 0
     text = out.read_text()
-    page = _Page()
+    page = Page()
     page.feed(text)
     table = page.tables["gap/gap"]
     assert table[0] == ["train", "real images", "seeds", "AP", "AP50", "AP75"]

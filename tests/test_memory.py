@@ -1,4 +1,4 @@
-"""simgen.produce.memory: freed heap pages go back to the system."""
+"""simgen.memory: freed heap pages go back to the system."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from simgen.produce.memory import HeapTrimmer, _malloc_trim, release_free_heap, resident_mib
+from simgen.memory import HeapTrimmer, _malloc_trim, release_free_heap, resident_mib
 
 
 def rss_mib() -> float:

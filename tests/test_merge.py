@@ -13,8 +13,7 @@ from simgen.config import load_config
 from simgen.dataset.merge import merge_datasets
 from simgen.errors import SimgenError
 from simgen.produce.runner import render_dataset
-from tests.conftest import SMALL
-from tests.test_batch import assert_same_tree
+from tests.helpers import SMALL, assert_same_tree
 
 OTHER_CATALOG = (
     "objects.catalog=[{category: can, primitive: cylinder, size: 0.08},"

@@ -15,7 +15,7 @@ from simgen.config import load_config
 from simgen.produce.replay import replay_image
 from simgen.produce.runner import render_dataset
 from tests.coco_checks import check_exact
-from tests.conftest import SMALL
+from tests.helpers import SMALL
 
 EFFECTS = (
     "effects=[{name: rain, p: 1}, {name: fog, p: 1}, {name: snow, p: 1},"

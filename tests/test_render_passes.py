@@ -24,11 +24,18 @@ from simgen.render.shadows import (
     patch_mesh_shader,
     spot_fov,
 )
-from simgen.scene import CameraView, Light, ObjectInstance, SceneSample
-
-W, H = 320, 240
-K = np.array([[280.0, 0.0, 159.5], [0.0, 280.0, 119.5], [0.0, 0.0, 1.0]])
-CUBE = 0.1
+from simgen.scene import CameraView
+from tests.helpers import (
+    CUBE,
+    LIGHT_SETS,
+    H,
+    K,
+    W,
+    make_light,
+    make_object,
+    make_sample,
+    make_view,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,46 +50,6 @@ def assets():
 def renderer(assets):
     with PyrenderRenderer(assets) as r:
         yield r
-
-
-def _object(instance_id: int, index: int, position, category: str = "cube") -> ObjectInstance:
-    pose = np.eye(4)
-    pose[:3, 3] = position
-    return ObjectInstance(
-        instance_id=instance_id,
-        catalog_index=index,
-        category=category,
-        scale=1.0,
-        color=(0.8, 0.3, 0.2, 1.0),
-        metallic=0.0,
-        roughness=0.6,
-        pose=pose,
-    )
-
-
-def _view(eye, target=(0.0, 0.0, 0.0)) -> CameraView:
-    return CameraView(width=W, height=H, K=K, pose=look_at(np.asarray(eye), np.asarray(target)))
-
-
-def _sample(objects, lights, views, shadows=True, ground=2.0) -> SceneSample:
-    return SceneSample(
-        scene_index=0,
-        seed=0,
-        objects=tuple(objects),
-        lights=tuple(lights),
-        views=tuple(views),
-        ground_size=ground,
-        ground_color=(0.7, 0.7, 0.7, 1.0),
-        background_color=(0.1, 0.1, 0.1),
-        ambient=0.2,
-        shadows=shadows,
-    )
-
-
-def _light(kind: str, eye) -> Light:
-    pose = look_at(np.asarray(eye, dtype=np.float64), np.zeros(3)) @ OPENGL_FROM_OPENCV
-    intensity = 3.0 if kind == "directional" else 3.0 * float(np.linalg.norm(eye)) ** 2
-    return Light(kind=kind, color=(1.0, 1.0, 1.0), intensity=intensity, pose=pose)
 
 
 def _ground_points(view: CameraView) -> tuple[np.ndarray, np.ndarray]:
@@ -118,10 +85,10 @@ def _ray_hits_cube(points: np.ndarray, direction: np.ndarray, centre: np.ndarray
 )
 def test_shadow_falls_where_the_cube_blocks_the_light(renderer, kind, eye):
     centre = np.array([0.0, 0.0, CUBE / 2])
-    view = _view((0.0, -0.7, 0.9), (0.0, 0.1, 0.0))
-    objects = [_object(1, 0, centre)]
-    lit = renderer.render(_sample(objects, [_light(kind, eye)], [view], shadows=False), 0)
-    shaded = renderer.render(_sample(objects, [_light(kind, eye)], [view], shadows=True), 0)
+    view = make_view((0.0, -0.7, 0.9), (0.0, 0.1, 0.0))
+    objects = [make_object(1, 0, centre)]
+    lit = renderer.render(make_sample(objects, [make_light(kind, eye)], [view], shadows=False), 0)
+    shaded = renderer.render(make_sample(objects, [make_light(kind, eye)], [view], shadows=True), 0)
 
     points, hit = _ground_points(view)
     towards_light = np.asarray(eye, dtype=np.float64)
@@ -143,10 +110,13 @@ def test_shadow_falls_where_the_cube_blocks_the_light(renderer, kind, eye):
 
 
 def test_views_sharing_shadow_maps_match_a_fresh_render(renderer):
-    objects = [_object(1, 0, (0.05, 0.0, CUBE / 2)), _object(2, 1, (-0.1, 0.05, 0.025), "ball")]
-    lights = [_light("directional", (0.6, 0.2, 1.0)), _light("spot", (-0.4, 0.4, 1.0))]
-    views = [_view((0.0, -0.7, 0.9)), _view((0.6, 0.4, 0.7)), _view((-0.5, 0.2, 0.6))]
-    sample = _sample(objects, lights, views)
+    objects = [
+        make_object(1, 0, (0.05, 0.0, CUBE / 2)),
+        make_object(2, 1, (-0.1, 0.05, 0.025), "ball"),
+    ]
+    lights = [make_light("directional", (0.6, 0.2, 1.0)), make_light("spot", (-0.4, 0.4, 1.0))]
+    views = [make_view((0.0, -0.7, 0.9)), make_view((0.6, 0.4, 0.7)), make_view((-0.5, 0.2, 0.6))]
+    sample = make_sample(objects, lights, views)
     together = [renderer.render(sample, v).rgb for v in range(3)]
     for v in range(3):
         # An equal sample that is a new object: the renderer builds its scene and shadow maps
@@ -158,19 +128,22 @@ def test_views_sharing_shadow_maps_match_a_fresh_render(renderer):
 def test_shadow_maps_lent_to_the_next_scene_are_drawn_for_it(renderer):
     # Scenes share the renderer's pooled shadow-map textures: a scene drawn after another
     # (which cast its shadows elsewhere, with more lights) must see only its own shadows.
-    view = _view((0.0, -0.7, 0.9))
+    view = make_view((0.0, -0.7, 0.9))
     scenes = {
-        "here": _sample(
-            [_object(1, 0, (0.05, 0.0, CUBE / 2))],
-            [_light("directional", (0.6, 0.2, 1.0)), _light("spot", (-0.4, 0.4, 1.0))],
+        "here": make_sample(
+            [make_object(1, 0, (0.05, 0.0, CUBE / 2))],
+            [make_light("directional", (0.6, 0.2, 1.0)), make_light("spot", (-0.4, 0.4, 1.0))],
             [view],
         ),
-        "elsewhere": _sample(
-            [_object(1, 0, (-0.2, 0.15, CUBE / 2)), _object(2, 1, (0.2, -0.1, 0.025), "ball")],
+        "elsewhere": make_sample(
             [
-                _light("spot", (0.5, 0.3, 1.2)),
-                _light("directional", (-0.5, 0.4, 0.8)),
-                _light("spot", (0.1, -0.6, 1.0)),
+                make_object(1, 0, (-0.2, 0.15, CUBE / 2)),
+                make_object(2, 1, (0.2, -0.1, 0.025), "ball"),
+            ],
+            [
+                make_light("spot", (0.5, 0.3, 1.2)),
+                make_light("directional", (-0.5, 0.4, 0.8)),
+                make_light("spot", (0.1, -0.6, 1.0)),
             ],
             [view],
         ),
@@ -196,11 +169,11 @@ def test_label_pass_gives_full_silhouettes(renderer, assets, count):
     # silhouette words (32 bits each).
     rng = np.random.default_rng(count)
     objects = [
-        _object(i + 1, 1, (0.02 * rng.standard_normal(), 0.06 * i, 0.025), "ball")
+        make_object(i + 1, 1, (0.02 * rng.standard_normal(), 0.06 * i, 0.025), "ball")
         for i in range(count)
     ]
-    view = _view((0.0, -0.4, 0.05), (0.0, 0.3, 0.025))
-    sample = _sample(objects, [_light("directional", (0.3, 0.2, 1.0))], [view])
+    view = make_view((0.0, -0.4, 0.05), (0.0, 0.3, 0.025))
+    sample = make_sample(objects, [make_light("directional", (0.3, 0.2, 1.0))], [view])
     output = renderer.render(sample, 0)
     hidden = 0
     for obj in objects:
@@ -224,9 +197,11 @@ def test_label_pass_gives_full_silhouettes(renderer, assets, count):
 def test_specialized_programs_are_bounded(renderer):
     # With room for 2 programs, four light sets evict and recompile programs; images match
     # the unbounded cache's, and at most 2 programs per light counts stay compiled.
-    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2))]
-    view = _view((0.3, -0.6, 0.7))
-    samples = [_sample(objects, [_light(k, e) for k, e in lights], [view]) for lights in LIGHT_SETS]
+    objects = [make_object(1, 0, (0.0, 0.0, CUBE / 2))]
+    view = make_view((0.3, -0.6, 0.7))
+    samples = [
+        make_sample(objects, [make_light(k, e) for k, e in lights], [view]) for lights in LIGHT_SETS
+    ]
     reference = [renderer.render(s, 0, labels=False).rgb for s in samples]
     cache = renderer._offscreen._renderer._program_cache
     cache.max_specialized = 2
@@ -248,9 +223,12 @@ def test_labels_from_windows_match_whole_image_labels(renderer, assets):
     # Labels computed on each object's window equal those computed on the whole image with
     # the same label pass; a visible pixel outside the window (impossible for a real render,
     # planted here) sends the object back to the whole-image path, so nothing is lost.
-    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2)), _object(2, 1, (0.06, -0.08, 0.025), "ball")]
-    view = _view((0.2, -0.5, 0.4))
-    sample = _sample(objects, [_light("spot", (0.5, 0.3, 1.2))], [view])
+    objects = [
+        make_object(1, 0, (0.0, 0.0, CUBE / 2)),
+        make_object(2, 1, (0.06, -0.08, 0.025), "ball"),
+    ]
+    view = make_view((0.2, -0.5, 0.4))
+    sample = make_sample(objects, [make_light("spot", (0.5, 0.3, 1.2))], [view])
     output = renderer.render(sample, 0)
     windowed = annotate(sample, 0, output, assets)
     assert len(windowed) == 2
@@ -277,10 +255,10 @@ def test_label_colors_round_trip(slot):
 
 
 def test_depth_and_labels_can_be_skipped(renderer):
-    sample = _sample(
-        [_object(1, 0, (0.0, 0.0, CUBE / 2))],
-        [_light("directional", (0.6, 0.2, 1.0))],
-        [_view((0.0, -0.7, 0.9))],
+    sample = make_sample(
+        [make_object(1, 0, (0.0, 0.0, CUBE / 2))],
+        [make_light("directional", (0.6, 0.2, 1.0))],
+        [make_view((0.0, -0.7, 0.9))],
     )
     full = renderer.render(sample, 0)
     no_depth = renderer.render(sample, 0, depth=False)
@@ -317,20 +295,15 @@ def test_shader_patch_is_checked():
             patch_mesh_shader(broken)
 
 
-LIGHT_SETS = [
-    [("directional", (0.6, 0.2, 1.0))],
-    [("spot", (0.5, 0.3, 1.2)), ("point", (-0.3, 0.2, 0.6))],
-    [("directional", (-0.5, 0.4, 0.8)), ("spot", (-0.4, 0.4, 1.0)), ("spot", (0.4, -0.4, 1.0))],
-    [("point", (0.2, 0.2, 0.5)), ("directional", (0.1, -0.6, 0.9)), ("spot", (0.3, 0.3, 1.1))],
-]
-
-
 @pytest.mark.parametrize("shadows", [True, False])
 def test_constant_light_loops_render_the_same_pixels(renderer, shadows):
-    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2)), _object(2, 1, (0.12, 0.05, 0.025), "ball")]
-    view = _view((0.3, -0.6, 0.7))
+    objects = [
+        make_object(1, 0, (0.0, 0.0, CUBE / 2)),
+        make_object(2, 1, (0.12, 0.05, 0.025), "ball"),
+    ]
+    view = make_view((0.3, -0.6, 0.7))
     samples = [
-        _sample(objects, [_light(k, e) for k, e in lights], [view], shadows=shadows)
+        make_sample(objects, [make_light(k, e) for k, e in lights], [view], shadows=shadows)
         for lights in LIGHT_SETS
     ]
     images = {}

@@ -11,11 +11,11 @@ import pytest
 from simgen.config import load_config
 from simgen.produce.runner import render_dataset
 from tests.coco_checks import check_exact
+from tests.helpers import SHARED_DATASETS, require_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = sorted((ROOT / "scenes").glob("*.yaml"))
-SHARED = ROOT.parent / "shared" / "datasets"
-LMO_INPUTS = [SHARED / "lmo-dev" / "models"]
+LMO_INPUTS = [SHARED_DATASETS / "lmo-dev" / "models"]
 """What scenes/lmo.yaml refers to outside the project (research-only data, never copied)."""
 
 
@@ -26,9 +26,9 @@ def test_library_has_the_promised_scenes():
 
 @pytest.mark.parametrize("scene", SCENES, ids=[p.stem for p in SCENES])
 def test_scene_renders_with_exact_labels(tmp_path, scene):
-    missing = [str(path) for path in LMO_INPUTS if not path.is_dir()]
-    if scene.stem == "lmo" and missing:
-        pytest.skip(f"scenes/lmo.yaml needs {', '.join(missing)}")
+    if scene.stem == "lmo":
+        for path in LMO_INPUTS:
+            require_shared(path)
     config = load_config(
         scene, ["num_images=2", "views_per_scene=2", "image.width=320", "image.height=240"]
     )

@@ -12,7 +12,16 @@ from simgen.config import LightsConfig, ObjectEntry
 from simgen.randomize.lighting import reachable_light_counts
 from simgen.render.pyrender_egl import PyrenderRenderer
 from simgen.render.shadows import LIGHT_COUNTS_DEFINE
-from tests.test_render_passes import CUBE, LIGHT_SETS, H, W, _light, _object, _sample, _view
+from tests.helpers import (
+    CUBE,
+    LIGHT_SETS,
+    H,
+    W,
+    make_light,
+    make_object,
+    make_sample,
+    make_view,
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +37,13 @@ def test_warm_up_compiles_every_light_count_and_changes_no_pixel(assets, shadows
     # A renderer that compiles its programs up front draws the same pixels (also for a
     # scene's second view, whose shadow maps the warm-up took out of the context) and
     # compiles no program afterwards.
-    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2)), _object(2, 1, (0.12, 0.05, 0.025), "ball")]
-    views = [_view((0.3, -0.6, 0.7)), _view((-0.5, 0.2, 0.6))]
+    objects = [
+        make_object(1, 0, (0.0, 0.0, CUBE / 2)),
+        make_object(2, 1, (0.12, 0.05, 0.025), "ball"),
+    ]
+    views = [make_view((0.3, -0.6, 0.7)), make_view((-0.5, 0.2, 0.6))]
     samples = [
-        _sample(objects, [_light(k, e) for k, e in lights], views, shadows=shadows)
+        make_sample(objects, [make_light(k, e) for k, e in lights], views, shadows=shadows)
         for lights in LIGHT_SETS
     ]
     counts = reachable_light_counts(LightsConfig(count=(1, 3)))
@@ -52,8 +64,10 @@ def test_warm_up_compiles_every_light_count_and_changes_no_pixel(assets, shadows
 
 
 def test_warm_up_is_skipped_when_the_programs_would_not_fit(assets):
-    objects = [_object(1, 0, (0.0, 0.0, CUBE / 2))]
-    sample = _sample(objects, [_light("directional", (0.6, 0.2, 1.0))], [_view((0.3, -0.6, 0.7))])
+    objects = [make_object(1, 0, (0.0, 0.0, CUBE / 2))]
+    sample = make_sample(
+        objects, [make_light("directional", (0.6, 0.2, 1.0))], [make_view((0.3, -0.6, 0.7))]
+    )
     with PyrenderRenderer(assets) as fresh:
         fresh.warm_light_counts = reachable_light_counts(LightsConfig(count=(1, 3)))  # 19
         fresh._renderer(W, H)._renderer._program_cache.max_specialized = 18

@@ -18,7 +18,7 @@ from simgen.formats.coco import CocoWriter
 from simgen.formats.polygons import decode_rle, join_polygons, mask_polygons
 from simgen.produce.runner import load_records, render_dataset
 from simgen.scene import SceneSample
-from tests.conftest import SMALL
+from tests.helpers import SMALL
 
 NUM = 8
 

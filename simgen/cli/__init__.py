@@ -17,6 +17,24 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _verbosity(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also log what each step skips or degrades, and debug detail."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log errors only.")] = False,
+) -> None:
+    """Set the log level of every command (warnings by default)."""
+    from simgen.logs import LEVELS, configure
+
+    if verbose and quiet:
+        raise SimgenError("use one of --verbose and --quiet", field="--verbose/--quiet")
+    configure(LEVELS["verbose" if verbose else "quiet" if quiet else "default"])
+
+
 def _progress_bar(description: str):
     """A rich progress bar with images/s and ETA; returns (progress, callback)."""
     from rich.console import Console
@@ -336,13 +354,18 @@ _register_assets(app)
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and return its exit status.
 
-    Bad input (:class:`SimgenError`) prints one line and returns 2; usage errors print
-    typer's message and return its code; ``typer.Exit(n)`` returns ``n``.
+    Bad input (:class:`SimgenError`) and file-system errors (``OSError``, naming the file)
+    print one line and return 2; usage errors print typer's message and return its code;
+    ``typer.Exit(n)`` returns ``n``.
     """
     try:
         result = app(args=argv, standalone_mode=False)
     except SimgenError as exc:
         typer.echo(f"simgen: error: {exc}", err=True)
+        return 2
+    except OSError as exc:  # a file-system error no command foresaw: still one line
+        reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+        typer.echo(f"simgen: error: {SimgenError(reason, file=exc.filename)}", err=True)
         return 2
     except KeyboardInterrupt:
         typer.echo("simgen: interrupted; finished images are kept, re-run to resume", err=True)

@@ -22,6 +22,7 @@ from simgen.composite.paste import (
     warp_cutout,
 )
 from simgen.composite.sources import Cutout, background_labels, load_background
+from simgen.dataset.layout import image_file_name
 from simgen.errors import SimgenError
 
 BLENDS = ("feather", "poisson", "hard", "difference")
@@ -395,7 +396,7 @@ def compose_image(
     record = {
         "image": {
             "index": index,
-            "file_name": f"{index:06d}.png",
+            "file_name": image_file_name(index),
             "width": width,
             "height": height,
         },

@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from simgen.dataset.versions import (
+    SCHEMA_VERSION,
+    check_current_version,
+    upgrade_composite_config,
+)
 from simgen.effects import EffectConfig
 from simgen.errors import SimgenError
-from simgen.schema import FloatRange, PositiveRange, _Model
+from simgen.ranges import FloatRange, PositiveRange
+from simgen.schema import _Model
 
 Balance = Literal["uniform", "source"] | dict[str, Annotated[float, Field(ge=0)]]
 """``uniform``: every class equally often; ``source``: as often as the source holds its
@@ -128,6 +134,11 @@ class BlendConfig(_Model):
 class CompositeConfig(_Model):
     """Everything that decides a composite dataset's content (with the two inputs)."""
 
+    schema_version: int = Field(
+        SCHEMA_VERSION,
+        description="Version of the config format (simgen.dataset.versions); older versions "
+        "are converted when read, so it is always the current one here.",
+    )
     name: str = "composite"
     seed: int = 0
     num_images: Annotated[int, Field(ge=1)] = 100
@@ -167,6 +178,11 @@ class CompositeConfig(_Model):
         description="Filled in by simgen: the instance source and background folder used.",
     )
 
+    @field_validator("schema_version")
+    @classmethod
+    def _current_version(cls, value: int) -> int:
+        return check_current_version(value)
+
     @model_validator(mode="after")
     def _count_order(self) -> CompositeConfig:
         if self.count[0] > self.count[1]:
@@ -175,13 +191,18 @@ class CompositeConfig(_Model):
 
 
 def validate_composite_config(data: Any, *, source: str | Path) -> CompositeConfig:
-    """Validate a raw mapping, raising a one-line ``FILE: FIELD: message`` error."""
+    """Validate a raw mapping, raising a one-line ``FILE: FIELD: message`` error.
+
+    ``data`` of an older ``schema_version`` (none: 0) is converted first
+    (:func:`~simgen.dataset.versions.upgrade_composite_config`); a newer one is an error.
+    """
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise SimgenError("expected a mapping at the top level", file=source)
     from simgen.config import _validation_message
 
+    data = upgrade_composite_config(data, source=source)
     try:
         return CompositeConfig.model_validate(data)
     except ValidationError as exc:

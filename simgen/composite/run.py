@@ -7,7 +7,8 @@
     yolo/, yolo-seg/       other formats, when asked for
 
 A record's presence marks its image finished; re-running the same command skips finished
-images, so a killed run resumes and ends byte-identical to an uninterrupted one.
+images, so a killed run resumes and ends byte-identical to an uninterrupted one. The folder is
+prepared, resumed and finalized by :mod:`simgen.dataset.lifecycle`, as ``simgen render``'s is.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simgen import __version__
 from simgen.composite.compose import class_weights, compose_image
 from simgen.composite.config import (
     CompositeConfig,
@@ -26,18 +26,22 @@ from simgen.composite.config import (
     validate_composite_config,
 )
 from simgen.composite.sources import list_backgrounds, load_cutouts
-from simgen.errors import SimgenError
-from simgen.io import (
+from simgen.dataset.layout import IMAGES_DIR, RECORDS_DIR, image_path, record_path
+from simgen.dataset.lifecycle import (
     atomic_write_bytes,
     atomic_write_text,
-    dump_json,
-    encode_png,
-    remove_stale_temporaries,
+    drop_annotations,
+    finalize_dataset,
+    load_records,
+    prepare_dataset,
+    resumable_writes,
+    start_dataset,
+    unfinished,
 )
-from simgen.produce.shards import image_name, record_path
-
-CONFIG_FILE = "config.yaml"
-ANNOTATIONS_FILE = "annotations.json"
+from simgen.dataset.versions import SCHEMA_VERSION
+from simgen.errors import SimgenError
+from simgen.io import dump_json, encode_png
+from simgen.version import __version__
 
 
 @dataclass
@@ -111,9 +115,10 @@ def composite_dataset(
 
     Raises:
         SimgenError: bad inputs or an unusable output folder; nothing is written then.
+        OutputError: the output could not be written (no space left, no permission ...);
+            finished images are kept and re-running resumes.
     """
     from simgen.formats import WriterOptions, create_writers, parse_formats
-    from simgen.produce.runner import load_records, prepare_output
 
     out_dir = Path(out_dir)
     names = parse_formats(formats)
@@ -134,59 +139,55 @@ def composite_dataset(
     files = list_backgrounds(backgrounds)
     if config.background_labels:
         _check_background_classes(files, backgrounds, mapping, categories)
-    prepare_output(out_dir, config, validate_composite_config)
-
-    total = config.num_images
-    for sub in ("images", "records"):
-        (out_dir / sub).mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir)
-    atomic_write_text(out_dir / CONFIG_FILE, composite_config_to_yaml(config))
-    pending = [i for i in range(total) if not record_path(out_dir, i).is_file()]
-    if pending:
-        (out_dir / ANNOTATIONS_FILE).unlink(missing_ok=True)
-    summary = CompositeSummary(
-        out_dir=out_dir,
-        images=total,
-        composed=0,
-        resumed=total - len(pending),
-        source_instances=len(cutouts),
-        backgrounds=len(files),
-        formats=names,
-    )
-    if progress is not None:
-        progress(summary.resumed, total)
-    start = time.perf_counter()
-    for index in pending:
-        result = compose_image(
-            config,
-            index,
-            cutouts,
-            categories,
-            files,
-            background_root=backgrounds,
-            mapping=mapping,
+    prepare_dataset(out_dir, config, validate_composite_config)
+    with resumable_writes():
+        total = config.num_images
+        start_dataset(out_dir, (IMAGES_DIR, RECORDS_DIR), composite_config_to_yaml(config))
+        pending = unfinished(out_dir, total)
+        if pending:
+            drop_annotations(out_dir)
+        summary = CompositeSummary(
+            out_dir=out_dir,
+            images=total,
+            composed=0,
+            resumed=total - len(pending),
+            source_instances=len(cutouts),
+            backgrounds=len(files),
+            formats=names,
         )
-        image_path = out_dir / "images" / f"{image_name(index)}.png"
-        atomic_write_bytes(image_path, encode_png(result.image))
-        atomic_write_text(record_path(out_dir, index), dump_json(result.record))
-        summary.composed += 1
         if progress is not None:
-            progress(summary.resumed + summary.composed, total)
-    summary.seconds = time.perf_counter() - start
+            progress(summary.resumed, total)
+        start = time.perf_counter()
+        for index in pending:
+            result = compose_image(
+                config,
+                index,
+                cutouts,
+                categories,
+                files,
+                background_root=backgrounds,
+                mapping=mapping,
+            )
+            atomic_write_bytes(image_path(out_dir, index), encode_png(result.image))
+            record = {"schema_version": SCHEMA_VERSION, **result.record}
+            atomic_write_text(record_path(out_dir, index), dump_json(record))
+            summary.composed += 1
+            if progress is not None:
+                progress(summary.resumed + summary.composed, total)
+        summary.seconds = time.perf_counter() - start
 
-    records = load_records(out_dir, total)
-    for record in records:
-        for ann in record["annotations"]:
-            summary.instances[ann["category"]] += 1
-            summary.ignored += bool(ann["ignore"])
-        summary.not_placed += sum(not p.get("placed") for p in record["composite"]["pastes"])
-    info = {
-        "description": f"simgen composite dataset '{config.name}'",
-        "version": __version__,
-        "seed": config.seed,
-        "num_images": total,
-    }
-    options = WriterOptions(info=info, coco_polygons=coco_polygons)
-    for writer in create_writers(names, options):
-        writer.finalize(out_dir, records, categories)
-    return summary
+        records = load_records(out_dir, total)
+        for record in records:
+            for ann in record["annotations"]:
+                summary.instances[ann["category"]] += 1
+                summary.ignored += bool(ann["ignore"])
+            summary.not_placed += sum(not p.get("placed") for p in record["composite"]["pastes"])
+        info = {
+            "description": f"simgen composite dataset '{config.name}'",
+            "version": __version__,
+            "seed": config.seed,
+            "num_images": total,
+        }
+        writers = create_writers(names, WriterOptions(info=info, coco_polygons=coco_polygons))
+        finalize_dataset(out_dir, writers, records, categories)
+        return summary

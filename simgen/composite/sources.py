@@ -86,15 +86,17 @@ def _coco_source(
     path: Path, mapping: Mapping[str, str] | None
 ) -> tuple[dict[str, Any], Path, Path]:
     """``(coco, images folder, file named in errors)`` of an instance source."""
-    from simgen.formats.mask_folder import mask_folder_to_coco, read_coco, resolve_coco
+    from simgen.dataset.layout import ANNOTATIONS_FILE
+    from simgen.dataset.locate import read_dataset
+    from simgen.formats.mask_folder import mask_folder_to_coco
 
     if not path.exists():
         raise SimgenError("instance source not found", file=path)
-    if path.is_dir() and not (path / "annotations.json").is_file():
+    if path.is_dir() and not (path / ANNOTATIONS_FILE).is_file():
         coco, _ = mask_folder_to_coco(path, mapping)
         return coco, path, path
-    annotations, images_dir = resolve_coco(path)
-    coco = read_coco(annotations)
+    coco, files = read_dataset(path)
+    annotations, images_dir = files.annotations, files.images_dir
     if mapping:
         for category in coco["categories"]:
             category["name"] = mapping.get(category["name"], category["name"])

@@ -8,6 +8,10 @@ or copied under their new names, records are carried over with their new index a
 entry (input position and old index), and each input's ``config.yaml`` is kept as
 ``sources/DDD/config.yaml``. The output has no ``config.yaml`` of its own (it holds several),
 so ``simgen render`` will not write into it.
+
+The output must be a new or empty folder, or an unfinished merge (one that stopped before its
+``annotations.json``, e.g. on a full disk): merging again into it writes the same files and
+finishes it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simgen import __version__
+from simgen.dataset.layout import (
+    CONFIG_FILE,
+    DEPTH_DIR,
+    IMAGES_DIR,
+    RECORDS_DIR,
+    SOURCES_DIR,
+    annotations_path,
+    image_file_name,
+    image_path,
+    record_path,
+    record_path_of,
+    source_dir,
+)
+from simgen.dataset.lifecycle import (
+    atomic_write_text,
+    finalize_dataset,
+    output_errors,
+    prepare_new,
+    start_dataset,
+)
+from simgen.dataset.locate import images_dir_for
+from simgen.dataset.versions import upgrade_record
 from simgen.errors import SimgenError
-from simgen.io import atomic_write_text, dump_json
-from simgen.produce.shards import image_name, record_path
+from simgen.io import dump_json
+from simgen.version import __version__
 
-ANNOTATIONS_FILE = "annotations.json"
-SOURCES_DIR = "sources"
+UNFINISHED_MERGE = (IMAGES_DIR, DEPTH_DIR, RECORDS_DIR, SOURCES_DIR)
+"""What a merge writes before its format files: a folder holding only these is merged into
+again."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +66,7 @@ class MergeSummary:
 @dataclass(frozen=True)
 class _Input:
     root: Path
+    images_dir: Path
     coco: dict[str, Any]
     records: list[dict[str, Any]]
 
@@ -57,18 +84,23 @@ def _read_input(root: Path) -> _Input:
     """A finished dataset: its COCO file and its records in image-id order."""
     if not root.is_dir():
         raise SimgenError("not a directory", file=root)
-    coco = _read_json(root / ANNOTATIONS_FILE)
+    annotations = annotations_path(root)
+    coco = _read_json(annotations)
     for key in ("images", "annotations", "categories"):
         if not isinstance(coco.get(key), list):
-            raise SimgenError("not a COCO file", file=root / ANNOTATIONS_FILE, field=key)
+            raise SimgenError("not a COCO file", file=annotations, field=key)
+    images_dir = images_dir_for(annotations, coco)
     records = []
     for image in sorted(coco["images"], key=lambda im: im["id"]):
-        stem = Path(image["file_name"]).stem
-        record = _read_json(root / "records" / f"{stem}.json")
-        if not (root / "images" / image["file_name"]).is_file():
-            raise SimgenError("image file missing", file=root / "images" / image["file_name"])
+        path = record_path_of(root, image["file_name"])
+        record = _read_json(path)
+        if not isinstance(record, dict):
+            raise SimgenError("expected a JSON object", file=path)
+        record = upgrade_record(record, source=path)
+        if not (images_dir / image["file_name"]).is_file():
+            raise SimgenError("image file missing", file=images_dir / image["file_name"])
         records.append(record)
-    return _Input(root, coco, records)
+    return _Input(root, images_dir, coco, records)
 
 
 def _check_output(out_dir: Path, inputs: Sequence[Path]) -> None:
@@ -76,8 +108,7 @@ def _check_output(out_dir: Path, inputs: Sequence[Path]) -> None:
     for root in inputs:
         if root.resolve() == resolved:
             raise SimgenError("the output is one of the inputs", file=out_dir, field="--out")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise SimgenError("output exists and is not an empty directory", file=out_dir)
+    prepare_new(out_dir, overwritable=UNFINISHED_MERGE, earlier="unfinished merge")
 
 
 def merge_datasets(
@@ -98,6 +129,8 @@ def merge_datasets(
 
     Raises:
         SimgenError: no inputs, an unreadable or unfinished input, or an unusable output.
+        OutputError: the output could not be written (no space left, no permission ...);
+            merging again into the same folder finishes it.
     """
     from simgen.formats import WriterOptions, create_writers, parse_formats
     from simgen.formats.files import link_or_copy
@@ -120,16 +153,16 @@ def merge_datasets(
             if category["name"] not in categories:
                 categories.append(category["name"])
 
-    for sub in ("images", "records", SOURCES_DIR):
-        (out_dir / sub).mkdir(parents=True, exist_ok=True)
+    start_dataset(out_dir, (IMAGES_DIR, RECORDS_DIR, SOURCES_DIR))
     merged: list[dict[str, Any]] = []
     sources = []
     for position, item in enumerate(inputs):
-        source_dir = out_dir / SOURCES_DIR / f"{position:03d}"
-        source_dir.mkdir(parents=True, exist_ok=True)
-        config = item.root / "config.yaml"
-        if config.is_file():
-            link_or_copy(config, source_dir / "config.yaml")
+        folder = source_dir(out_dir, position)
+        config = item.root / CONFIG_FILE
+        with output_errors(folder):
+            folder.mkdir(parents=True, exist_ok=True)
+            if config.is_file():
+                link_or_copy(config, folder / CONFIG_FILE)
         sources.append(
             {
                 "position": position,
@@ -140,19 +173,22 @@ def merge_datasets(
         )
         for record in item.records:
             index = len(merged)
-            stem = image_name(index)
             old_name = record["image"]["file_name"]
-            link_or_copy(item.root / "images" / old_name, out_dir / "images" / f"{stem}.png")
-            depth = item.root / "depth" / old_name
+            target = image_path(out_dir, index)
+            with output_errors(target):
+                link_or_copy(item.images_dir / old_name, target)
+            depth = item.root / DEPTH_DIR / old_name
             if depth.is_file():
-                (out_dir / "depth").mkdir(exist_ok=True)
-                link_or_copy(depth, out_dir / "depth" / f"{stem}.png")
+                target = out_dir / DEPTH_DIR / image_file_name(index)
+                with output_errors(target):
+                    target.parent.mkdir(exist_ok=True)
+                    link_or_copy(depth, target)
             source = {"dataset": position, "index": int(record["image"]["index"])}
             if "source" in record:
                 source["source"] = record["source"]
             new = {
                 **record,
-                "image": {**record["image"], "index": index, "file_name": f"{stem}.png"},
+                "image": {**record["image"], "index": index, "file_name": image_file_name(index)},
                 "source": source,
             }
             atomic_write_text(record_path(out_dir, index), dump_json(new))
@@ -164,8 +200,7 @@ def merge_datasets(
         "num_images": len(merged),
         "sources": sources,
     }
-    options = WriterOptions(info=info, coco_polygons=coco_polygons)
-    for writer in create_writers(names, options):
-        writer.finalize(out_dir, merged, categories)
+    writers = create_writers(names, WriterOptions(info=info, coco_polygons=coco_polygons))
+    finalize_dataset(out_dir, writers, merged, categories)
     annotations = sum(len(r["annotations"]) for r in merged)
     return MergeSummary(out_dir, len(merged), annotations, categories)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from simgen.errors import SimgenError
 from simgen.formats.base import Writer, WriterOptions
@@ -10,7 +10,7 @@ from simgen.formats.bop import BopWriter
 from simgen.formats.coco import CocoWriter
 from simgen.formats.yolo import YoloSegWriter, YoloWriter
 
-WRITERS: dict[str, type[Writer]] = {
+WRITERS: dict[str, Callable[[WriterOptions], Writer]] = {
     "coco": CocoWriter,
     "yolo": YoloWriter,
     "yolo-seg": YoloSegWriter,

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from simgen.dataset.layout import DEPTH_DIR, IMAGES_DIR
 from simgen.errors import SimgenError
 from simgen.formats.base import WriterOptions
 from simgen.formats.files import link_or_copy
@@ -93,8 +94,8 @@ class BopWriter:
             sample = SceneSample.from_dict(record["scene"])
             view = sample.views[record["view_index"]]
             file_name = record["image"]["file_name"]
-            link_or_copy(out_dir / "images" / file_name, folder / "rgb" / f"{im_id:06d}.png")
-            depth = out_dir / "depth" / file_name
+            link_or_copy(out_dir / IMAGES_DIR / file_name, folder / "rgb" / f"{im_id:06d}.png")
+            depth = out_dir / DEPTH_DIR / file_name
             if depth.is_file():
                 (folder / "depth").mkdir(exist_ok=True)
                 link_or_copy(depth, folder / "depth" / f"{im_id:06d}.png")

@@ -40,9 +40,16 @@ from typing import Any
 import numpy as np
 
 from simgen.assets import Asset, _asset_from_mesh, load_mesh_file
+from simgen.dataset.layout import ANNOTATIONS_FILE, IMAGES_DIR
+from simgen.dataset.lifecycle import (
+    atomic_write_bytes,
+    atomic_write_text,
+    prepare_new,
+    start_dataset,
+)
 from simgen.errors import SimgenError
-from simgen.formats.coco import ANNOTATIONS_FILE, build_coco, instance_annotation
-from simgen.io import atomic_write_bytes, atomic_write_text, dump_json, remove_stale_temporaries
+from simgen.formats.coco import build_coco, instance_annotation
+from simgen.io import dump_json
 from simgen.render.base import Renderer
 from simgen.scene import CameraView, ObjectInstance, SceneSample
 
@@ -54,7 +61,7 @@ MM = 0.001
 
 RGB_SUFFIXES = (".png", ".jpg", ".jpeg")
 MODEL_PATTERN = re.compile(r"^obj_(\d+)\.ply$")
-OUTPUT_ENTRIES = {"images", ANNOTATIONS_FILE}
+OUTPUT_ENTRIES = {IMAGES_DIR, ANNOTATIONS_FILE}
 """What an imported dataset directory holds; only such a directory is written into again."""
 
 ProgressCallback = Callable[[int, int], None]
@@ -110,7 +117,7 @@ def category_name(obj_id: int) -> str:
     return f"obj_{obj_id:06d}"
 
 
-def simgen_intrinsics(cam_K: Sequence[float]) -> np.ndarray:
+def simgen_intrinsics(cam_K: Sequence[float] | np.ndarray) -> np.ndarray:
     """(3, 3) float64 simgen ``K`` from BOP's row-major ``cam_K`` (9 floats).
 
     BOP's pixel ``i`` has its centre at ``i + 0.5`` in ``cam_K``'s coordinates; simgen's at
@@ -290,7 +297,7 @@ def model_ids(models_dir: Path) -> list[int]:
     """
     if not models_dir.is_dir():
         raise SimgenError("models folder not found", file=models_dir)
-    ids = set()
+    ids: set[int] = set()
     info_path = models_dir / "models_info.json"
     if info_path.exists():
         ids.update(_int_key(key, info_path) for key in read_json(info_path))
@@ -327,23 +334,6 @@ def load_models(models_dir: Path, obj_ids: Sequence[int]) -> list[Asset]:
         mesh = load_mesh_file(path, units="mm", source=path, field_name="obj_id")
         assets.append(_asset_from_mesh(str(path), mesh, None))
     return assets
-
-
-def prepare_output(out_dir: Path) -> None:
-    """Check that ``out_dir`` is absent, empty, or an earlier import (which is overwritten).
-
-    Raises:
-        SimgenError: the path is a file or a directory holding something else.
-    """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SimgenError("output path exists and is a file, not a directory", file=out_dir)
-    if out_dir.is_dir():
-        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in OUTPUT_ENTRIES)
-        if foreign:
-            raise SimgenError(
-                f"output directory holds files other than an imported dataset ({foreign[0]})",
-                file=out_dir,
-            )
 
 
 def scene_sample(image: BopImage, index: int, catalog: dict[int, int]) -> SceneSample:
@@ -468,12 +458,12 @@ def import_bop(
     Raises:
         SimgenError: bad input or an unusable output path; nothing is written then.
     """
-    from simgen import __version__
     from simgen.render import single_threaded_blas
     from simgen.render.pyrender_egl import PyrenderRenderer
+    from simgen.version import __version__
 
     split_dir, models_dir, out_dir = Path(split_dir), Path(models_dir), Path(out_dir)
-    prepare_output(out_dir)
+    prepare_new(out_dir, overwritable=OUTPUT_ENTRIES, earlier="import")
     scene_dirs = dict(find_scene_dirs(split_dir))
     images = [image for sid, sdir in scene_dirs.items() for image in read_scene(sid, sdir)]
     categories = model_ids(models_dir)
@@ -483,8 +473,7 @@ def import_bop(
     catalog = {obj_id: i for i, obj_id in enumerate(used)}
     categories = sorted(set(categories) | set(used))
 
-    (out_dir / "images").mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir)
+    start_dataset(out_dir, (IMAGES_DIR,))
     if progress is not None:
         progress(0, len(images))
     records = []
@@ -492,7 +481,7 @@ def import_bop(
         for index, image in enumerate(images):
             sample = scene_sample(image, index, catalog)
             annotations = label_image(renderer, image, sample, assets, visib_threshold)
-            atomic_write_bytes(out_dir / "images" / image.file_name, image.rgb_path.read_bytes())
+            atomic_write_bytes(out_dir / IMAGES_DIR / image.file_name, image.rgb_path.read_bytes())
             records.append(image_record(image, index, annotations))
             if progress is not None:
                 progress(index + 1, len(images))

@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from simgen.dataset.layout import ANNOTATIONS_FILE
 from simgen.formats.base import WriterOptions
 from simgen.io import atomic_write_text, dump_json
 from simgen.labels import Box, Instance
-
-ANNOTATIONS_FILE = "annotations.json"
 
 
 def rle_counts(mask: np.ndarray, window: Box | None = None) -> list[int]:

@@ -1,4 +1,5 @@
-"""Real data into COCO: COCO files as they are, and folders of images with binary mask PNGs.
+"""Folders of images with binary mask PNGs, read as COCO (COCO files and dataset folders are
+found by :mod:`simgen.dataset.locate`).
 
 Mask folders come the way defect sets do: ``ROOT/CLASS/.../NAME.jpg`` with its mask
 ``NAME.png`` beside it (grayscale; foreground where the value is >= 128). Each connected
@@ -9,7 +10,6 @@ images without annotations (negatives).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,38 +20,6 @@ from simgen.errors import SimgenError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 """Image file suffixes of a mask folder (masks are ``.png``, so images are not)."""
-
-
-def read_coco(path: Path) -> dict[str, Any]:
-    """Load a COCO JSON file with one-line errors for missing files and malformed content."""
-    if not path.is_file():
-        raise SimgenError("file not found", file=path)
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SimgenError(f"invalid JSON: {exc}", file=path) from None
-    if not isinstance(data, dict):
-        raise SimgenError("expected a JSON object", file=path)
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise SimgenError("missing or not a list", file=path, field=key)
-    return data
-
-
-def resolve_coco(path: str | Path) -> tuple[Path, Path]:
-    """``(annotations.json, images folder)`` for a simgen dataset folder or a COCO file.
-
-    A folder must hold ``annotations.json``; its images are in ``images/``. For a JSON file the
-    images are looked for in ``images/`` beside it, else beside the file itself.
-    """
-    path = Path(path)
-    if path.is_dir():
-        annotations = path / "annotations.json"
-        if not annotations.is_file():
-            raise SimgenError("folder holds no annotations.json", file=path)
-        return annotations, path / "images"
-    images = path.parent / "images"
-    return path, images if images.is_dir() else path.parent
 
 
 def mask_instances(mask: np.ndarray) -> list[np.ndarray]:
@@ -121,7 +89,8 @@ def mask_folder_to_coco(
     if not paths:
         raise SimgenError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found", file=root)
     categories: list[str] = []
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for image_id, path in enumerate(paths, start=1):
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if image is None:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from simgen.dataset.layout import IMAGES_DIR
 from simgen.formats.base import WriterOptions
 from simgen.formats.files import link_or_copy
 from simgen.io import atomic_write_text
@@ -74,7 +75,7 @@ class YoloWriter:
         class_ids = {name: i for i, name in enumerate(categories)}
         for record in records:
             file_name = record["image"]["file_name"]
-            link_or_copy(out_dir / "images" / file_name, root / "images" / file_name)
+            link_or_copy(out_dir / IMAGES_DIR / file_name, root / "images" / file_name)
             lines = self.label_lines(record, class_ids)
             text = "".join(line + "\n" for line in lines)
             atomic_write_text(root / "labels" / f"{Path(file_name).stem}.txt", text)

@@ -69,42 +69,30 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import cv2
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simgen.errors import SimgenError
+from simgen.ranges import (
+    Count0To64Range,
+    OpenZeroOneRange,
+    OpenZeroTenRange,
+    PlusMinus180Range,
+    Probability,
+    Quality1To100Range,
+    Zero255Range,
+    ZeroTenRange,
+    ZeroTwentyRange,
+)
 
 PAD_VALUE = 114
 """Grey level of the letterbox padding, the warp border and grey cutout rectangles."""
 
 MIN_BOX_SIDE = 2.0
 """A box narrower or lower than this many pixels after clipping is dropped."""
-
-
-def _low_le_high(value: tuple[Any, Any]) -> tuple[Any, Any]:
-    if value[0] > value[1]:
-        raise ValueError(f"min > max ({value[0]} > {value[1]})")
-    return value
-
-
-def _range(kind: type, **bounds: float) -> Any:
-    """A ``[low, high]`` pair of ``kind`` within ``bounds`` (pydantic ge/le/gt/lt), low <= high."""
-    item = Annotated[kind, Field(**bounds)]
-    return Annotated[tuple[item, item], AfterValidator(_low_le_high)]
-
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-ZoomRange = _range(float, gt=0.0, le=10.0)
-HueRange = _range(float, ge=-180.0, le=180.0)
-GainRange = _range(float, ge=0.0, le=10.0)
-SigmaRange = _range(float, ge=0.0, le=20.0)
-NoiseRange = _range(float, ge=0.0, le=255.0)
-QualityRange = _range(int, ge=1, le=100)
-CountRange = _range(int, ge=0, le=64)
-FractionRange = _range(float, gt=0.0, le=1.0)
 
 
 class AugmentConfig(BaseModel):
@@ -119,7 +107,7 @@ class AugmentConfig(BaseModel):
         "to the image, those under 2 px dropped).",
     )
     p_affine: Probability = Field(0.8, description="Probability of the zoom/shift warp.")
-    zoom: ZoomRange = Field(
+    zoom: OpenZeroTenRange = Field(
         (0.75, 1.35), description="Zoom factor about the image centre (> 1 crops in)."
     )
     shift: float = Field(
@@ -136,24 +124,24 @@ class AugmentConfig(BaseModel):
     )
     p_flip: Probability = Field(0.5, description="Probability of a flip when 'flip' is true.")
     p_hsv: Probability = Field(0.8, description="Probability of the HSV jitter.")
-    hue_deg: HueRange = Field((-10.0, 10.0), description="Hue shift in degrees.")
-    saturation: GainRange = Field((0.7, 1.3), description="Saturation gain.")
-    value: GainRange = Field((0.7, 1.3), description="Value (brightness) gain.")
+    hue_deg: PlusMinus180Range = Field((-10.0, 10.0), description="Hue shift in degrees.")
+    saturation: ZeroTenRange = Field((0.7, 1.3), description="Saturation gain.")
+    value: ZeroTenRange = Field((0.7, 1.3), description="Value (brightness) gain.")
     p_gain: Probability = Field(0.5, description="Probability of the per-channel gain.")
-    gain: GainRange = Field(
+    gain: ZeroTenRange = Field(
         (0.85, 1.15), description="Per-channel (white balance) gain, drawn for R, G, B."
     )
     p_blur: Probability = Field(0.5, description="Probability of the Gaussian blur.")
-    blur_sigma: SigmaRange = Field((0.0, 1.5), description="Blur sigma in pixels.")
+    blur_sigma: ZeroTwentyRange = Field((0.0, 1.5), description="Blur sigma in pixels.")
     p_noise: Probability = Field(0.5, description="Probability of sensor noise.")
-    noise_std: NoiseRange = Field(
+    noise_std: Zero255Range = Field(
         (0.0, 8.0), description="Gaussian noise standard deviation in 0-255 levels."
     )
     p_jpeg: Probability = Field(0.5, description="Probability of JPEG re-encoding.")
-    jpeg_quality: QualityRange = Field((40, 95), description="JPEG quality (1-100).")
+    jpeg_quality: Quality1To100Range = Field((40, 95), description="JPEG quality (1-100).")
     p_cutout: Probability = Field(0.5, description="Probability of cutout.")
-    cutout_count: CountRange = Field((1, 4), description="Number of cutout rectangles.")
-    cutout_size: FractionRange = Field(
+    cutout_count: Count0To64Range = Field((1, 4), description="Number of cutout rectangles.")
+    cutout_size: OpenZeroOneRange = Field(
         (0.05, 0.2), description="Side of a cutout rectangle as a fraction of the image size."
     )
     p_cutout_color: Probability = Field(

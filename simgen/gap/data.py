@@ -56,13 +56,15 @@ class DetectionSet:
 
 
 def _coco_and_root(path: Path) -> tuple[dict[str, Any], Path, Path]:
-    from simgen.formats.mask_folder import mask_folder_to_coco, read_coco, resolve_coco
+    from simgen.dataset.layout import ANNOTATIONS_FILE
+    from simgen.dataset.locate import read_dataset
+    from simgen.formats.mask_folder import mask_folder_to_coco
 
-    if path.is_dir() and not (path / "annotations.json").is_file():
+    if path.is_dir() and not (path / ANNOTATIONS_FILE).is_file():
         coco, _ = mask_folder_to_coco(path)
         return coco, path, path
-    annotations, images_dir = resolve_coco(path)
-    return read_coco(annotations), images_dir, annotations
+    coco, files = read_dataset(path)
+    return coco, files.images_dir, files.annotations
 
 
 def coco_categories(coco: dict[str, Any]) -> list[str]:

@@ -408,9 +408,10 @@ def run_gap(
     out.mkdir(parents=True, exist_ok=True)
     write_report(out, result, rows, sets["test"], detections)
     result["minutes"] = round((time.perf_counter() - started) / 60.0, 2)
+    from simgen.dataset.layout import GAP_FILE
     from simgen.io import atomic_write_text, dump_json
 
-    atomic_write_text(out / "gap.json", dump_json(result))
+    atomic_write_text(out / GAP_FILE, dump_json(result))
     return result
 
 

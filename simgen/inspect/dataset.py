@@ -1,11 +1,8 @@
 """Find and load a dataset: a simgen directory or any COCO file, and masks of its annotations.
 
-A *dataset* argument is either
-
-- a simgen dataset directory (``DIR/annotations.json``, images in ``DIR/images``), or
-- a COCO JSON file; its images are looked up in ``--images`` when given, otherwise in the
-  JSON's own folder, otherwise in ``images/`` beside it (the first that holds the first
-  image's ``file_name``).
+A *dataset* argument is a dataset folder or a COCO JSON file; where its COCO file and its
+images are is decided by the one rule of :mod:`simgen.dataset.locate` (``--images`` overrides
+the images folder).
 
 Segmentations may be compressed RLE (``counts`` a str, as simgen and LVIS write it),
 uncompressed RLE (``counts`` a list, COCO's crowd regions) or polygon lists; all are turned
@@ -21,13 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from simgen.dataset.locate import annotations_file, locate
 from simgen.errors import SimgenError
-
-ANNOTATIONS_FILE = "annotations.json"
-CONFIG_FILE = "config.yaml"
-IMAGES_DIR = "images"
-RECORDS_DIR = "records"
-GAP_FILE = "gap.json"
 
 
 @dataclass
@@ -135,37 +127,6 @@ def is_box(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 4 and all(is_number(v) for v in value)
 
 
-def _images_dir_for(coco_path: Path, coco: Any) -> Path:
-    """The first of the JSON's folder and ``images/`` beside it that holds the first image."""
-    candidates = [coco_path.parent, coco_path.parent / IMAGES_DIR]
-    images = coco.get("images") if isinstance(coco, dict) else None
-    if isinstance(images, list) and images and isinstance(images[0], dict):
-        first = str(images[0].get("file_name", ""))
-        for folder in candidates:
-            if first and (folder / first).is_file():
-                return folder
-    return candidates[1] if candidates[1].is_dir() else candidates[0]
-
-
-def locate(path: str | Path) -> tuple[Path, Path | None]:
-    """The COCO file of a dataset argument and its simgen root (``None`` if not simgen).
-
-    Raises:
-        SimgenError: the path does not exist or a directory holds no ``annotations.json``.
-    """
-    path = Path(path)
-    if path.is_dir():
-        coco_path = path / ANNOTATIONS_FILE
-        if not coco_path.is_file():
-            raise SimgenError(f"directory holds no {ANNOTATIONS_FILE}", file=path)
-    elif path.exists():
-        coco_path = path
-    else:
-        raise SimgenError("file not found", file=path)
-    root = coco_path.parent if (coco_path.parent / CONFIG_FILE).is_file() else None
-    return coco_path, root
-
-
 def open_dataset(
     path: str | Path, images: str | Path | None = None, *, strict: bool = True
 ) -> Dataset:
@@ -179,12 +140,12 @@ def open_dataset(
     Raises:
         SimgenError: missing file, invalid JSON, or (``strict``) missing/mistyped fields.
     """
-    coco_path, root = locate(path)
+    coco_path = annotations_file(path)
     coco = load_coco(coco_path)
     if strict:
         require_structure(coco, coco_path)
-    folder = Path(images) if images is not None else _images_dir_for(coco_path, coco)
-    return Dataset(coco_path=coco_path, coco=coco, images_dir=folder, root=root)
+    files = locate(path, coco, images)
+    return Dataset(coco_path=coco_path, coco=coco, images_dir=files.images_dir, root=files.root)
 
 
 def segmentation_kind(segmentation: Any) -> str:

@@ -1,11 +1,13 @@
 """Summarize what was sampled for a simgen dataset, from its per-image records.
 
-``DIR/records/NNNNNN.json`` holds, per image, ``{"image", "annotations", "scene",
-"view_index"}`` where ``scene`` is :meth:`simgen.scene.SceneSample.to_dict`. A scene is shared
-by its views, so scene-level numbers (objects, lights) count each ``scene_index`` once and
-camera numbers count each image once. Camera distance and elevation are measured from the
-table centre (the world origin) to the camera centre, so they include the look-at jitter.
-Fields missing from older or newer records are skipped, never guessed.
+``DIR/records/NNNNNN.json`` holds, per image, ``{"schema_version", "image", "annotations",
+"scene", "view_index", "effects"}`` where ``scene`` is
+:meth:`simgen.scene.SceneSample.to_dict`; :func:`load_records` converts records of older schema
+versions (:mod:`simgen.dataset.versions`). A scene is shared by its views, so scene-level
+numbers (objects, lights) count each ``scene_index`` once and camera numbers count each image
+once. Camera distance and elevation are measured from the table centre (the world origin) to
+the camera centre, so they include the look-at jitter. Fields missing from records are skipped,
+never guessed.
 """
 
 from __future__ import annotations
@@ -18,22 +20,25 @@ from typing import Any
 
 import numpy as np
 
+from simgen.dataset.layout import RECORDS_DIR
+from simgen.dataset.versions import upgrade_record
 from simgen.errors import SimgenError
-from simgen.inspect.dataset import RECORDS_DIR, load_json
+from simgen.inspect.dataset import load_json
 
 
 def load_records(root: Path) -> list[dict[str, Any]]:
-    """Every ``root/records/*.json`` in name order (an empty list when there is none).
+    """Every ``root/records/*.json`` in name order (an empty list when there is none),
+    converted to the current ``schema_version``.
 
     Raises:
-        SimgenError: a record is not valid JSON or not an object.
+        SimgenError: a record is not valid JSON, not an object, or of a newer schema version.
     """
     records = []
     for path in sorted((root / RECORDS_DIR).glob("*.json")):
         record = load_json(path)
         if not isinstance(record, dict):
             raise SimgenError("expected a JSON object", file=path)
-        records.append(record)
+        records.append(upgrade_record(record, source=path))
     return records
 
 

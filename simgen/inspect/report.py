@@ -21,11 +21,12 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from simgen import __version__
+from simgen.dataset.layout import CONFIG_FILE, GAP_FILE
 from simgen.errors import SimgenError
-from simgen.inspect.dataset import CONFIG_FILE, GAP_FILE, Dataset, is_number, load_json
+from simgen.inspect.dataset import Dataset, is_number, load_json
 from simgen.inspect.stats import DISTANCES, Values, collect, compare, summarize
 from simgen.inspect.validate import ValidationReport, validate_dataset
+from simgen.version import __version__
 
 SECTIONS = (
     ("summary", "Summary"),

@@ -20,7 +20,8 @@ or a *warning* (legal COCO, but likely a mistake). Checks:
 - simgen extras, when present: ``bbox_amodal`` contains ``bbox``, ``area <= area_amodal``,
   ``visib_fract = area / area_amodal``, ``ignore`` is a bool; ``segmentation_amodal`` (RLE)
   has ``area_amodal`` pixels and contains the visible mask;
-- images exist on disk with the stated width and height (unless skipped).
+- images exist on disk, decode completely (a truncated or corrupt file is an error naming it)
+  and have the stated width and height (unless skipped).
 
 Tolerances. RLE masks (compressed or not) must match exactly: ``bbox`` equals
 ``pycocotools.mask.toBbox`` and ``area`` equals ``pycocotools.mask.area`` (up to 1e-6, so
@@ -606,12 +607,35 @@ def _check_amodal_mask(
         )
 
 
+class ImageDecodeError(Exception):
+    """An image file that does not decode completely."""
+
+
+def decoded_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` of an image file, after decoding all of its pixels.
+
+    PIL reads only the header when it opens a file; loading the pixels finds what the header
+    hides: a file cut short, a broken compressed stream, a bad PNG chunk.
+
+    Raises:
+        ImageDecodeError: the file is not an image or does not decode completely (the
+            decoder's reason, on one line).
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as handle:
+            handle.load()
+            return handle.size
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise ImageDecodeError(" ".join(str(exc).split()) or type(exc).__name__) from None
+
+
 def _check_files(
     images: dict[Any, dict[str, Any]], folder: Path, out: _Collector, report: ValidationReport
 ) -> None:
-    """Image files exist and have the stated size (read from the header only)."""
-    from PIL import Image, UnidentifiedImageError
-
+    """Image files exist, decode completely (a truncated or corrupt file is an error naming
+    it) and have the stated size."""
     for image_id, image in images.items():
         name = image.get("file_name")
         if not isinstance(name, str) or not name:
@@ -621,9 +645,8 @@ def _check_files(
             out.error("image-missing", "image", image_id, f"file not found: {path}")
             continue
         try:
-            with Image.open(path) as handle:
-                width, height = handle.size
-        except (OSError, UnidentifiedImageError) as exc:
+            width, height = decoded_size(path)
+        except ImageDecodeError as exc:
             out.error("image-unreadable", "image", image_id, f"cannot read {path}: {exc}")
             continue
         report.images_checked += 1

@@ -23,8 +23,8 @@ _SAME_SIZE = 1e-6
 
 MAX_HULL_VERTICES = 128
 """Collision hulls keep at most this many of the convex hull's vertices. Bullet's contact
-queries scan every hull vertex: the default catalog's football, when it still collided as its
-3632-vertex hull, took a third of all physics time; see :func:`simplify_hull`."""
+queries scan every hull vertex, so a detailed mesh colliding as its full hull makes every
+contact slow; see :func:`simplify_hull`."""
 
 
 ROUND_TOLERANCE = 0.01

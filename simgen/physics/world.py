@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from simgen.scene import SceneSample
 
 if TYPE_CHECKING:  # not imported at run time: a physics helper process does not need it
     from simgen.config import PhysicsConfig
+
+log = logging.getLogger(__name__)
 
 GROUND_THICKNESS = 0.1
 """Metres; the ground slab's top face is z = 0."""
@@ -39,8 +42,8 @@ class PhysicsWorld:
     """One pybullet DIRECT client, created once and reset for every scene.
 
     Bodies are plain rigid bodies (``useMaximalCoordinates``), not single-link Featherstone
-    multibodies: Bullet's rigid-body solver took 88 instead of 149 µs per step on the default
-    scene.
+    multibodies: Bullet's rigid-body solver steps them faster (docs/benchmarks.md, "Figures
+    behind defaults").
 
     ``resetSimulation`` before each scene makes a settle depend only on its input, not on the
     scenes simulated before it in the same process.
@@ -182,6 +185,13 @@ class PhysicsWorld:
             at_rest = passed >= REST_CHECKS
             if at_rest:
                 break
+        if not at_rest:
+            log.debug(
+                "scene %d: objects still moving after physics.max_steps=%d; rendered where they "
+                "are (they may hover or touch)",
+                sample.scene_index,
+                physics.max_steps,
+            )
 
         poses = []
         for body in bodies:

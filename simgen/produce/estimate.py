@@ -140,11 +140,14 @@ def estimate_run(
         source: the scene file, named in errors about its meshes.
     """
     from simgen.assets import load_catalog
-    from simgen.produce.runner import check_texture_folders, prepare_output
-    from simgen.produce.workers import SceneRenderer
+    from simgen.config import validate_config
+    from simgen.dataset.layout import DEPTH_DIR, IMAGES_DIR, RECORDS_DIR
+    from simgen.dataset.lifecycle import prepare_dataset
+    from simgen.produce.runner import check_texture_folders
+    from simgen.produce.workers import SceneProducer
 
     out_dir = Path(out_dir)
-    prepare_output(out_dir, config)  # the same checks as the run (reads only)
+    prepare_dataset(out_dir, config, validate_config)  # the same checks as the run (reads only)
     check_texture_folders(config, source=source)
     left = images_left(out_dir, config)
     views = config.views_per_scene
@@ -154,11 +157,11 @@ def estimate_run(
     scene_cpu: list[float] = []
     with tempfile.TemporaryDirectory(prefix="simgen-dry-run-") as tmp:
         probe = Path(tmp)
-        (probe / "images").mkdir()
-        (probe / "records").mkdir()
+        (probe / IMAGES_DIR).mkdir()
+        (probe / RECORDS_DIR).mkdir()
         if config.output.depth:
-            (probe / "depth").mkdir()
-        worker = SceneRenderer(config, assets, renderer, warm_shaders=True)
+            (probe / DEPTH_DIR).mkdir()
+        worker = SceneProducer(config, assets, renderer, warm_shaders=True)
         try:
             setup = time.perf_counter() - start
             for scene_index in range(probe_scene_count(config)):
@@ -173,7 +176,7 @@ def estimate_run(
         file_bytes = sum(p.stat().st_size for p in files)
         annotation_bytes = sum(
             len(json.dumps(json.loads(p.read_text())["annotations"]))
-            for p in (probe / "records").glob("*.json")
+            for p in (probe / RECORDS_DIR).glob("*.json")
         )
     steady = scene_seconds[1:] or scene_seconds
     per_image = statistics.median(steady) / views

@@ -28,8 +28,9 @@ if TYPE_CHECKING:  # a helper process imports this module: keep it light (no con
     from simgen.scene import SceneSample
 
 RECYCLE_AFTER = 500
-"""Scenes a physics helper process settles before it is replaced (about 50 MiB of leaked
-collision shapes on the default scene; start-up cost 5 ms of CPU per scene)."""
+"""Scenes a physics helper process settles before it is replaced: bounds the collision shapes
+pybullet leaks, at the cost of one helper start-up per this many scenes (figures in
+docs/benchmarks.md, "Figures behind defaults")."""
 
 
 class InlinePhysics:

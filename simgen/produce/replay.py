@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from simgen.dataset.layout import CONFIG_FILE, IMAGES_DIR, record_path
+from simgen.dataset.versions import upgrade_record
 from simgen.errors import SimgenError
 
 
@@ -38,27 +39,31 @@ class ReplayResult:
 
 def _read_record(dataset: Path, image_id: int) -> dict[str, Any]:
     index = image_id - 1
-    path = dataset / "records" / f"{index:06d}.json"
+    path = record_path(dataset, index)
     if index < 0 or not path.is_file():
         raise SimgenError(f"no record for image id {image_id}", file=path, field="IMAGE_ID")
     try:
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise SimgenError(f"invalid JSON: {exc}", file=path) from None
+    if not isinstance(record, dict):
+        raise SimgenError("expected a JSON object", file=path)
+    return upgrade_record(record, source=path)
 
 
 def replay_image(dataset: str | Path, image_id: int) -> ReplayResult:
     """Re-render COCO image ``image_id`` (= index + 1) of a simgen dataset directory."""
     from simgen.assets import load_catalog
     from simgen.config import validate_config
-    from simgen.produce.runner import CONFIG_FILE, render_view
+    from simgen.dataset.lifecycle import read_dataset_config
+    from simgen.produce.runner import render_view
     from simgen.scene import SceneSample
 
     dataset = Path(dataset)
     config_path = dataset / CONFIG_FILE
     if not config_path.is_file():
         raise SimgenError("not a simgen dataset (no config.yaml)", file=dataset)
-    config = validate_config(yaml.safe_load(config_path.read_text()), source=config_path)
+    config = read_dataset_config(dataset, validate_config)
     record = _read_record(dataset, image_id)
     sample = SceneSample.from_dict(record["scene"])
     assets = load_catalog(config, source=config_path)
@@ -73,7 +78,7 @@ def replay_image(dataset: str | Path, image_id: int) -> ReplayResult:
             )
     finally:
         renderer.close()
-    stored = dataset / "images" / record["image"]["file_name"]
+    stored = dataset / IMAGES_DIR / record["image"]["file_name"]
     return ReplayResult(
         rgb=view.rgb,
         png=view.png,

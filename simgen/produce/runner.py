@@ -1,13 +1,7 @@
 """Render a dataset: sample → settle → render → label → write, resumable image by image.
 
-Layout of a dataset directory::
-
-    config.yaml            the resolved config (seed and num_images included)
-    images/NNNNNN.png      RGB images
-    depth/NNNNNN.png       optional uint16 depth in millimetres
-    records/NNNNNN.json    labels + everything sampled for the image (written after the image)
-    annotations.json       COCO, written once every image is done
-    yolo/, yolo-seg/, bop/ other formats, when asked for (simgen.formats)
+The dataset folder's layout is :mod:`simgen.dataset.layout`'s; it is prepared, resumed and
+finalized by :mod:`simgen.dataset.lifecycle`, like every dataset simgen writes.
 
 Image ``i`` is view ``i % views_per_scene`` of scene ``i // views_per_scene``. A record's
 presence marks its image as finished; re-running the same command skips finished images, so an
@@ -23,7 +17,7 @@ image order, from the records.
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -31,44 +25,53 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel
-
-from simgen import __version__
 from simgen.assets import load_catalog
 from simgen.config import SceneConfig, config_to_yaml, validate_config
+from simgen.dataset.layout import DEPTH_DIR, IMAGES_DIR, RECORDS_DIR
+from simgen.dataset.lifecycle import (
+    OutputError,
+    drop_annotations,
+    finalize_dataset,
+    load_records,
+    output_failure,
+    prepare_dataset,
+    resumable_writes,
+    start_dataset,
+    with_resume_hint,
+)
 from simgen.errors import SimgenError
-from simgen.io import atomic_write_text, remove_stale_temporaries
 from simgen.produce.pipeline import ViewResult, draw_effects, render_view
 from simgen.produce.shards import (
     AttemptBook,
     SceneFailure,
     ShardQueue,
     default_shard_size,
-    image_name,
     make_shards,
     pending_views,
-    record_path,
 )
-from simgen.produce.workers import STAGES, ImageDone, JobSpec, SceneDone, SceneRenderer
+from simgen.produce.workers import (
+    STAGES,
+    ImageDone,
+    JobSpec,
+    SceneDone,
+    SceneFailed,
+    SceneProducer,
+)
+from simgen.version import __version__
 
-CONFIG_FILE = "config.yaml"
-ANNOTATIONS_FILE = "annotations.json"
+log = logging.getLogger(__name__)
 
 WARM_SHADERS_MIN_SCENES = 100
 """Scenes per worker from which workers compile their shader programs up front."""
 
 __all__ = [
-    "CONFIG_FILE",
     "STAGES",
     "RunSummary",
-    "SceneRenderer",
+    "SceneProducer",
     "ViewResult",
     "check_texture_folders",
     "draw_effects",
-    "image_name",
     "load_records",
-    "prepare_output",
     "render_dataset",
     "render_view",
 ]
@@ -118,48 +121,6 @@ ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each finished image (and once at the start)."""
 
 
-def prepare_output(
-    out_dir: Path,
-    config: BaseModel,
-    validate: Callable[..., BaseModel] = validate_config,
-) -> None:
-    """Check that ``out_dir`` is new, empty, or a dataset of the same config (resume).
-
-    Args:
-        out_dir: the output directory.
-        config: the new dataset's config (a scene config, or another kind's).
-        validate: reads the existing ``config.yaml`` as ``validate(data, source=path)``.
-
-    Raises:
-        SimgenError: the path is a file, a non-dataset directory, or a different dataset.
-    """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SimgenError("output path exists and is a file, not a directory", file=out_dir)
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
-    existing = out_dir / CONFIG_FILE
-    if not existing.is_file():
-        raise SimgenError(
-            "output directory is not empty and holds no simgen dataset (no config.yaml)",
-            file=out_dir,
-        )
-    try:
-        old = validate(yaml.safe_load(existing.read_text()), source=existing)
-    except (SimgenError, yaml.YAMLError, AttributeError, TypeError) as exc:
-        raise SimgenError(
-            f"cannot read the existing dataset's config: {exc}", file=existing
-        ) from None
-    old_data = old.model_dump(mode="json", exclude={"num_images"})
-    new_data = config.model_dump(mode="json", exclude={"num_images"})
-    if old_data != new_data:
-        differing = sorted(k for k in new_data if old_data.get(k) != new_data[k])
-        raise SimgenError(
-            "output directory holds a dataset made with a different config; use another --out",
-            file=existing,
-            field=",".join(differing),
-        )
-
-
 def check_texture_folders(config: SceneConfig, *, source: str | Path | None = None) -> None:
     """Validate every texture folder (exists, holds images, each decodes) before any write."""
     from simgen.config import texture_sections
@@ -168,11 +129,6 @@ def check_texture_folders(config: SceneConfig, *, source: str | Path | None = No
     for path, texture in texture_sections(config):
         if texture.folder is not None:
             validate_texture_folder(Path(texture.folder), source=source, field=f"{path}.folder")
-
-
-def load_records(out_dir: Path, count: int) -> list[dict[str, Any]]:
-    """The records of images ``0 .. count-1`` in order."""
-    return [json.loads(record_path(out_dir, i).read_text()) for i in range(count)]
 
 
 def _check_run_options(workers: int | None, recycle_after: int | None, max_attempts: int) -> None:
@@ -240,9 +196,12 @@ def render_dataset(
 
     Raises:
         SimgenError: bad meshes, options or an unusable output directory; nothing is written.
+        OutputError: the output could not be written (no space left, no permission ...);
+            finished images are kept and re-running resumes.
     """
     from simgen.formats import parse_formats
     from simgen.produce.backends import BACKENDS, create_backend
+    from simgen.render import check_renderer
 
     out_dir = Path(out_dir)
     _check_run_options(workers, recycle_after, max_attempts)
@@ -253,20 +212,19 @@ def render_dataset(
         from simgen.produce.backends.ray_backend import import_ray
 
         import_ray()  # a missing optional dependency fails before anything is written
-    prepare_output(out_dir, config)
+    check_renderer(renderer)  # so do other pyrender or PyOpenGL versions than the pins
+    prepare_dataset(out_dir, config, validate_config)
     assets = load_catalog(config, source=source)  # fails before anything is written
     check_texture_folders(config, source=source)
 
     total = config.num_images
     views = config.views_per_scene
-    for sub in ("images", "records", *(("depth",) if config.output.depth else ())):
-        (out_dir / sub).mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir)
-    atomic_write_text(out_dir / CONFIG_FILE, config_to_yaml(config))
-
-    pending = pending_views(out_dir, total, views)
-    if pending:  # the COCO file describes a complete dataset only
-        (out_dir / ANNOTATIONS_FILE).unlink(missing_ok=True)
+    folders = (IMAGES_DIR, RECORDS_DIR, *((DEPTH_DIR,) if config.output.depth else ()))
+    with resumable_writes():
+        start_dataset(out_dir, folders, config_to_yaml(config))
+        pending = pending_views(out_dir, total, views)
+        if pending:  # the COCO file describes a complete dataset only
+            drop_annotations(out_dir)
     summary = RunSummary(
         out_dir=out_dir,
         images=total,
@@ -295,10 +253,24 @@ def render_dataset(
             for key, value in event.stage_seconds.items():
                 summary.stage_seconds[key] = summary.stage_seconds.get(key, 0.0) + value
             summary.unsettled_scenes += not event.at_rest
+        elif isinstance(event, SceneFailed):
+            error = output_failure(event.error)
+            if error is not None:  # a full disk fails every scene alike: stop now
+                raise error
 
     start = time.perf_counter()
     runner = None
     if len(queue):
+        if warm_shaders is None:
+            warm_shaders = len(pending) >= WARM_SHADERS_MIN_SCENES * (workers or 8)
+            if not warm_shaders:
+                log.info(
+                    "shader warm-up skipped (%d scenes, fewer than %d per worker): a worker "
+                    "compiles each light count's shader program when a scene first needs it, "
+                    "which delays that scene's images",
+                    len(pending),
+                    WARM_SHADERS_MIN_SCENES,
+                )
         spec = JobSpec(
             config=config,
             out_dir=out_dir,
@@ -309,11 +281,7 @@ def render_dataset(
                 if physics_process is not None
                 else backend == "local" and (workers or 1) > 1
             ),
-            warm_shaders=(
-                warm_shaders
-                if warm_shaders is not None
-                else len(pending) >= WARM_SHADERS_MIN_SCENES * (workers or 8)
-            ),
+            warm_shaders=warm_shaders,
         )
         runner = create_backend(
             backend, workers=workers, recycle_after=recycle_after, address=address, assets=assets
@@ -326,8 +294,18 @@ def render_dataset(
         summary.retries = book.retries
         summary.crashes = queue.crashes
         summary.crash_reports = list(queue.crash_reports)
+        if summary.unsettled_scenes:
+            log.warning(
+                "%d scene(s) still moving after physics.max_steps=%d were rendered "
+                "where their objects were (some may hover or touch); raise physics.max_steps "
+                "to settle them",
+                summary.unsettled_scenes,
+                config.physics.max_steps,
+            )
         if not summary.failures:  # workers may still be exiting meanwhile
             _write_formats(out_dir, config, summary, assets, format_names, coco_polygons)
+    except OutputError as exc:
+        raise with_resume_hint(exc) from None
     finally:
         if runner is not None:
             runner.close()
@@ -358,5 +336,5 @@ def _write_formats(
         "num_images": total,
     }
     options = WriterOptions(info=info, coco_polygons=coco_polygons, assets=assets)
-    for writer in create_writers(format_names, options):
-        writer.finalize(out_dir, records, config.categories())
+    writers = create_writers(format_names, options)
+    finalize_dataset(out_dir, writers, records, config.categories())

@@ -13,17 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-RECORDS_DIR = "records"
-
-
-def image_name(index: int) -> str:
-    """``NNNNNN`` stem of image ``index``."""
-    return f"{index:06d}"
-
-
-def record_path(out_dir: Path, index: int) -> Path:
-    """Path of image ``index``'s record; its presence marks the image finished."""
-    return out_dir / RECORDS_DIR / f"{image_name(index)}.json"
+from simgen.dataset.layout import record_path
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import os
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before anything imports OpenGL
 
+import logging
 import pickle
 import signal
 import time
@@ -29,23 +30,21 @@ from typing import Any
 
 from simgen.assets import Asset, load_catalog
 from simgen.config import SceneConfig
-from simgen.io import (
-    atomic_write_bytes,
-    atomic_write_text,
-    depth_to_png16,
-    dump_json,
-    dump_json_object,
-    encode_png,
-)
-from simgen.produce.memory import HeapTrimmer
+from simgen.dataset.layout import depth_path, image_file_name, image_path, record_path
+from simgen.dataset.lifecycle import atomic_write_bytes, atomic_write_text
+from simgen.dataset.versions import SCHEMA_VERSION
+from simgen.io import depth_to_png16, dump_json, dump_json_object, encode_png
+from simgen.memory import HeapTrimmer
 from simgen.produce.physics_helper import RECYCLE_AFTER
 from simgen.produce.pipeline import draw_effects, render_view
-from simgen.produce.shards import Shard, image_name, missing_views, record_path
+from simgen.produce.shards import Shard, missing_views
 
 STAGES = ("sample", "physics", "render", "labels", "effects", "write")
 """Pipeline stages timed per scene."""
 
 FAULT_ENV = "SIMGEN_FAULT"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class JobSpec:
             :mod:`simgen.produce.physics_helper`) instead of in the worker.
         physics_recycle_after: scenes per physics helper process.
         warm_shaders: compile the renderer's shader programs for every light count the
-            config can draw, up front (see :meth:`SceneRenderer.__init__`).
+            config can draw, up front (see :meth:`SceneProducer.__init__`).
     """
 
     config: SceneConfig
@@ -108,8 +107,9 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-class SceneRenderer:
-    """Per-worker state: the loaded catalog, a physics settler and one renderer, reused.
+class SceneProducer:
+    """Produces a config's scenes, image files and records: the loaded catalog, a physics
+    settler and one renderer (:class:`~simgen.render.base.Renderer`), reused across scenes.
 
     Args:
         config: the scene config.
@@ -119,7 +119,7 @@ class SceneRenderer:
             (:mod:`simgen.produce.physics_helper`); default: one in this process.
         warm_shaders: have the renderer compile its shaded pass for every light count the
             config's lights can draw as soon as a scene brings a new kind of material
-            (backends without ``warm_light_counts`` ignore it).
+            (:meth:`~simgen.render.base.Renderer.warm_shaders`).
     """
 
     def __init__(
@@ -139,11 +139,16 @@ class SceneRenderer:
 
             physics = InlinePhysics(config, self.assets)
         self.physics = physics if config.placement.uses_physics else None
-        self.renderer = create_renderer(renderer, self.assets)
-        if warm_shaders and hasattr(self.renderer, "warm_light_counts"):
+        try:
+            self.renderer = create_renderer(renderer, self.assets)
+        except BaseException:
+            if self.physics is not None:  # a helper process would outlive the error
+                self.physics.close()
+            raise
+        if warm_shaders:
             from simgen.randomize.lighting import reachable_light_counts
 
-            self.renderer.warm_light_counts = reachable_light_counts(config.lights)
+            self.renderer.warm_shaders(reachable_light_counts(config.lights))
 
     def close(self) -> None:
         """Release the physics settler and the GL context."""
@@ -197,24 +202,24 @@ class SceneRenderer:
                 config, self.assets, self.renderer, sample, view_index, effects, stages
             )
             t4 = time.perf_counter()
-            stem = image_name(index)
-            atomic_write_bytes(out_dir / "images" / f"{stem}.png", view.png)
+            atomic_write_bytes(image_path(out_dir, index), view.png)
             if config.output.depth:
                 atomic_write_bytes(
-                    out_dir / "depth" / f"{stem}.png",
+                    depth_path(out_dir, index),
                     encode_png(depth_to_png16(view.depth), config.output.png_compression),
                 )
             if scene_json is None:  # encoded once, spliced into every view's record
                 scene_json = dump_json(sample.to_dict())[:-1]
             image = {
                 "index": index,
-                "file_name": f"{stem}.png",
+                "file_name": image_file_name(index),
                 "width": config.image.width,
                 "height": config.image.height,
                 "scene_index": scene_index,
                 "view_index": view_index,
             }
             record = [
+                ("schema_version", SCHEMA_VERSION),
                 ("image", image),
                 ("annotations", view.annotations),
                 ("scene", None),
@@ -249,7 +254,7 @@ def _inject_fault(scene_index: int) -> None:
 
 
 class Worker:
-    """A job's catalog and a :class:`SceneRenderer`, created once and reused across shards.
+    """A job's catalog and a :class:`SceneProducer`, created once and reused across shards.
 
     Args:
         spec: the job.
@@ -263,27 +268,28 @@ class Worker:
         self.assets = list(assets)
         self.scenes_attempted = 0
         self.heap = HeapTrimmer()
-        self._scene_renderer: SceneRenderer | None = None
-        self._renderer()  # created now, so set-up errors surface before any shard
+        self._producer: SceneProducer | None = None
+        self._scene_producer()  # created now, so set-up errors surface before any shard
 
     def close(self) -> None:
         """Release the renderer and physics client (idempotent)."""
-        if self._scene_renderer is not None:
-            self._scene_renderer.close()
-            self._scene_renderer = None
+        if self._producer is not None:
+            self._producer.close()
+            self._producer = None
 
-    def _renderer(self) -> SceneRenderer:
-        if self._scene_renderer is None:
+    def _scene_producer(self) -> SceneProducer:
+        """The :class:`SceneProducer` (built again after :meth:`close`)."""
+        if self._producer is None:
             spec = self.spec
             physics = None
             if spec.physics_process and spec.config.placement.uses_physics:
                 from simgen.produce.physics_helper import PhysicsProcess
 
                 physics = PhysicsProcess(spec.config, self.assets, spec.physics_recycle_after)
-            self._scene_renderer = SceneRenderer(
+            self._producer = SceneProducer(
                 spec.config, self.assets, spec.renderer, physics, spec.warm_shaders
             )
-        return self._scene_renderer
+        return self._producer
 
     def run_shard(self, shard: Shard, emit: Emit, budget: int | None = None) -> None:
         """Render the shard's scenes in order, emitting events.
@@ -307,28 +313,31 @@ class Worker:
         for position, (scene_index, views) in enumerate(todo):
             self.scenes_attempted += 1
             try:
-                renderer = self._renderer()
-                current = prepared if prepared is not None else renderer.prepare(scene_index)
-                prepared = self._prepare_next(renderer, todo, position)
+                producer = self._scene_producer()
+                current = prepared if prepared is not None else producer.prepare(scene_index)
+                prepared = self._prepare_next(producer, todo, position)
                 _inject_fault(scene_index)
-                emit(renderer.render_scene(scene_index, views, spec.out_dir, emit, current))
+                emit(producer.render_scene(scene_index, views, spec.out_dir, emit, current))
             except Exception as exc:
                 emit(SceneFailed(scene_index, one_line(exc)))
                 prepared = None  # the next scene is sampled again on the rebuilt worker
                 self.close()
-            self.heap.after_scene()  # gives freed memory back now and then (simgen.produce.memory)
+            self.heap.after_scene()  # gives freed memory back now and then (simgen.memory)
 
     @staticmethod
     def _prepare_next(
-        renderer: SceneRenderer, todo: list[tuple[int, tuple[int, ...]]], position: int
+        producer: SceneProducer, todo: list[tuple[int, tuple[int, ...]]], position: int
     ) -> tuple[object, float] | None:
         """Start the scene after ``position`` (``None`` at the end, or if sampling it failed:
         it is then prepared again, and its error reported, when its turn comes)."""
         if position + 1 >= len(todo):
             return None
         try:
-            return renderer.prepare(todo[position + 1][0])
-        except Exception:
+            return producer.prepare(todo[position + 1][0])
+        except Exception as exc:
+            log.debug(
+                "preparing scene %d ahead failed (%s); retried in turn", todo[position + 1][0], exc
+            )
             return None
 
 
@@ -378,6 +387,9 @@ def process_main(
     start a fresh process.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    from simgen.logs import configure_from_env
+
+    configure_from_env()  # log at the level of the command that started this process
     if llvmpipe_threads:
         os.environ["LP_NUM_THREADS"] = str(llvmpipe_threads)
     from simgen.render import single_threaded_blas

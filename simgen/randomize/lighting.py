@@ -53,7 +53,8 @@ def sample_lights(lights: LightsConfig, rng: np.random.Generator) -> tuple[Light
         kelvin = float(rng.uniform(*lights.temperature_k))
         tint = np.asarray(sample_hsv_color(lights.saturation, (1.0, 1.0), rng))
         rgb = kelvin_to_rgb(kelvin) * tint
-        color = tuple(float(c) for c in rgb / rgb.max())
+        r, g, b = (float(c) for c in rgb / rgb.max())
+        color = (r, g, b)
         distance = float(rng.uniform(*lights.distance))
         eye = spherical_to_cartesian(
             distance, rng.uniform(*lights.elevation_deg), rng.uniform(0, 360)

@@ -16,7 +16,8 @@ def sample_hsv_color(
     hue = rng.uniform(0.0, 1.0)
     sat = rng.uniform(*saturation)
     val = rng.uniform(*value)
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(hue, sat, val))
+    r, g, b = colorsys.hsv_to_rgb(hue, sat, val)
+    return float(r), float(g), float(b)
 
 
 def sample_material(

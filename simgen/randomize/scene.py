@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from simgen.assets import Asset
-from simgen.config import MeshSource, ObjectsConfig, PlacementConfig, SceneConfig
+from simgen.config import MeshSource, ObjectEntry, ObjectsConfig, PlacementConfig, SceneConfig
 from simgen.geometry import pose_matrix
 from simgen.randomize.camera import sample_view
 from simgen.randomize.lighting import sample_lights
@@ -46,7 +47,8 @@ def entry_probabilities(objects: ObjectsConfig) -> np.ndarray:
 def _surface_color(spec, rng: np.random.Generator) -> tuple[float, float, float]:
     if spec == "random":
         return sample_hsv_color((0.0, 0.6), (0.2, 0.9), rng)
-    return tuple(float(c) for c in spec)
+    r, g, b = (float(c) for c in spec)
+    return r, g, b
 
 
 @functools.lru_cache(maxsize=32)
@@ -71,11 +73,14 @@ def _object_color(
     if entry.color == "original" or (entry.color == "random" and asset.textured and keep):
         return None, metallic, roughness
     if entry.color != "random":
-        return (*(float(c) for c in entry.color), 1.0), metallic, roughness
+        r, g, b = (float(c) for c in entry.color)
+        return (r, g, b, 1.0), metallic, roughness
     return rgba, metallic, roughness
 
 
-def bin_walls(placement: PlacementConfig, color: tuple[float, ...]) -> tuple[Prop, ...]:
+def bin_walls(
+    placement: PlacementConfig, color: tuple[float, float, float, float]
+) -> tuple[Prop, ...]:
     """Four static walls around the placement area (a tray on the ground)."""
     width, depth = placement.area
     h, t = placement.wall_height, placement.wall_thickness
@@ -103,7 +108,7 @@ def _place(
 ) -> list[np.ndarray | None]:
     radii = 0.5 * np.linalg.norm(extents, axis=1)
     if placement.mode in ("drop", "bin"):
-        return drop_poses(radii, placement.area, placement.gap, rng)
+        return list(drop_poses(radii, placement.area, placement.gap, rng))
     if placement.mode == "upright":
         return upright_poses(extents, placement.area, placement.gap, placement.max_tries, rng)
     return volume_poses(
@@ -149,7 +154,7 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
             ObjectInstance(
                 instance_id=i + 1,
                 catalog_index=int(index),
-                category=entry.category if labeled else "",
+                category=cast(ObjectEntry, entry).category if labeled else "",
                 scale=scale,
                 color=color,
                 metallic=metallic,
@@ -167,7 +172,7 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
     background_color = _surface_color(config.background.color, rng)
     ground_texture = draw_texture(config.ground.texture, rng)
     background_texture = draw_texture(config.background.texture, rng)
-    props = ()
+    props: tuple[Prop, ...] = ()
     if config.placement.mode == "bin":
         props = bin_walls(config.placement, (*_surface_color("random", rng), 1.0))
     views = tuple(

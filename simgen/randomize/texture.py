@@ -53,11 +53,12 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from simgen.errors import SimgenError
-from simgen.schema import PositiveRange, UnitRange, _Model
+from simgen.ranges import PositiveRange, ZeroOneRange
+from simgen.schema import _Model
 
 TextureKind = Literal["noise", "checker", "stripes", "gradient", "blotches", "road", "image"]
 
-PROCEDURAL_KINDS: tuple[str, ...] = ("noise", "checker", "stripes", "gradient", "blotches")
+PROCEDURAL_KINDS: tuple[TextureKind, ...] = ("noise", "checker", "stripes", "gradient", "blotches")
 """Kinds that need no image folder (the default of :attr:`TextureConfig.kinds`)."""
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
@@ -100,9 +101,9 @@ class TextureConfig(_Model):
         description="Pattern frequency: noise cells, checks, stripe periods or "
         "about sqrt(blob count) per texture side.",
     )
-    saturation: UnitRange = Field((0.0, 1.0), description="HSV saturation of pattern colours.")
-    value: UnitRange = Field((0.15, 1.0), description="HSV value of pattern colours.")
-    crop: UnitRange = Field(
+    saturation: ZeroOneRange = Field((0.0, 1.0), description="HSV saturation of pattern colours.")
+    value: ZeroOneRange = Field((0.15, 1.0), description="HSV value of pattern colours.")
+    crop: ZeroOneRange = Field(
         (0.5, 1.0),
         description="Side of the square crop of a folder image, as a fraction of the image's "
         "shorter side (min > 0).",
@@ -430,7 +431,7 @@ def _make_gradient(params: dict[str, Any]) -> np.ndarray:
         dx2 = (xs - cx) ** 2
         dy2 = (xs - cy) ** 2
         radius = max(math.hypot(a - float(cx), b - float(cy)) for a in (0, 1) for b in (0, 1))
-        t = np.sqrt(dy2[:, None] + dx2[None, :]) / np.float32(radius)
+        t: np.ndarray = np.sqrt(dy2[:, None] + dx2[None, :]) / np.float32(radius)
     else:
         angle = math.radians(float(params["angle"]))
         u, _ = _rotated_coords(size, float(params["angle"]))

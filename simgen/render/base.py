@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -52,7 +53,13 @@ class RenderOutput:
 
 
 class Renderer(Protocol):
-    """A rendering backend. Created once per worker and reused across scenes."""
+    """A rendering backend. Created once per worker and reused across scenes.
+
+    Every member the production code uses is listed here, and every backend of
+    :func:`simgen.render.create_renderer` implements all of them (a backend with nothing to do
+    for one documents a no-op), so callers never probe a renderer for what it has. Usable as
+    a context manager that closes it.
+    """
 
     def render(
         self,
@@ -67,6 +74,20 @@ class Renderer(Protocol):
         ``depth=False``: no depth image; ``labels=False``: image only, for benchmarks)."""
         ...
 
+    def warm_shaders(self, light_counts: Sequence[tuple[int, int, int]]) -> None:
+        """Prepare, ahead of need, whatever the backend compiles per (directional, spot, point)
+        light count of ``light_counts`` (the counts a config can draw), so that a long run
+        pays it at start; the pixels are the same either way."""
+        ...
+
     def close(self) -> None:
         """Release GL contexts and other resources."""
+        ...
+
+    def __enter__(self) -> Renderer:
+        """The renderer itself."""
+        ...
+
+    def __exit__(self, *exc: object) -> None:
+        """:meth:`close` it."""
         ...

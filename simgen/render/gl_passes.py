@@ -13,6 +13,9 @@ gives both the instance map and every full (amodal) silhouette.
   and vertex transforms as the instance map. Segmentation passes draw into pyrender's
   single-sample framebuffer: with multisampling off the pixels are the same, and no four-sample
   buffer is written, cleared and resolved.
+
+The code that installs both into pyrender (replacing private methods of its ``Renderer``) is in
+:mod:`simgen.render.pyrender_patches` (patches 4 and 8).
 """
 
 from __future__ import annotations
@@ -48,62 +51,14 @@ void main()
 
 @dataclass
 class PassModes:
-    """What the next pass of a patched renderer does (set before, reset after each pass)."""
+    """What the next pass of a patched renderer does (set before, reset after each pass; see
+    :func:`~simgen.render.pyrender_patches.install_pass_modes`)."""
 
     read_depth: bool = True
     read_format: str = "rgb"
     """Colour readback when depth is not read: ``rgb`` ((H, W, 3), or (H, W, 4) for an RGBA
     pass), ``red`` ((H, W) uint8) or ``none`` (nothing read, the pass returns ``None``: for
     draws made only to compile their programs)."""
-
-
-def install_pass_modes(renderer) -> PassModes:
-    """Patch a pyrender ``Renderer`` so that :class:`PassModes` controls its readback."""
-    from OpenGL import GL
-    from pyrender.constants import RenderFlags
-
-    modes = PassModes()
-    read = renderer._read_main_framebuffer
-    configure_viewport = renderer._configure_forward_pass_viewport
-
-    def configure_forward_pass_viewport(flags):
-        configure_viewport(flags)
-        if flags & RenderFlags.SEG and flags & RenderFlags.OFFSCREEN:
-            # Segmentation passes rasterize with multisampling off (pixel centres): drawn into
-            # the single-sample framebuffer they give the same pixels without writing,
-            # clearing and resolving four samples each.
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)
-
-    def read_main_framebuffer(scene, flags):
-        if flags & RenderFlags.SEG:
-            if modes.read_depth:
-                raise ValueError("a segmentation pass reads colour only (read_depth=False)")
-        elif modes.read_depth or flags & RenderFlags.DEPTH_ONLY:
-            return read(scene, flags)
-        if modes.read_format == "none":
-            return None, None
-        width, height = renderer._main_fb_dims
-        if not flags & RenderFlags.SEG:
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb_ms)
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)
-            GL.glBlitFramebuffer(
-                0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
-            )
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb)
-        if modes.read_format == "red":
-            shape, fmt = (height, width), GL.GL_RED
-        elif flags & RenderFlags.RGBA:
-            shape, fmt = (height, width, 4), GL.GL_RGBA
-        else:
-            shape, fmt = (height, width, 3), GL.GL_RGB
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        pixels = np.empty(shape, dtype=np.uint8)
-        GL.glReadPixels(0, 0, width, height, fmt, GL.GL_UNSIGNED_BYTE, pixels)
-        return pixels[::-1], None
-
-    renderer._read_main_framebuffer = read_main_framebuffer
-    renderer._configure_forward_pass_viewport = configure_forward_pass_viewport
-    return modes
 
 
 def label_color(instance_id: int, slot: int) -> tuple[int, int, int]:

@@ -5,6 +5,9 @@ label pass whose red channel is the instance id and which also ORs each labeled 
 into its full-silhouette word (:mod:`simgen.render.gl_passes`). The renderer and each
 asset's vertex arrays are created once and reused; a pyrender scene is built once per sampled
 scene and shared by its views, and so are its shadow maps (:mod:`simgen.render.shadows`).
+
+Everything this backend changes in pyrender, and every private member of pyrender it uses, is
+in :mod:`simgen.render.pyrender_patches` (which checks the installed versions first).
 """
 
 from __future__ import annotations
@@ -17,64 +20,27 @@ import numpy as np
 
 from simgen.assets import Asset
 from simgen.geometry import pose_matrix
-from simgen.produce.memory import release_free_heap
+from simgen.memory import release_free_heap
 from simgen.render.base import RenderOutput
 from simgen.render.colour import linear_rgba, linearize_vertex_colors
-from simgen.render.gl_passes import SilhouetteWords, install_pass_modes, label_pass
-from simgen.render.shadows import (
-    ShadowMapPool,
-    fit_shadow_cameras,
-    install_shadow_reuse,
+from simgen.render.gl_passes import SilhouetteWords, label_pass
+from simgen.render.pyrender_patches import (
+    current_context,
+    import_pyrender,
     light_classes,
-    shader_cache_class,
+    light_limits,
+    ordered_scene_class,
+    patch_context,
+    pooled_texture_class,
+    program_cache,
 )
+from simgen.render.shadows import ShadowMapPool, fit_shadow_cameras
 from simgen.scene import CameraView, SceneSample
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 FLAT_SHADED = ("box", "cylinder", "cone")
 """Primitives drawn with per-face normals (sharp edges)."""
-
-
-def import_pyrender():
-    """Import pyrender with the numpy 2 shim (``np.infty`` was removed) and EGL selected."""
-    if not hasattr(np, "infty"):
-        np.infty = np.inf  # noqa: NPY201 - pyrender 0.1.45 still uses it
-    try:
-        import pyrender
-    except ImportError as exc:  # pragma: no cover - hard dependency
-        raise ImportError(
-            "pyrender is required for rendering: pip install 'pyrender==0.1.45'"
-        ) from exc
-    request_gl_43()
-    return pyrender
-
-
-def request_gl_43() -> None:
-    """Make pyrender's EGL contexts ask for OpenGL 4.3 core instead of 4.1.
-
-    The label pass needs image load/store (4.3). Mesa gives its highest version (4.5) whatever
-    is asked; NVIDIA's EGL driver gives exactly the version asked for, so pyrender's 4.1 request
-    got a context without it. pyrender builds the request inside ``EGLPlatform.init_context``,
-    so the request is raised where it is passed on, in ``OpenGL.EGL.eglCreateContext``.
-    """
-    from OpenGL import EGL, arrays
-
-    if getattr(EGL.eglCreateContext, "simgen_gl_43", False):
-        return
-    original = EGL.eglCreateContext
-
-    def create_context(display, config, share, attributes):
-        values = [int(v) for v in np.asarray(attributes).ravel()]
-        for k in range(0, len(values) - 1, 2):
-            if values[k] == EGL.EGL_NONE:
-                break
-            if values[k] == EGL.EGL_CONTEXT_MINOR_VERSION and values[k + 1] < 3:
-                values[k + 1] = 3
-        return original(display, config, share, arrays.GLintArray.asArray(values))
-
-    create_context.simgen_gl_43 = True
-    EGL.eglCreateContext = create_context
 
 
 DOME_RADIUS = 10.0
@@ -116,35 +82,6 @@ def composite_background(rgba: np.ndarray, params: dict) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _light_order(node) -> tuple:
-    """A sort key that identifies a light node by its content, not its memory address."""
-    light = node.light
-    return (
-        type(light).__name__,
-        tuple(np.asarray(node.matrix, dtype=np.float64).ravel()),
-        tuple(np.asarray(light.color, dtype=np.float64).ravel()),
-        float(light.intensity),
-    )
-
-
-def ordered_scene_class(pyrender):
-    """A ``pyrender.Scene`` whose ``light_nodes`` come in a fixed order.
-
-    pyrender keeps lights in sets of nodes hashed by ``id()``, so the order in which the shader
-    sums the lights (and assigns shadow maps) changed with memory layout, and the same scene
-    rendered in two processes differed in a few pixels by one level. Sorting by content makes
-    the pixels a function of the scene alone.
-    """
-
-    class OrderedScene(pyrender.Scene):
-        @property
-        def light_nodes(self):
-            nodes = self.point_light_nodes | self.spot_light_nodes | self.directional_light_nodes
-            return sorted(nodes, key=_light_order)
-
-    return OrderedScene
-
-
 def require_gl_version(major: int, minor: int, what: str) -> None:
     """Raise a clear error when the current OpenGL context is older than ``major.minor``."""
     from OpenGL import GL
@@ -173,8 +110,8 @@ class PyrenderRenderer:
     constant_light_loops: bool = True
     warm_light_counts: Sequence[tuple[int, int, int]] = ()
     """(directional, spot, point) light counts to compile the shaded pass for, for every kind
-    of material as soon as a scene brings it (:meth:`_warm_up`); empty: compile each program
-    when a view first needs it."""
+    of material as soon as a scene brings it (:meth:`_warm_up`; set by :meth:`warm_shaders`);
+    empty: compile each program when a view first needs it."""
 
     def __init__(self, assets: Sequence[Asset]) -> None:
         self._pyrender = import_pyrender()
@@ -198,13 +135,18 @@ class PyrenderRenderer:
             self._offscreen.delete()
             self._offscreen = None
 
+    def warm_shaders(self, light_counts: Sequence[tuple[int, int, int]]) -> None:
+        """Compile the shaded pass for each (directional, spot, point) light count of
+        ``light_counts`` for every kind of material as soon as a scene first brings it, instead
+        of when a view first needs it (sets :attr:`warm_light_counts`; empty: lazily)."""
+        self.warm_light_counts = tuple(light_counts)
+
     def free_shadow_maps(self) -> None:
         """Delete the pooled shadow-map textures (:class:`~simgen.render.shadows.ShadowMapPool`);
         the next view builds its scene again, and its lights get new ones."""
         if self._shadow_maps is not None:
-            self._offscreen._platform.make_current()
-            self._shadow_maps.free()
-            self._offscreen._platform.make_uncurrent()
+            with current_context(self._offscreen):
+                self._shadow_maps.free()
         self._cached = None  # its lights hold the freed textures
 
     @property
@@ -213,9 +155,11 @@ class PyrenderRenderer:
         return 0 if self._shadow_maps is None else self._shadow_maps.size
 
     def __enter__(self) -> PyrenderRenderer:
+        """The renderer itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """:meth:`close` it."""
         self.close()
 
     def _renderer(self, width: int, height: int):
@@ -230,12 +174,10 @@ class PyrenderRenderer:
                     f"({type(exc).__name__}: {exc})"
                 ) from exc
             require_gl_version(4, 3, "the label pass (image load/store)")
-            inner = self._offscreen._renderer
-            inner._program_cache = shader_cache_class(self._pyrender)()
-            self._shadows = install_shadow_reuse(inner)
-            self._shadow_maps = ShadowMapPool(self._pyrender)
+            patched = patch_context(self._offscreen, self._pyrender)
+            self._shadows, self._modes = patched.shadows, patched.modes
+            self._shadow_maps = ShadowMapPool(pooled_texture_class(self._pyrender))
             self._warmed = set()
-            self._modes = install_pass_modes(inner)
             self._words = SilhouetteWords()  # lives in this context
             self._size = (width, height)
         return self._offscreen
@@ -414,12 +356,11 @@ class PyrenderRenderer:
         when the worker starts. Skipped when the programs would not fit the cache.
         """
         pyrender = self._pyrender
-        inner = self._offscreen._renderer
-        cache = inner._program_cache
+        cache = program_cache(self._offscreen)
         materials = cache.materials - self._warmed
         if not materials:
             return
-        limits = inner._compute_max_n_lights(flags)
+        limits = light_limits(self._offscreen, flags)
         counts = sorted(
             {
                 tuple(min(c, limit) for c, limit in zip(n, limits, strict=True))
@@ -437,7 +378,7 @@ class PyrenderRenderer:
         directional, spot = light_classes(pyrender)
         down = np.eye(4)
         down[2, 3] = 1.0
-        before = len(cache._program_cache)
+        before = cache.compiled
         self._shadows.skip = True
         self._modes.read_depth, self._modes.read_format = False, "none"
         try:
@@ -462,7 +403,7 @@ class PyrenderRenderer:
             self._modes.read_depth, self._modes.read_format = True, "rgb"
             self._shadows.forget()  # the real scene's maps were taken out of the context
         self._warmed |= cache.materials
-        self.programs_warmed += len(cache._program_cache) - before
+        self.programs_warmed += cache.compiled - before
 
     def _camera(self, view: CameraView):
         # simgen's K has pixel centres at integer coordinates; OpenGL puts them at i + 0.5.
@@ -511,9 +452,8 @@ class PyrenderRenderer:
                     pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
                 )
             self._modes.read_depth = depth
-            inner = renderer._renderer
-            limits = inner._compute_max_n_lights(flags)
-            inner._program_cache.light_counts = (
+            limits = light_limits(renderer, flags)
+            program_cache(renderer).light_counts = (
                 (
                     min(len(scene.directional_light_nodes), limits[0]),
                     min(len(scene.spot_light_nodes), limits[1]),

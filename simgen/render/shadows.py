@@ -15,16 +15,17 @@ are lit, and each map is rendered once per scene and reused by all its views.
 
 The same patch gives the shader light loops of constant length (one program per light counts),
 so that llvmpipe indexes the shadow samplers with constants.
+
+This module holds the pure parts (the shader text, the frustum fits, the state the patched
+passes follow); the code that installs them into pyrender is in
+:mod:`simgen.render.pyrender_patches` (patches 4 to 7).
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from simgen.render.colour import PYRENDER_OUTPUT, SRGB_OUTPUT
-from simgen.render.gl_passes import LABEL_FRAG
 
 PCF_CALL = "float shadow = PCF(shadow_map, textureSize(shadow_map, 0), light_coords.xy, compare);"
 """The shadow lookup in pyrender 0.1.45's ``mesh.frag`` that :func:`patch_mesh_shader` replaces."""
@@ -60,8 +61,8 @@ def patch_mesh_shader(text: str, light_counts: tuple[int, int, int] | None = Non
 
     pyrender loops over uniform light counts and indexes arrays of shadow samplers with the
     loop variable; with constant counts the compiler unrolls the loops and every sampler
-    index is a constant, which llvmpipe runs about 1.8× faster. The loop change leaves the
-    arithmetic unchanged (the pixels are identical with and without it).
+    index is a constant, which llvmpipe runs markedly faster (docs/benchmarks.md). The loop
+    change leaves the arithmetic unchanged (the pixels are identical with and without it).
 
     Raises:
         RuntimeError: the source does not contain the expected lookup or loops (another
@@ -79,110 +80,6 @@ def patch_mesh_shader(text: str, light_counts: tuple[int, int, int] | None = Non
         for loop, count in zip(LIGHT_LOOPS, light_counts, strict=True):
             text = text.replace(loop, f"{loop.split(' <')[0]} < {int(count)}")
     return text
-
-
-@functools.cache
-def shader_cache_class(pyrender):
-    """A ``ShaderProgramCache`` whose ``mesh.frag`` programs use :func:`patch_mesh_shader` and
-    whose segmentation programs use :data:`simgen.render.gl_passes.LABEL_FRAG`.
-
-    Set the cache's ``light_counts`` (directional, spot, point lights bound by pyrender) before
-    a shaded pass: programs are then compiled, and cached, per light counts (``None``:
-    pyrender's loops over uniform counts).
-    """
-    from pyrender.shader_program import ShaderProgram, ShaderProgramCache
-
-    class PatchedProgram(ShaderProgram):
-        def _load(self, shader_filename):
-            if shader_filename.endswith("segmentation.frag"):
-                return LABEL_FRAG
-            text = super()._load(shader_filename)
-            if shader_filename.endswith("mesh.frag"):
-                counts = self.defines.get(LIGHT_COUNTS_DEFINE)
-                counts = None if counts is None else tuple(int(c) for c in counts.split(","))
-                text = patch_mesh_shader(text, counts)
-            return text
-
-    class PatchedProgramCache(ShaderProgramCache):
-        light_counts: tuple[int, int, int] | None = None
-        max_specialized: int = MAX_SPECIALIZED_PROGRAMS
-
-        def __init__(self, shader_dir=None):
-            super().__init__(shader_dir)
-            self._recent: dict[int, object] = {}  # id -> specialized program, oldest first
-            # The shaders and defines (light counts aside) of every specialized program
-            # compiled: one per kind of material drawn.
-            self.materials: set[tuple] = set()
-
-        def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
-            specialized = fragment_shader == "mesh.frag" and self.light_counts is not None
-            material = defines or {}
-            if specialized:
-                counts = ",".join(str(int(c)) for c in self.light_counts)
-                defines = {**material, LIGHT_COUNTS_DEFINE: counts}
-            program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
-            patched = fragment_shader in ("mesh.frag", "segmentation.frag")
-            if patched and program._program_id is None:  # new: not compiled yet
-                program.__class__ = PatchedProgram
-                if specialized:
-                    names = sorted((name, str(value)) for name, value in material.items())
-                    self.materials.add((vertex_shader, fragment_shader, geometry_shader, *names))
-            if specialized:
-                self._touch(program)
-            return program
-
-        def _touch(self, program) -> None:
-            """Mark ``program`` most recently used; delete the least recently used specialized
-            program beyond ``max_specialized`` (never one used in the current pass: a pass
-            draws far fewer primitives)."""
-            recent = self._recent
-            recent.pop(id(program), None)
-            recent[id(program)] = program
-            while len(recent) > self.max_specialized:
-                oldest = recent.pop(next(iter(recent)))
-                for key in [k for k, v in self._program_cache.items() if v is oldest]:
-                    del self._program_cache[key]
-                oldest.delete()
-
-    return PatchedProgramCache
-
-
-@functools.cache
-def light_classes(pyrender):
-    """pyrender directional and spot lights whose shadow camera is fitted to the casters.
-
-    ``shadow_extent`` (directional: half-width in metres of the orthographic view, centred
-    where pyrender centres it, on the scene's centroid) and ``shadow_fov`` (spot: full field of
-    view in radians) are set by :func:`fit_shadow_cameras`; ``None`` keeps pyrender's frustum.
-    """
-
-    class FittedDirectionalLight(pyrender.DirectionalLight):
-        shadow_extent: float | None = None
-
-        def _get_shadow_camera(self, scene_scale):
-            if self.shadow_extent is None:
-                return super()._get_shadow_camera(scene_scale)
-            return pyrender.OrthographicCamera(
-                xmag=self.shadow_extent,
-                ymag=self.shadow_extent,
-                znear=0.01 * scene_scale,
-                zfar=10 * scene_scale,
-            )
-
-    class FittedSpotLight(pyrender.SpotLight):
-        shadow_fov: float | None = None
-
-        def _get_shadow_camera(self, scene_scale):
-            if self.shadow_fov is None:
-                return super()._get_shadow_camera(scene_scale)
-            return pyrender.PerspectiveCamera(
-                znear=0.01 * scene_scale,
-                zfar=10 * scene_scale,
-                yfov=self.shadow_fov,
-                aspectRatio=1.0,
-            )
-
-    return FittedDirectionalLight, FittedSpotLight
 
 
 def caster_corners(scene, casters) -> np.ndarray:
@@ -227,7 +124,9 @@ def spot_fov(corners: np.ndarray, pose: np.ndarray, limit: float) -> float | Non
 
 
 def fit_shadow_cameras(scene, casters) -> None:
-    """Fit every fitted light's shadow camera in ``scene`` to the ``casters`` (mesh nodes)."""
+    """Fit every fitted light's shadow camera in ``scene`` to the ``casters`` (mesh nodes):
+    the lights of :func:`~simgen.render.pyrender_patches.light_classes`, which have a
+    ``shadow_extent`` (directional) or ``shadow_fov`` (spot); others keep pyrender's."""
     corners = caster_corners(scene, casters)
     if len(corners) == 0:
         return
@@ -242,9 +141,10 @@ def fit_shadow_cameras(scene, casters) -> None:
 
 
 class ShadowReuse:
-    """What :func:`install_shadow_reuse` remembers: the scene whose maps are drawn, and the
-    lights done. ``skip`` draws no map at all (compiling programs, whose output is thrown
-    away); :meth:`forget` makes the next pass draw every map again."""
+    """What :func:`~simgen.render.pyrender_patches.install_shadow_reuse` remembers: the scene
+    whose maps are drawn, and the lights done. ``skip`` draws no map at all (compiling
+    programs, whose output is thrown away); :meth:`forget` makes the next pass draw every map
+    again."""
 
     def __init__(self) -> None:
         self.scene = None
@@ -257,73 +157,25 @@ class ShadowReuse:
         self.done = set()
 
 
-def install_shadow_reuse(renderer) -> ShadowReuse:
-    """Make a pyrender ``Renderer`` draw each light's shadow map once per scene, casters only.
-
-    The map of a light depends on the scene's meshes and that light, not on the camera, so
-    later views of the same scene object reuse it. A scene lists the nodes that do not cast
-    shadows in its ``non_casters`` attribute (hidden during the shadow pass). Scenes must not
-    be edited after their first render, except for the camera.
-    """
-    original = renderer._shadow_mapping_pass
-    state = ShadowReuse()
-
-    def shadow_mapping_pass(scene, light_node, flags):
-        if state.skip:
-            return
-        if state.scene is not scene:
-            state.scene = scene
-            state.done = set()
-        if light_node in state.done:
-            return
-        hidden = [n.mesh for n in getattr(scene, "non_casters", ()) if n.mesh.is_visible]
-        for mesh in hidden:
-            mesh.is_visible = False
-        try:
-            original(scene, light_node, flags)
-        finally:
-            for mesh in hidden:
-                mesh.is_visible = True
-        state.done.add(light_node)
-
-    renderer._shadow_mapping_pass = shadow_mapping_pass
-    return state
-
-
-@functools.cache
-def pooled_texture_class(pyrender):
-    """A pyrender ``Texture`` for shadow maps that stays in the GL context when pyrender lets
-    go of it (its ``delete`` keeps it; :meth:`free` deletes it), and is uploaded only once."""
-
-    class PooledShadowTexture(pyrender.Texture):
-        def _add_to_context(self):
-            if self._texid is None:
-                super()._add_to_context()
-
-        def delete(self):  # pyrender's call when no light of the next pass uses the texture
-            pass
-
-        def free(self):
-            super().delete()
-
-    return PooledShadowTexture
-
-
 class ShadowMapPool:
     """Shadow-map textures kept in one GL context and lent to each scene's lights.
 
     pyrender gives every light object its own 2048² depth texture and deletes it once the light
-    is gone, so each new scene allocated (and faulted in) 16 MiB per shadowed light: about
-    11 ms each on llvmpipe. A scene's shadow maps are drawn before its first view reads them
-    (:func:`install_shadow_reuse` keys them on the scene), so every scene can use the same
-    textures: :meth:`lend` hands out the first ``count`` (creating more when needed), which
-    the previous scene's lights were using.
+    is gone, so each new scene allocated (and faulted in) 16 MiB per shadowed light. A
+    scene's shadow maps are drawn before its first view reads them
+    (:func:`~simgen.render.pyrender_patches.install_shadow_reuse` keys them on the scene), so
+    every scene can use the same textures: :meth:`lend` hands out the first ``count``
+    (creating more when needed), which the previous scene's lights were using.
+
+    Args:
+        texture_class: the texture type to allocate, with ``free()`` deleting a texture
+            (:func:`~simgen.render.pyrender_patches.pooled_texture_class`).
     """
 
-    def __init__(self, pyrender) -> None:
+    def __init__(self, texture_class: type) -> None:
         from pyrender.constants import SHADOW_TEX_SZ
 
-        self._make = pooled_texture_class(pyrender)
+        self._make = texture_class
         self._size = SHADOW_TEX_SZ
         self._textures: list = []
 

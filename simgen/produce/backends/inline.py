@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from simgen.assets import Asset
-from simgen.produce.backends import ShardTracker
+from simgen.produce.backends.base import ShardTracker
 from simgen.produce.shards import ShardQueue
 from simgen.produce.workers import Emit, JobSpec, Worker
 

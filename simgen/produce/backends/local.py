@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simgen.assets import Asset, warm_geometry
-from simgen.produce.backends import ShardTracker
+from simgen.produce.backends.base import ShardTracker
 from simgen.produce.shards import ShardQueue
 from simgen.produce.workers import (
     Emit,

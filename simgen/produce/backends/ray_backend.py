@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from simgen.errors import SimgenError
-from simgen.produce.backends import ShardTracker
+from simgen.produce.backends.base import ShardTracker
 from simgen.produce.shards import Shard, ShardQueue, missing_views
 from simgen.produce.workers import Emit, Event, JobSpec, Worker
 

@@ -5,13 +5,10 @@ llvmpipe compiles shaders on its own threads, each of which allocates from its o
 arena. glibc returns freed memory to the system only from the top of the main heap; the other
 arenas keep their free pages resident, and a worker's resident set creeps up with
 fragmentation. ``malloc_trim`` releases them, but the next scene then touches those pages
-again (page faults, zeroing). On the default scene (one worker, 400 images, probes of
-2026-12-01) trimming after every scene took 2,460 minor page faults and 5.4-5.8 ms of system
-CPU per image, never trimming 300 and 2.0-2.4 ms. :class:`HeapTrimmer` trims only when the
-resident set between scenes has grown by :data:`TRIM_SLACK_MIB` since its last trim: 7 trims
-in 100 scenes, 555 faults and 2.7 ms per image. A scene's own allocations swing the resident
-set by about 100 MiB, so a smaller slack trims almost every scene (48 MiB: 28 trims, 1,190
-faults).
+again (page faults, zeroing), which costs system CPU on every trimmed scene. So
+:class:`HeapTrimmer` trims only when the resident set between scenes has grown by
+:data:`TRIM_SLACK_MIB` since its last trim: more than one scene's own swing of allocations, so
+that it trims rarely. The measured trade-off is in docs/benchmarks.md ("Heap trimming").
 """
 
 from __future__ import annotations
@@ -19,7 +16,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import logging
 import os
+
+from simgen.logs import log_once
+
+log = logging.getLogger(__name__)
 
 TRIM_SLACK_MIB = 96.0
 """Growth of the resident set (MiB) since the last trim that makes :class:`HeapTrimmer` trim."""
@@ -29,11 +31,18 @@ TRIM_SLACK_MIB = 96.0
 def _malloc_trim():
     """glibc's ``malloc_trim``, or ``None`` on a C library without it (musl, macOS)."""
     name = ctypes.util.find_library("c")
-    if name is None:
-        return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        trim = ctypes.CDLL(name).malloc_trim if name is not None else None
     except (OSError, AttributeError):
+        trim = None
+    if trim is None:
+        log_once(
+            log,
+            "no-malloc-trim",
+            logging.INFO,
+            "the C library has no malloc_trim: freed heap stays with each worker, so a long run's "
+            "resident memory can grow (--recycle-after bounds it)",
+        )
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int

@@ -1,4 +1,5 @@
-"""The Ray backend on a local Ray instance writes the same bytes as the local backend."""
+"""The Ray backend on a local Ray instance writes the same bytes as the local backend. Slow:
+Ray starts its own processes."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import pytest
 
 from simgen.config import load_config
 from simgen.produce.runner import render_dataset
-from tests.conftest import SMALL
-from tests.test_batch import assert_same_tree
+from tests.helpers import SMALL, assert_same_tree
 
 ray = pytest.importorskip("ray")
+
+pytestmark = pytest.mark.slow
 
 OVERRIDES = ["num_images=8", "seed=9", *SMALL]
 

@@ -1,0 +1,123 @@
+"""The gap check's training runs: detectors trained on the easy task score far above an untrained
+model; short runs give the rows, curve and val scores asked for. Slow: training on a CPU."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from simgen.gap.data import load_detection_set, prepare  # noqa: E402
+from simgen.gap.evaluate import evaluate  # noqa: E402
+from simgen.gap.model import CenterNet  # noqa: E402
+from simgen.gap.run import run_gap  # noqa: E402
+from simgen.gap.train import predict  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def test_quick_mode_learns_far_above_an_untrained_model(gap_sets, tmp_path):
+    test = load_detection_set(gap_sets / "test")
+    untrained = CenterNet(len(test.categories))
+    baseline = evaluate(test, predict(untrained, prepare(test, 128)))
+    # A step budget, not a time budget: the same training however busy the machine is.
+    result = run_gap(
+        gap_sets / "train", gap_sets / "test", tmp_path / "out", backbone="scratch", steps=300,
+        size=128, seeds=1,
+    )  # fmt: skip
+    assert result["training"]["synthetic k=0 seed=0"]["steps"] == 300
+    (row,) = result["rows"]
+    assert row["train"] == "synthetic" and row["backbone"] == "scratch"
+    assert row["AP50"] > 0.5 and row["AP50"] > baseline["AP50"] + 0.4, (row, baseline)
+    written = json.loads((tmp_path / "out" / "gap.json").read_text())
+    assert written["rows"][0]["AP"] == pytest.approx(row["AP"])
+    assert set(written["rows"][0]["per_class"]) == {"box", "ball", "cone"}
+    per_class_50 = written["rows"][0]["per_class_AP50"]
+    assert set(per_class_50) == {"box", "ball", "cone"}
+    assert max(per_class_50.values()) >= row["AP50"] >= min(per_class_50.values())
+    assert "BOP" in written["conventions"]["ignore"] and written["minutes"] > 0
+    for picture in ("per_class_ap.png", "pr_curves.png", "predictions.png", "label_efficiency.png"):
+        image = cv2.imread(str(tmp_path / "out" / picture))
+        assert image is not None and image.shape[0] > 100 and image.std() > 10
+
+
+def test_lite0_learns_far_above_chance(gap_sets, tmp_path):
+    result = run_gap(
+        gap_sets / "train", gap_sets / "test", tmp_path / "out", steps=150, size=128, seeds=1,
+        copies=2,
+    )  # fmt: skip
+    (row,) = result["rows"]
+    assert row["backbone"] == "lite0" and row["train"] == "synthetic"
+    assert row["AP50"] > 0.5, row
+    assert result["settings"]["cached_copies"] == {"test": 1, "synthetic": 2}
+
+
+def test_rows_selects_what_is_trained(gap_sets, tmp_path):
+    result = run_gap(
+        gap_sets / "train",
+        gap_sets / "test",
+        tmp_path / "out",
+        real_train=gap_sets / "train",
+        backbone="scratch",
+        real_counts="3",
+        seeds=1,
+        steps=4,
+        size=64,
+        kinds=["synthetic->real", "real"],
+        mix=0.25,
+    )
+    assert [row["train"] for row in result["rows"]] == ["real", "synthetic→real"]
+    assert result["settings"]["synthetic_share"] == 0.25
+    assert result["training"]["synthetic→real k=3 seed=0"]["steps"] == 4
+
+
+def test_label_efficiency_curve_and_gap_json(gap_sets, tmp_path):
+    from simgen.gap.curve import KINDS
+
+    out = tmp_path / "out"
+    result = run_gap(
+        gap_sets / "train", gap_sets / "test", out, real_train=gap_sets / "train",
+        real_counts="0,2,4", seeds=2, steps=6, size=64, copies=1, real_copies=2,
+    )  # fmt: skip
+    rows = result["rows"]
+    assert len(rows) == 2 * (1 + 2 * len(KINDS))
+    fields = {"train", "AP", "AP50", "AP75", "per_class", "per_class_AP50", "real_images",
+              "seed", "backbone"}  # fmt: skip
+    assert all(fields <= set(row) for row in rows)
+    assert {row["seed"] for row in rows} == {0, 1}
+    pairs = [(row["train"], row["real_images"]) for row in result["curve"]]
+    assert pairs == [("synthetic", 0)] + [(kind, k) for k in (2, 4) for kind in KINDS]
+    for row in result["curve"]:
+        assert row["seeds"] == 2 and row["backbone"] == "lite0"
+        assert {"AP_std", "AP50_std", "AP75_std", "per_class_AP50_std"} <= set(row)
+    assert isinstance(result["summary"], str) and result["summary"].endswith(".")
+    written = json.loads((out / "gap.json").read_text())
+    assert written["summary"] == result["summary"] and len(written["rows"]) == len(rows)
+    assert written["settings"]["real_counts"] == [0, 2, 4]
+    image = cv2.imread(str(out / "label_efficiency.png"))
+    assert image is not None and image.std() > 10
+
+
+@pytest.mark.parametrize("backbone", ["lite0", "scratch"])
+def test_val_set_is_scored_like_the_test_set(gap_sets, tmp_path, backbone):
+    """--val scores every model on a second set: the test set given as val scores the same."""
+    result = run_gap(
+        gap_sets / "train", gap_sets / "test", tmp_path / "out", val=gap_sets / "test",
+        backbone=backbone, steps=4, size=64, seeds=2, copies=1,
+    )  # fmt: skip
+    assert len(result["rows"]) == 2
+    for row in [*result["rows"], *result["curve"]]:
+        for metric in ("AP", "AP50", "AP75"):
+            assert row[f"val_{metric}"] == row[metric]
+    assert result["curve"][0]["val_AP_std"] == result["curve"][0]["AP_std"]
+    assert result["settings"]["data"]["val"] == str(gap_sets / "test")
+    without = run_gap(
+        gap_sets / "train", gap_sets / "test", tmp_path / "out2", backbone=backbone,
+        steps=4, size=64, seeds=2, copies=1,
+    )  # fmt: skip
+    assert [r["AP"] for r in without["rows"]] == [r["AP"] for r in result["rows"]]
+    if backbone == "lite0":  # the cached judge, whose cache seeds must not depend on --val
+        assert any(r["AP"] > 0 for r in result["rows"]), "too few steps to compare anything"
