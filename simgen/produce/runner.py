@@ -259,7 +259,7 @@ def render_dataset(
                 raise error
 
     start = time.perf_counter()
-    runner = None
+    executor = None  # the backend that runs the shards
     if len(queue):
         if warm_shaders is None:
             warm_shaders = len(pending) >= WARM_SHADERS_MIN_SCENES * (workers or 8)
@@ -283,12 +283,12 @@ def render_dataset(
             ),
             warm_shaders=warm_shaders,
         )
-        runner = create_backend(
+        executor = create_backend(
             backend, workers=workers, recycle_after=recycle_after, address=address, assets=assets
         )
     try:
-        if runner is not None:
-            runner.run(spec, queue, on_event)
+        if executor is not None:
+            executor.run(spec, queue, on_event)
         summary.seconds = time.perf_counter() - start
         summary.failures = book.sorted_failures()
         summary.retries = book.retries
@@ -307,8 +307,8 @@ def render_dataset(
     except OutputError as exc:
         raise with_resume_hint(exc) from None
     finally:
-        if runner is not None:
-            runner.close()
+        if executor is not None:
+            executor.close()
     return summary
 
 
