@@ -189,7 +189,7 @@ def render(
         typer.Option(
             "--format",
             "-f",
-            help="Extra formats, comma-separated or repeated: yolo, yolo-seg, bop "
+            help="Extra formats, comma-separated or repeated: yolo, yolo-seg, bop, kitti "
             "(COCO is always written).",
         ),
     ] = None,
@@ -279,6 +279,47 @@ def import_bop_command(
     typer.echo(
         f"{summary['images']} images, {summary['instances']} instances "
         f"({summary['ignored']} flagged ignore) -> {summary['annotations']}",
+        err=True,
+    )
+
+
+@app.command("import-kitti")
+def import_kitti_command(
+    root: Annotated[Path, typer.Argument(help="A KITTI folder with image_2/ and label_2/.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output COCO dataset directory.")],
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="Rename KITTI types: Van=Car merges vans into cars (repeatable)."
+        ),
+    ] = None,
+    ignore_as: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            help="Types that count as ignored instances of a class, e.g. Van=Car (repeatable; "
+            "default KITTI's rule: Van=Car, Person_sitting=Pedestrian).",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Turn KITTI photos and labels into COCO; DontCare regions become ignore regions."""
+    from simgen.composite.cli import parse_mapping
+    from simgen.formats.kitti_import import import_kitti
+
+    rename = parse_mapping(mapping, source="--map")
+    ignore = parse_mapping(ignore_as, source="--ignore")
+    summary = _with_progress(
+        "import-kitti",
+        quiet,
+        lambda progress: import_kitti(
+            root, out, mapping=rename, ignore_as=ignore, progress=progress
+        ),
+    )
+    typer.echo(
+        f"{summary['images']} images, {summary['instances']} instances "
+        f"({summary['ignored']} flagged ignore), {summary['dont_care']} DontCare regions "
+        f"-> {summary['annotations']}",
         err=True,
     )
 

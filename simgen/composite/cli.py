@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 
-def parse_mapping(items: list[str] | None) -> dict[str, str]:
-    """``["OLD=NEW", ...]`` (also comma-separated) -> ``{OLD: NEW}``.
+def parse_mapping(items: list[str] | None, *, source: str = "--map") -> dict[str, str]:
+    """``["OLD=NEW", ...]`` (also comma-separated) -> ``{OLD: NEW}``; errors name ``source``.
 
     Raises:
         SimgenError: an item without ``=``.
@@ -22,7 +22,7 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
             if not part:
                 continue
             if "=" not in part:
-                raise SimgenError("expected OLD=NEW", file="--map", field=part)
+                raise SimgenError("expected OLD=NEW", file=source, field=part)
             old, new = (s.strip() for s in part.split("=", 1))
             mapping[old] = new
     return mapping

@@ -118,12 +118,14 @@ def composite_dataset(
         OutputError: the output could not be written (no space left, no permission ...);
             finished images are kept and re-running resumes.
     """
-    from simgen.formats import WriterOptions, create_writers, parse_formats
+    from simgen.formats import WriterOptions, create_writers, mesh_formats, parse_formats
 
     out_dir = Path(out_dir)
     names = parse_formats(formats)
-    if "bop" in names:
-        raise SimgenError("composites have no meshes to write BOP from", field="--format")
+    if mesh_formats(names):
+        raise SimgenError(
+            f"composites have no meshes to write {mesh_formats(names)[0]} from", field="--format"
+        )
     instances, backgrounds = Path(instances).resolve(), Path(backgrounds).resolve()
     inputs = {"instances": str(instances), "backgrounds": str(backgrounds)}
     if mapping:

@@ -132,7 +132,7 @@ def merge_datasets(
         OutputError: the output could not be written (no space left, no permission ...);
             merging again into the same folder finishes it.
     """
-    from simgen.formats import WriterOptions, create_writers, parse_formats
+    from simgen.formats import WriterOptions, create_writers, mesh_formats, parse_formats
     from simgen.formats.files import link_or_copy
 
     roots = [Path(d) for d in datasets]
@@ -140,9 +140,10 @@ def merge_datasets(
         raise SimgenError("give at least one dataset to merge", field="DATASETS")
     out_dir = Path(out_dir)
     names = parse_formats(formats)
-    if "bop" in names:
+    if mesh_formats(names):
         raise SimgenError(
-            "BOP output needs one mesh catalog; write it per input dataset", field="--format"
+            f"{mesh_formats(names)[0]} output needs one mesh catalog; write it per input dataset",
+            field="--format",
         )
     _check_output(out_dir, roots)
     inputs = [_read_input(root) for root in roots]

@@ -8,6 +8,7 @@ from simgen.errors import SimgenError
 from simgen.formats.base import Writer, WriterOptions
 from simgen.formats.bop import BopWriter
 from simgen.formats.coco import CocoWriter
+from simgen.formats.kitti import KittiWriter
 from simgen.formats.yolo import YoloSegWriter, YoloWriter
 
 WRITERS: dict[str, Callable[[WriterOptions], Writer]] = {
@@ -15,10 +16,20 @@ WRITERS: dict[str, Callable[[WriterOptions], Writer]] = {
     "yolo": YoloWriter,
     "yolo-seg": YoloSegWriter,
     "bop": BopWriter,
+    "kitti": KittiWriter,
 }
 """Writer classes by name; each is constructed as ``cls(WriterOptions(...))``."""
 
 DEFAULT_FORMATS = ("coco",)
+
+MESH_FORMATS = ("bop", "kitti")
+"""Formats written from the scenes' meshes and poses (not from labels alone): a dataset
+without one mesh catalog (composites, merges) cannot have them."""
+
+
+def mesh_formats(names: Iterable[str]) -> list[str]:
+    """The names among ``names`` that need the mesh catalog (:data:`MESH_FORMATS`)."""
+    return [name for name in names if name in MESH_FORMATS]
 
 
 def parse_formats(items: Iterable[str] | None, *, source: str = "--format") -> list[str]:
@@ -49,13 +60,16 @@ def create_writers(names: Iterable[str], options: WriterOptions) -> list[Writer]
 
 __all__ = [
     "DEFAULT_FORMATS",
+    "MESH_FORMATS",
     "WRITERS",
     "BopWriter",
     "CocoWriter",
+    "KittiWriter",
     "Writer",
     "WriterOptions",
     "YoloSegWriter",
     "YoloWriter",
     "create_writers",
+    "mesh_formats",
     "parse_formats",
 ]

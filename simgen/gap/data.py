@@ -32,7 +32,8 @@ class Sample:
         width, height: original size in pixels.
         boxes: (N, 4) float32 ``(x0, y0, x1, y1)`` in original pixels.
         labels: (N,) int64 class indices into :attr:`DetectionSet.categories`.
-        ignore: (N,) bool instances that neither reward nor penalize (BOP's rule).
+        ignore: (N,) bool instances that neither reward nor penalize (BOP's rule), and crowd
+            regions (``iscrowd`` 1, e.g. KITTI's DontCare): no training loss inside them.
     """
 
     path: Path
@@ -115,9 +116,12 @@ def load_detection_set(
         rows, labels, ignore = [], [], []
         for ann in by_image.get(img["id"], []):
             name = name_of.get(ann["category_id"])
-            if name not in classes or ann.get("iscrowd", 0):
+            if name not in classes:
                 continue
-            if boxes == "amodal":
+            crowd = bool(ann.get("iscrowd", 0))
+            if crowd:
+                x, y, w, h = ann["bbox"]
+            elif boxes == "amodal":
                 if "bbox_amodal" not in ann:
                     raise SimgenError(
                         "amodal boxes requested but the annotation has no bbox_amodal",
@@ -131,7 +135,7 @@ def load_detection_set(
                 continue
             rows.append((x, y, x + w, y + h))
             labels.append(classes.index(name))
-            ignore.append(bool(ann.get("ignore", False)))
+            ignore.append(crowd or bool(ann.get("ignore", False)))
         samples.append(
             Sample(
                 path=file,

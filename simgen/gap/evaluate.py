@@ -4,7 +4,9 @@ Stock pycocotools overwrites each ground truth's ``ignore`` with its ``iscrowd``
 instances (``visib_fract`` < 0.1) would count as misses. :class:`IgnoreAwareCOCOeval` restores
 the flag after pycocotools' preparation: a detection matched to an ignored instance is neither
 a true nor a false positive, and an unmatched ignored instance is not a miss (BOP's behaviour).
-IoU is computed as usual (``iscrowd`` stays 0).
+IoU is computed as usual (``iscrowd`` stays 0). Crowd regions (``iscrowd`` 1, e.g. KITTI's
+DontCare imported by ``simgen import-kitti``) keep pycocotools' meaning: a detection inside one
+(intersection over the detection's area) is neither a true nor a false positive.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def ground_truth(dataset: DetectionSet, boxes: BoxKind) -> dict[str, Any]:
         if ann["image_id"] not in keep or name not in class_ids:
             continue
         ann = copy.deepcopy(ann)
-        if boxes == "amodal":
+        if boxes == "amodal" and not ann.get("iscrowd", 0):  # a crowd region keeps its box
             ann["bbox"] = ann["bbox_amodal"]
         ann["category_id"] = class_ids[name]
         ann.pop("segmentation", None)
