@@ -18,6 +18,7 @@ import numpy as np
 from simgen.config import PYBULLET_DATA_PREFIX, MeshSource, SceneConfig
 from simgen.errors import SimgenError
 from simgen.physics.collision import MAX_HULL_VERTICES, ROUND_TOLERANCE, simplify_hull
+from simgen.schema import ASSETS_PREFIX
 
 UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 
@@ -87,8 +88,15 @@ class Asset:
         return hull[simplify_hull(hull, MAX_HULL_VERTICES)]
 
 
-def resolve_mesh_path(mesh: str) -> Path:
-    """Turn a catalog ``mesh`` string into a path (``pybullet_data:`` is looked up in pybullet)."""
+def resolve_mesh_path(
+    mesh: str, *, source: str | Path | None = None, field_name: str | None = None
+) -> Path:
+    """Turn a catalog ``mesh`` string into a path: ``pybullet_data:`` is looked up in pybullet,
+    ``assets:PATH`` in simgen's asset library (:func:`simgen.library.resolve_asset_file`)."""
+    if mesh.startswith(ASSETS_PREFIX):
+        from simgen.library import resolve_asset_file
+
+        return resolve_asset_file(mesh, source=source, field=field_name)
     if mesh.startswith(PYBULLET_DATA_PREFIX):
         try:
             import pybullet_data
@@ -174,7 +182,7 @@ def load_entry(
         mesh = _primitive_mesh(entry.primitive)
         name = f"primitive:{entry.primitive}"
     else:
-        path = resolve_mesh_path(entry.mesh or "")
+        path = resolve_mesh_path(entry.mesh or "", source=source, field_name=field_name)
         mesh = load_mesh_file(path, units=entry.units, source=source, field_name=field_name)
         name = entry.mesh or str(path)
     lo, hi = mesh.bounds

@@ -23,17 +23,22 @@ from simgen.randomize.texture import TextureConfig
 from simgen.ranges import (
     MAX_OBJECTS,  # noqa: F401 - re-exported for config users
     RGB,
+    AtLeastOneRange,
     Count0To16Range,
+    Count0To64Range,
     Degrees0To90Range,
     DegreesPlusMinus90Range,
     FloatRange,
     Kelvin1000To40000Range,
+    NonNegativeRange,
     ObjectCountRange,
     OpenDegrees0To180Range,
+    PlusMinus45Range,
     PositiveRange,
     ZeroOneRange,
 )
 from simgen.schema import (
+    ASSETS_PREFIX,
     PYBULLET_DATA_PREFIX,
     ColorSpec,
     _Model,
@@ -54,9 +59,26 @@ class IntrinsicsConfig(_Model):
     cy: float
 
 
-class CameraConfig(_Model):
-    """Camera views on a sphere around a jittered look-at point at the centre of the table."""
+class RoadCameraConfig(_Model):
+    """``camera.mode: road``: a camera on a car in a lane, looking down the road (``placement.
+    mode: road``), as KITTI's: about 1.65 m up, level, along the lane."""
 
+    height: PositiveRange = Field((1.55, 1.75), description="Metres above the road.")
+    pitch_deg: PlusMinus45Range = Field((-1.5, 1.5), description="Degrees up (+) or down.")
+    yaw_deg: PlusMinus45Range = Field((-3.0, 3.0), description="Degrees off the lane direction.")
+    lateral: NonNegativeRange = Field(
+        (0.0, 0.4), description="Metres off the lane centre (either side)."
+    )
+
+
+class CameraConfig(_Model):
+    """Camera views on a sphere around a jittered look-at point at the centre of the table
+    (``mode: orbit``), or from a car in a lane (``mode: road``, with ``placement.mode: road``)."""
+
+    mode: Literal["orbit", "road"] = Field(
+        "orbit", description="orbit: around the table centre; road: from a lane (see road)."
+    )
+    road: RoadCameraConfig = RoadCameraConfig()
     distance: PositiveRange = Field((0.6, 1.1), description="Metres from the look-at point.")
     elevation_deg: DegreesPlusMinus90Range = Field(
         (25.0, 75.0), description="Degrees above the table plane."
@@ -82,14 +104,18 @@ class CameraConfig(_Model):
 
 Primitive = Literal["box", "sphere", "cylinder", "capsule", "cone"]
 
+RoadZone = Literal["lane", "parked", "bike", "sidewalk", "crossing", "roadside"]
+"""Where a road placement puts an instance (:mod:`simgen.randomize.road`)."""
+
 
 class MeshSource(_Model):
     """A mesh file or a primitive, its units and size, and how instances of it are drawn."""
 
     mesh: str | None = Field(
         None,
-        description="Mesh file (obj, ply, stl, glb …), relative to the scene file, or "
-        "'pybullet_data:NAME' for a file shipped with pybullet.",
+        description="Mesh file (obj, ply, stl, glb …), relative to the scene file, "
+        "'pybullet_data:NAME' for a file shipped with pybullet, or 'assets:PATH' for a mesh "
+        "of simgen's asset library (e.g. assets:driving/cars/q_suv.ply; `simgen assets`).",
     )
     primitive: Primitive | None = Field(None, description="A unit primitive instead of a mesh.")
     units: Literal["m", "cm", "mm"] = Field("m", description="Units of the mesh file.")
@@ -114,6 +140,13 @@ class MeshSource(_Model):
     color: ColorSpec = "random"
     weight: float = Field(1.0, gt=0, description="Relative frequency when drawing objects.")
     mass: float = Field(0.2, gt=0, description="Mass in kg for the physics drop.")
+    zones: list[RoadZone] = Field(
+        ["lane"],
+        min_length=1,
+        description="placement.mode road: where instances may stand (one drawn per instance): "
+        "lane (driving along it), parked (at the curb), bike (the lane's edge), sidewalk, "
+        "crossing (across the road), roadside (the curb's edge of the sidewalk).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> MeshSource:
@@ -220,7 +253,7 @@ class LightsConfig(_Model):
 class GroundConfig(_Model):
     """A square slab whose top face is the plane z = 0."""
 
-    size: float = Field(2.0, ge=0, le=100, description="Side length in metres; 0: no ground.")
+    size: float = Field(2.0, ge=0, le=400, description="Side length in metres; 0: no ground.")
     color: Literal["random"] | RGB = Field("random", description="sRGB colour of the slab.")
     texture: TextureConfig | None = Field(None, description="Texture of the ground's top.")
     tile: float = Field(0.5, gt=0, description="Metres covered by one texture repeat.")
@@ -241,6 +274,42 @@ class BackgroundConfig(_Model):
     mode: Literal["composite", "dome"] = "composite"
 
 
+class RoadConfig(_Model):
+    """``placement.mode: road``: a straight road along world +y with lanes, curbs, sidewalks
+    and building blocks (structured placement, :mod:`simgen.randomize.road`). Lane lines come
+    from the ground's ``road`` texture: set ``ground.tile`` to ``lane_width``."""
+
+    lanes: AtLeastOneRange = Field((2, 4), description="Number of lanes.")
+    oncoming_p: ZeroOneRange = Field(
+        (0.5, 0.5), description="Fraction of the lanes (left ones) with oncoming traffic."
+    )
+    lane_width: float = Field(3.5, gt=0, description="Metres; equal to ground.tile.")
+    length: float = Field(70.0, gt=0, description="Metres of road ahead that objects use.")
+    behind: float = Field(4.0, ge=0, description="Objects start this many metres ahead.")
+    lane_clearance: float = Field(
+        4.0, ge=0, description="Objects in lanes start this many metres further ahead."
+    )
+    sidewalk_width: PositiveRange = Field((2.0, 4.5), description="Metres, each side.")
+    curb_height: NonNegativeRange = Field((0.1, 0.18), description="Sidewalk height, metres.")
+    heading_jitter_deg: float = Field(
+        6.0, ge=0, description="Degrees of random yaw off the lane direction."
+    )
+    buildings: Count0To64Range = Field(
+        (6, 16), description="Building blocks per side (0: none; the backdrop shows)."
+    )
+    building_height: PositiveRange = Field((4.0, 22.0), description="Metres.")
+    building_depth: PositiveRange = Field((6.0, 14.0), description="Metres.")
+    building_length: PositiveRange = Field((6.0, 25.0), description="Metres along the road.")
+    building_gap: NonNegativeRange = Field((0.0, 8.0), description="Metres between blocks.")
+    setback: NonNegativeRange = Field(
+        (0.0, 4.0), description="Metres between the sidewalk and the buildings."
+    )
+    sidewalk_color: RGB = Field((0.55, 0.54, 0.52), description="sRGB of the sidewalks.")
+    building_texture: TextureConfig | None = Field(
+        None, description="Texture of the building faces (e.g. kinds: [image], folder: ...)."
+    )
+
+
 class PlacementConfig(_Model):
     """How labeled objects and distractors are placed.
 
@@ -248,10 +317,14 @@ class PlacementConfig(_Model):
     * ``bin``: physics drop into a tray of inner size ``area`` with walls of ``wall_height``;
     * ``upright``: standing on the ground (mesh +z up) with random yaw, no overlap;
     * ``volume``: uniform random rotation, centres in ``area`` × ``height``, no overlap
-      (floating; no physics).
+      (floating; no physics);
+    * ``road``: structured: a road with lanes, curbs, sidewalks and buildings (``road``); each
+      instance stands in one of its catalog entry's ``zones``, heading along the road where
+      traffic would (no physics).
     """
 
-    mode: Literal["drop", "bin", "upright", "volume"] = "drop"
+    mode: Literal["drop", "bin", "upright", "volume", "road"] = "drop"
+    road: RoadConfig = RoadConfig()
     area: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = Field(
         (0.4, 0.4), description="Width and depth in metres of the placement area."
     )
@@ -339,6 +412,12 @@ class SceneConfig(_Model):
     @classmethod
     def _current_version(cls, value: int) -> int:
         return check_current_version(value)
+
+    @model_validator(mode="after")
+    def _road_camera(self) -> SceneConfig:
+        if self.camera.mode == "road" and self.placement.mode != "road":
+            raise ValueError("camera.mode 'road' needs placement.mode 'road' (a street to drive)")
+        return self
 
     @model_validator(mode="after")
     def _ground_for_physics(self) -> SceneConfig:
@@ -431,20 +510,30 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+TEXTURE_FIELDS = (
+    ("materials", "texture"),
+    ("ground", "texture"),
+    ("background", "texture"),
+    ("placement", "road", "building_texture"),
+)
+"""Where a scene file may configure a texture (a folder there is resolved and checked)."""
+
+
 def _resolve_texture_folders(data: dict[str, Any], source: Path) -> None:
     """Make texture folders absolute: ``assets:NAME`` through the asset library, relative
     paths against the scene file's folder."""
     from simgen.library import PREFIX, resolve_asset
 
     base_dir = source.resolve().parent
-    for section in ("materials", "ground", "background"):
-        texture = (
-            data.get(section, {}).get("texture") if isinstance(data.get(section), dict) else None
-        )
+    for path in TEXTURE_FIELDS:
+        parent: Any = data
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        texture = parent.get(path[-1]) if isinstance(parent, dict) else None
         if isinstance(texture, dict) and isinstance(texture.get("folder"), str):
             folder = texture["folder"]
             if folder.startswith(PREFIX):
-                field = f"{section}.texture.folder"
+                field = f"{'.'.join(path)}.folder"
                 texture["folder"] = str(resolve_asset(folder, source=source, field=field))
             elif not Path(folder).is_absolute():
                 texture["folder"] = str((base_dir / folder).resolve())
@@ -456,6 +545,7 @@ def texture_sections(config: SceneConfig) -> list[tuple[str, TextureConfig]]:
         ("materials.texture", config.materials.texture),
         ("ground.texture", config.ground.texture),
         ("background.texture", config.background.texture),
+        ("placement.road.building_texture", config.placement.road.building_texture),
     ]
     return [(path, texture) for path, texture in sections if texture is not None]
 
@@ -466,7 +556,8 @@ def _resolve_catalog(catalog: Any, root_dir: Path) -> None:
     for entry in catalog:
         if isinstance(entry, dict) and isinstance(entry.get("mesh"), str):
             mesh = entry["mesh"]
-            if not mesh.startswith(PYBULLET_DATA_PREFIX) and not Path(mesh).is_absolute():
+            named = mesh.startswith((PYBULLET_DATA_PREFIX, ASSETS_PREFIX))
+            if not named and not Path(mesh).is_absolute():
                 entry["mesh"] = str((root_dir / mesh).resolve())
 
 

@@ -29,8 +29,9 @@ from pathlib import Path
 
 from simgen.errors import SimgenError
 from simgen.io import file_sha256
+from simgen.schema import ASSETS_PREFIX
 
-PREFIX = "assets:"
+PREFIX = ASSETS_PREFIX
 """Texture folders written ``assets:NAME`` name a folder of the library."""
 
 INDEX = "index.yaml"
@@ -206,6 +207,38 @@ def resolve_asset(reference: str, *, source: str | Path, field: str) -> Path:
             field=field,
         )
     return library.root / library.names[name].folder
+
+
+def resolve_asset_file(reference: str, *, source: str | Path | None, field: str | None) -> Path:
+    """The file an ``assets:PATH`` mesh reference stands for (``assets:driving/cars/q_suv.ply``):
+    a file listed in the library index (so its licence is known), present and unaltered.
+
+    Raises:
+        SimgenError: the file is not listed, or is listed but not installed.
+    """
+    relative = reference[len(PREFIX) :].strip().strip("/")
+    library = _checked(str(library_root()))
+    entry = library.files.get(relative)
+    if entry is None:
+        folder = relative.rsplit("/", 1)[0] if "/" in relative else ""
+        listed = sorted(p for p in library.files if folder and p.startswith(folder + "/"))
+        hint = f" (in {folder}: {', '.join(Path(p).name for p in listed[:6])}" + (
+            ", ...)" if len(listed) > 6 else ")"
+        )
+        raise SimgenError(
+            f"unknown asset file '{relative}'{hint if listed else ''}; `simgen assets` lists "
+            "the library",
+            file=source,
+            field=field,
+        )
+    path = library.root / entry.path
+    if not path.is_file():
+        raise SimgenError(
+            f"asset file '{relative}' is not installed: run `simgen assets install`",
+            file=source,
+            field=field,
+        )
+    return path
 
 
 def install_from_wheel(library: Library, wheel: Path) -> list[AssetFile]:

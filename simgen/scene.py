@@ -32,6 +32,9 @@ class ObjectInstance:
         pose: (4, 4) float64 world-from-object transform.
         labeled: False for distractors (they occlude but get no annotation).
         texture: drawn texture parameters (:mod:`simgen.randomize.texture`) or ``None``.
+        mesh: the catalog entry's mesh as the scene names it (``assets:driving/cars/q_suv.ply``,
+            ``pybullet_data:duck.obj``, a path, or ``primitive:box``); ``None`` in records
+            written before simgen stored it.
     """
 
     instance_id: int
@@ -44,6 +47,7 @@ class ObjectInstance:
     pose: np.ndarray = field(repr=False)
     labeled: bool = True
     texture: dict | None = None
+    mesh: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,16 @@ class Prop:
         extents: (3,) side lengths in metres.
         pose: (4, 4) world-from-box transform (box centred at its origin).
         color: RGBA in [0, 1].
+        texture: drawn texture parameters (:mod:`simgen.randomize.texture`) on every face, or
+            ``None`` for the flat colour.
+        tile: metres one texture repeat covers.
     """
 
     extents: tuple[float, float, float]
     pose: np.ndarray = field(repr=False)
     color: tuple[float, float, float, float] = (0.5, 0.5, 0.5, 1.0)
+    texture: dict | None = None
+    tile: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,8 @@ class SceneSample:
                 extents=tuple(p["extents"]),
                 pose=_matrix(p["pose"]),
                 color=tuple(p["color"]),
+                texture=p.get("texture"),
+                tile=float(p.get("tile", 1.0)),
             )
             for p in data.get("props", [])
         )

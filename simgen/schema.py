@@ -15,6 +15,10 @@ from simgen.ranges import RGB
 PYBULLET_DATA_PREFIX = "pybullet_data:"
 """Mesh paths starting with this prefix are resolved inside the ``pybullet_data`` package."""
 
+ASSETS_PREFIX = "assets:"
+"""References starting with this prefix name simgen's asset library (:mod:`simgen.library`):
+a folder of images (``assets:textures``) or a listed mesh file (``assets:driving/cars/...``)."""
+
 ColorSpec = Literal["random", "original"] | RGB
 """``random`` draws from the scene's material ranges, ``original`` keeps the mesh's own texture
 or vertex colours (sRGB, as PLY and texture files store them), ``[r, g, b]`` in [0, 1] (sRGB)

@@ -357,3 +357,32 @@ def test_kitti_dev_frames_import() -> None:
     assert counts[("Car", False)] == 147 and counts[("Car", True)] == 14  # vans ignored
     assert counts[("Pedestrian", False)] == 23 and counts[("Cyclist", False)] == 7
     assert summary["images"] == 50 and summary["dont_care"] == 145
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("street")
+    scene = Path(__file__).resolve().parents[1] / "scenes" / "kitti.yaml"
+    config = load_config(scene, ["num_images=3", "effects=[]"])
+    render_dataset(config, out, formats=["kitti"])
+    return out
+
+
+def test_street_boxes_are_the_meshes_own(street: Path) -> None:
+    """scenes/kitti.yaml stands every object upright: its KITTI box is its mesh's box."""
+    from simgen.assets import load_catalog
+
+    config = load_config(street / "config.yaml")
+    assets = load_catalog(config)
+    lines = 0
+    for record in load_records(street, 3):
+        sample = SceneSample.from_dict(record["scene"])
+        by_id = {o.instance_id: o for o in sample.objects}
+        rows = _label_rows(street / "kitti" / "label_2" / f"{record['image']['index']:06d}.txt")
+        for row, ann in zip(rows, record["annotations"], strict=True):
+            obj = by_id[ann["instance_id"]]
+            length, width, height = assets[obj.catalog_index].extents * obj.scale
+            assert [float(v) for v in row[8:11]] == pytest.approx([height, width, length], abs=6e-5)
+            assert row[0] in ("Car", "Pedestrian", "Cyclist")
+            lines += 1
+    assert lines > 0

@@ -12,10 +12,11 @@ import numpy as np
 from simgen.assets import Asset
 from simgen.config import MeshSource, ObjectEntry, ObjectsConfig, PlacementConfig, SceneConfig
 from simgen.geometry import pose_matrix
-from simgen.randomize.camera import sample_view
+from simgen.randomize.camera import sample_road_view, sample_view
 from simgen.randomize.lighting import sample_lights
 from simgen.randomize.material import sample_hsv_color, sample_material
 from simgen.randomize.pose import drop_poses, upright_poses, volume_poses
+from simgen.randomize.road import RoadLayout, road_poses, road_props, sample_layout
 from simgen.randomize.texture import TextureConfig, sample_texture, validate_texture_folder
 from simgen.rng import scene_rng
 from simgen.scene import ObjectInstance, Prop, SceneSample
@@ -49,6 +50,11 @@ def _surface_color(spec, rng: np.random.Generator) -> tuple[float, float, float]
         return sample_hsv_color((0.0, 0.6), (0.2, 0.9), rng)
     r, g, b = (float(c) for c in spec)
     return r, g, b
+
+
+def _building_color(rng: np.random.Generator) -> tuple[float, float, float]:
+    """A muted facade colour (concrete, plaster, brick tones)."""
+    return sample_hsv_color((0.0, 0.35), (0.25, 0.85), rng)
 
 
 @functools.lru_cache(maxsize=32)
@@ -104,8 +110,17 @@ def bin_walls(
 
 
 def _place(
-    placement: PlacementConfig, extents: np.ndarray, rng: np.random.Generator
+    placement: PlacementConfig,
+    extents: np.ndarray,
+    rng: np.random.Generator,
+    zones: list[list[str]] | None = None,
+    layout: RoadLayout | None = None,
 ) -> list[np.ndarray | None]:
+    if placement.mode == "road":
+        assert zones is not None and layout is not None
+        return road_poses(
+            extents, zones, layout, placement.road, placement.gap, placement.max_tries, rng
+        )
     radii = 0.5 * np.linalg.norm(extents, axis=1)
     if placement.mode in ("drop", "bin"):
         return list(drop_poses(radii, placement.area, placement.gap, rng))
@@ -162,9 +177,14 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
                 pose=np.eye(4),
                 labeled=labeled,
                 texture=texture,
+                mesh=entry.mesh or f"primitive:{entry.primitive}",
             )
         )
-    poses = _place(config.placement, extents, rng)
+    layout = None
+    if config.placement.mode == "road":
+        layout = sample_layout(config.placement.road, rng)
+    zones: list[list[str]] = [list(entries[int(index)].zones) for index in choices]
+    poses = _place(config.placement, extents, rng, zones, layout)
 
     lights = sample_lights(config.lights, rng)
     ambient = float(rng.uniform(*config.lights.ambient))
@@ -175,9 +195,19 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
     props: tuple[Prop, ...] = ()
     if config.placement.mode == "bin":
         props = bin_walls(config.placement, (*_surface_color("random", rng), 1.0))
-    views = tuple(
-        sample_view(config.camera, config.image, rng) for _ in range(config.views_per_scene)
-    )
+    if layout is not None:
+        facade = draw_texture(config.placement.road.building_texture, rng)
+        props = road_props(layout, config.placement.road, facade, rng, _building_color)
+    if config.camera.mode == "road":
+        assert layout is not None  # SceneConfig checks the pairing
+        views = tuple(
+            sample_road_view(config.camera, config.image, layout, rng)
+            for _ in range(config.views_per_scene)
+        )
+    else:
+        views = tuple(
+            sample_view(config.camera, config.image, rng) for _ in range(config.views_per_scene)
+        )
     kept = [(obj, pose) for obj, pose in zip(objects, poses, strict=True) if pose is not None]
     sample = SceneSample(
         scene_index=scene_index,

@@ -242,9 +242,11 @@ class PyrenderRenderer:
 
         return self._pyrender.Texture(source=make_texture(params), source_channels="RGB")
 
-    def _box(self, extents, color, texture: dict | None = None, tile: float = 1.0):
-        """A flat-shaded box centred at its origin; a texture repeats every ``tile`` metres
-        (projected along z, for the ground's top face)."""
+    def _box(
+        self, extents, color, texture: dict | None = None, tile: float = 1.0, sides: bool = False
+    ):
+        """A flat-shaded box centred at its origin; a texture repeats every ``tile`` metres,
+        projected along z (the ground's top face) or, with ``sides``, onto every face."""
         import trimesh
 
         pyrender = self._pyrender
@@ -256,7 +258,15 @@ class PyrenderRenderer:
             metallicFactor=0.0,
             roughnessFactor=0.8,
         )
-        texcoords = None if texture is None else template.positions[:, :2] / tile
+        if texture is None:
+            texcoords = None
+        elif sides:
+            from simgen.randomize.texture import texture_uvs
+
+            span = float(np.max(extents)) / tile
+            texcoords = texture_uvs(template.positions, template.normals) * span
+        else:
+            texcoords = template.positions[:, :2] / tile
         return self._reuse(template, material, texcoords)
 
     def _dome(self, texture: dict):
@@ -314,7 +324,8 @@ class PyrenderRenderer:
             seg_map[node] = obj.instance_id if obj.labeled else 0
             casters.append(node)
         for prop in sample.props:
-            node = scene.add(self._box(prop.extents, prop.color), pose=prop.pose)
+            box = self._box(prop.extents, prop.color, prop.texture, prop.tile, sides=True)
+            node = scene.add(box, pose=prop.pose)
             seg_map[node] = 0
             casters.append(node)
         if sample.background_texture is not None and not sample.background_composite:

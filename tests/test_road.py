@@ -1,0 +1,114 @@
+"""Structured road placement and the road camera (``scenes/kitti.yaml``): things stand where
+they occur, footprints never overlap, the camera sits level in a lane."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simgen.assets import load_catalog
+from simgen.config import RoadConfig, load_config
+from simgen.errors import SimgenError
+from simgen.randomize import sample_scene
+from simgen.randomize.road import _footprint, road_poses, sample_layout
+
+KITTI = Path(__file__).resolve().parents[1] / "scenes" / "kitti.yaml"
+
+
+@pytest.fixture(scope="module")
+def kitti():
+    config = load_config(KITTI)
+    return config, load_catalog(config)
+
+
+def _zone_of(x: float, z_bottom: float, layout) -> str:
+    """Where a ground point lies: on the road or on a sidewalk (raised by the curb)."""
+    if layout.left - 1e-9 <= x <= layout.right + 1e-9:
+        assert z_bottom == pytest.approx(0.0, abs=1e-9)
+        return "road"
+    assert z_bottom == pytest.approx(layout.curb, abs=1e-9)
+    return "sidewalk"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    "zone, where",
+    [
+        ("lane", "road"),
+        ("parked", "road"),
+        ("bike", "road"),
+        ("crossing", "road"),
+        ("sidewalk", "sidewalk"),
+        ("roadside", "sidewalk"),
+    ],
+)
+def test_objects_stand_in_their_zone(seed: int, zone: str, where: str) -> None:
+    config = RoadConfig()
+    rng = np.random.default_rng(seed)
+    layout = sample_layout(config, rng)
+    person = zone in ("sidewalk", "roadside", "crossing")
+    extents = np.tile([[0.5, 0.5, 1.7]] if person else [[4.5, 1.8, 1.5]], (12, 1))
+    poses = road_poses(extents, [[zone]] * 12, layout, config, 0.3, 100, rng)
+    placed = [p for p in poses if p is not None]
+    assert len(placed) >= 6
+    boxes = []
+    for pose, ext in zip(poses, extents, strict=True):
+        if pose is None:
+            continue
+        np.testing.assert_allclose(pose[:3, 2], [0, 0, 1], atol=1e-12)  # upright
+        bottom = pose[2, 3] - ext[2] / 2
+        assert _zone_of(pose[0, 3], bottom, layout) == where
+        y = pose[1, 3]
+        assert layout.behind <= y <= layout.behind + layout.length or zone == "crossing"
+        heading = math.atan2(pose[1, 0], pose[0, 0])
+        if zone in ("lane", "parked", "bike"):
+            assert abs(abs(heading) - math.pi / 2) <= math.radians(config.heading_jitter_deg) + 1e-9
+        if zone == "crossing":
+            assert abs(y - layout.crossing_y) <= 1.5
+        boxes.append(_footprint(pose[:2, 3], ext, heading, 0.3))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+
+def test_lane_traffic_heads_with_its_lane() -> None:
+    config = RoadConfig(lanes=(4, 4), oncoming_p=(0.5, 0.5), heading_jitter_deg=0.0)
+    rng = np.random.default_rng(3)
+    layout = sample_layout(config, rng)
+    assert layout.oncoming == 2
+    poses = road_poses(np.tile([[4.5, 1.8, 1.5]], (20, 1)), [["lane"]] * 20, layout, config,
+                       0.3, 100, rng)  # fmt: skip
+    for pose in (p for p in poses if p is not None):
+        lane = int((pose[0, 3] - layout.left) // layout.lane_width)
+        lane = min(max(lane, 0), layout.lanes - 1)
+        assert pose[1, 0] == pytest.approx(-1.0 if lane < layout.oncoming else 1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_kitti_scene_camera_and_labels(kitti, seed: int) -> None:
+    config, assets = kitti
+    config = config.model_copy(update={"seed": seed})
+    sample = sample_scene(config, assets, 3)
+    view = sample.views[0]
+    assert (view.width, view.height) == (1242, 375)
+    forward, down = view.pose[:3, 2], view.pose[:3, 1]
+    assert 1.55 <= view.pose[2, 3] <= 1.75  # KITTI's camera height
+    assert abs(math.degrees(math.asin(forward[2]))) <= 1.5 + 1e-9  # pitch
+    assert forward[1] > 0.99  # down the road
+    assert down[2] < -0.99  # level: image down is world down
+    labeled = [o for o in sample.objects if o.labeled]
+    assert {o.category for o in labeled} <= {"Car", "Pedestrian", "Cyclist"}
+    assert all(o.mesh and o.mesh.startswith("assets:driving/") for o in sample.objects)
+
+
+def test_road_camera_needs_road_placement() -> None:
+    with pytest.raises(SimgenError, match=r"camera\.mode 'road' needs placement\.mode 'road'"):
+        load_config(KITTI, ["placement.mode=upright"])
+
+
+def test_unknown_zone_is_refused() -> None:
+    with pytest.raises(SimgenError, match="zones"):
+        load_config(KITTI, ["objects.catalog.0.zones=[highway]"])
