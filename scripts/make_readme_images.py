@@ -47,8 +47,16 @@ def depth_view(path: Path) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
+    parser.add_argument(
+        "--scenes", nargs="*", default=None, help="only these library scenes (names), no tabletop"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.scenes:
+        for name in args.scenes:
+            scene = Path("scenes") / f"{name}.yaml"
+            scene_sheet(scene, args.out / f"scene_{scene.stem}.png")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         config = load_config(None, ["num_images=8", "seed=0", "output.depth=true"])
@@ -86,8 +94,14 @@ def scene_sheet(scene: Path, target: Path) -> None:
             overlay(image, [a for a in coco["annotations"] if a["image_id"] == i + 1], names)
             for i, image in enumerate(images)
         ]
-        sheet = np.vstack([np.hstack(images), np.hstack(labeled)])
-        sheet = cv2.resize(sheet, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
+        if images[0].shape[1] > 2 * images[0].shape[0]:  # wide frames (KITTI): two columns
+            pairs = [np.hstack([images[i], labeled[i]]) for i in range(4)]
+            sheet = np.vstack(pairs)
+            scale = 0.3
+        else:
+            sheet = np.vstack([np.hstack(images), np.hstack(labeled)])
+            scale = 0.4
+        sheet = cv2.resize(sheet, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         target.write_bytes(encode_png(sheet))
         print(f"wrote {target} ({sheet.shape[1]}x{sheet.shape[0]})")
 
