@@ -124,7 +124,8 @@ def composite_dataset(
     names = parse_formats(formats)
     if mesh_formats(names):
         raise SimgenError(
-            f"composites have no meshes to write {mesh_formats(names)[0]} from", field="--format"
+            f"composites have no meshes to write {mesh_formats(names)[0].upper()} from",
+            field="--format",
         )
     instances, backgrounds = Path(instances).resolve(), Path(backgrounds).resolve()
     inputs = {"instances": str(instances), "backgrounds": str(backgrounds)}

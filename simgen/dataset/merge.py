@@ -142,7 +142,8 @@ def merge_datasets(
     names = parse_formats(formats)
     if mesh_formats(names):
         raise SimgenError(
-            f"{mesh_formats(names)[0]} output needs one mesh catalog; write it per input dataset",
+            f"{mesh_formats(names)[0].upper()} output needs one mesh catalog; write it per "
+            "input dataset",
             field="--format",
         )
     _check_output(out_dir, roots)
