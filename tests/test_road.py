@@ -112,3 +112,16 @@ def test_road_camera_needs_road_placement() -> None:
 def test_unknown_zone_is_refused() -> None:
     with pytest.raises(SimgenError, match="zones"):
         load_config(KITTI, ["objects.catalog.0.zones=[highway]"])
+
+
+def test_unknown_asset_mesh_is_one_line(tmp_path: Path, capsys) -> None:
+    from simgen.cli import main
+
+    out = tmp_path / "out"
+    args = ["render", str(KITTI), "--out", str(out), "--num", "1",
+            "--set", "objects.catalog.0.mesh=assets:driving/cars/no_such_car.ply"]  # fmt: skip
+    assert main(args) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "objects.catalog.0.mesh" in errors[0]
+    assert "unknown asset file 'driving/cars/no_such_car.ply'" in errors[0]
+    assert not out.exists()
