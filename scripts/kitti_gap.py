@@ -14,7 +14,8 @@ Rows (the ablation of the scene):
 * ``boxes``: today's ``scenes/road.yaml`` (boxes as vehicles, capsules as pedestrians, no
   cyclist; an orbit camera and unstructured upright placement), categories renamed to KITTI's;
 * ``meshes``: the same camera and placement with the driving meshes of the asset library;
-* ``structured``: ``scenes/kitti.yaml`` (a street, things in their zones, KITTI's camera).
+* ``structured``: ``scenes/kitti.yaml`` (a street, things in their zones, KITTI's camera);
+* ``structured_photos``: the same with natural photographs behind the street.
 
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 512]
@@ -37,11 +38,20 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 CLASSES = ("Car", "Pedestrian", "Cyclist")
 
-ROWS = {
-    "boxes": ROOT / "scripts" / "kitti_ablation_boxes.yaml",
-    "meshes": ROOT / "scripts" / "kitti_ablation_meshes.yaml",
-    "structured": ROOT / "scenes" / "kitti.yaml",
+ROWS: dict[str, tuple[Path, list[str]]] = {
+    "boxes": (ROOT / "scripts" / "kitti_ablation_boxes.yaml", []),
+    "meshes": (ROOT / "scripts" / "kitti_ablation_meshes.yaml", []),
+    "structured": (ROOT / "scenes" / "kitti.yaml", []),
+    "structured_photos": (
+        ROOT / "scenes" / "kitti.yaml",
+        [
+            "background.texture.kinds=[image]",
+            f"background.texture.folder={SHARED / 'backgrounds-dev'}",
+        ],
+    ),
 }
+"""Row -> (scene file, overrides). ``structured_photos`` puts the BSDS500 photographs
+(research-only, read by path) behind the street instead of procedural skies."""
 
 
 def simgen(*args: str) -> None:
@@ -106,12 +116,13 @@ def main() -> None:
     ]
     lines, notes = list(header), []
     for name in args.rows.split(","):
-        scene = ROWS[name]
+        scene, overrides = ROWS[name]
         work = args.work / name
         synthetic = work / "synthetic"
         start = time.perf_counter()
         simgen("render", str(scene), "--out", str(synthetic), "--num", str(args.num),
-               *(arg for item in args.set for arg in ("--set", item)))  # fmt: skip
+               "--workers", "2",
+               *(arg for item in [*overrides, *args.set] for arg in ("--set", item)))  # fmt: skip
         render_s = time.perf_counter() - start
         out = work / "gap"
         if not (args.reuse and (out / "gap.json").is_file()):

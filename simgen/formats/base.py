@@ -39,6 +39,22 @@ class WriterOptions:
     coco_polygons: bool = False
     assets: Sequence[Asset] | None = None
 
+    def mesh_catalog(self, writer: str, out_dir: Path) -> Sequence[Asset]:
+        """:attr:`assets`, which the ``writer`` format (written from meshes and poses) needs.
+
+        Raises:
+            SimgenError: no catalog was given.
+        """
+        if self.assets is None:
+            from simgen.errors import SimgenError
+
+            raise SimgenError(
+                f"the {writer} writer needs the dataset's mesh catalog (render with its config)",
+                file=out_dir,
+                field="--format",
+            )
+        return self.assets
+
 
 class Writer(Protocol):
     """Writes a dataset format from image records.

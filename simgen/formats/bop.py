@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from simgen.dataset.layout import DEPTH_DIR, IMAGES_DIR
-from simgen.errors import SimgenError
 from simgen.formats.base import WriterOptions
 from simgen.formats.files import link_or_copy
 from simgen.io import atomic_write_bytes, atomic_write_text, dump_json, encode_png
@@ -71,13 +70,7 @@ class BopWriter:
     ) -> Path:
         from simgen.scene import SceneSample
 
-        assets = self.options.assets
-        if assets is None:
-            raise SimgenError(
-                "the BOP writer needs the dataset's mesh catalog (render with its config)",
-                file=out_dir,
-                field="--format",
-            )
+        assets = self.options.mesh_catalog("BOP", out_dir)
         root = out_dir / "bop"
         split = root / SPLIT
         chunks: dict[int, dict[str, dict[str, Any]]] = {}

@@ -270,13 +270,7 @@ class KittiWriter:
     def finalize(
         self, out_dir: Path, records: Sequence[dict[str, Any]], categories: Sequence[str]
     ) -> Path:
-        assets = self.options.assets
-        if assets is None:
-            raise SimgenError(
-                "the KITTI writer needs the dataset's mesh catalog (render with its config)",
-                file=out_dir,
-                field="--format",
-            )
+        assets = self.options.mesh_catalog("KITTI", out_dir)
         root = out_dir / FOLDER
         for sub in ("image_2", "label_2", "calib"):
             (root / sub).mkdir(parents=True, exist_ok=True)
