@@ -29,6 +29,7 @@ and changing one effect's ``p`` never changes the values drawn for the effects a
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType, ModuleType
 from typing import Annotated, Any, Literal, TypedDict
@@ -341,14 +342,26 @@ def sample_effects(effects: Sequence[EffectConfig], rng: np.random.Generator) ->
 
 
 def _albumentations() -> ModuleType:
-    """Import albumentations 2.0.x without its network update check, or explain how to get it."""
+    """Import albumentations 2.0.x without its network update check, or explain how to get it.
+
+    albumentations imports its optional ``albumentations.pytorch`` (and so torch: about 1.7 s
+    in every worker process) unless that import fails, which it tolerates. When torch is not
+    loaded yet, that submodule is blocked for the duration of the import only (a later
+    ``import albumentations.pytorch`` works as usual).
+    """
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    block = "torch" not in sys.modules and "albumentations.pytorch" not in sys.modules
+    if block:
+        sys.modules["albumentations.pytorch"] = None  # type: ignore[assignment]
     try:
         import albumentations
     except ImportError as exc:
         raise ImportError(
             f"simgen effects need albumentations: pip install '{ALBUMENTATIONS_REQUIREMENT}'"
         ) from exc
+    finally:
+        if block and sys.modules.get("albumentations.pytorch", 0) is None:
+            del sys.modules["albumentations.pytorch"]
     version = getattr(albumentations, "__version__", "?")
     if not version.startswith("2.0."):
         raise ImportError(
