@@ -34,11 +34,15 @@ from typing import Any
 
 from simgen.errors import SimgenError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version of the configs and records this simgen writes (and the newest it reads).
 
 History: 0 -- no ``schema_version`` key (simgen before versioning); 1 -- the key is written,
-nothing else changed."""
+nothing else changed; 2 -- records name each object's ``mesh`` and carry props' ``texture`` and
+``tile``; scene configs may use ``placement.mode: road`` (``placement.road``), ``camera.mode:
+road`` (``camera.road``) and catalog ``zones`` (all new keys with defaults, so version-1
+documents convert unchanged, while a simgen that reads only version 1 refuses version-2
+documents in one line instead of failing on the unknown keys)."""
 
 VERSION_KEY = "schema_version"
 
@@ -83,9 +87,9 @@ def _parent(data: dict[str, Any], path: list[str]) -> dict[str, Any] | None:
 
 
 CONVERTERS: dict[str, dict[int, Converter]] = {
-    "scene": {0: unchanged},
-    "composite": {0: unchanged},
-    "record": {0: unchanged},
+    "scene": {0: unchanged, 1: unchanged},
+    "composite": {0: unchanged, 1: unchanged},
+    "record": {0: unchanged, 1: unchanged},
 }
 """Step converters per kind of document (a scene config, a composite config, an image record),
 keyed by the version they convert from. Every kind has a step for each version below
