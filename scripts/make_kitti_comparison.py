@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """Picture: renders of ``scenes/kitti.yaml`` beside KITTI photos, with their boxes
-(``docs/images/kitti_renders_vs_photos.png``).
+(``out/kitti_renders_vs_photos.png``). KITTI is CC BY-NC-SA: the picture holds KITTI frames,
+so it is written outside the repository and never committed.
 
 Left column: KITTI development frames from the real training pool (the first 25 frames) with
 their Car, Pedestrian and Cyclist boxes; right column: renders of the scene (seed 0, made here)
 with theirs. Both at KITTI's 1242x375, shown at half size.
 
 Usage: python scripts/make_kitti_comparison.py [--kitti ../shared/datasets/kitti-dev]
-       [--rows 4] [--out docs/images/kitti_renders_vs_photos.png]
+       [--rows 4] [--out out/kitti_renders_vs_photos.png]
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def main() -> None:
     parser.add_argument("--kitti", type=Path, default=ROOT.parent / "shared/datasets/kitti-dev")
     parser.add_argument("--rows", type=int, default=4)
     parser.add_argument(
-        "--out", type=Path, default=ROOT / "docs/images/kitti_renders_vs_photos.png"
+        "--out", type=Path, default=ROOT / "out/kitti_renders_vs_photos.png"
     )
     args = parser.parse_args()
     frames = sorted((args.kitti / "image_2").glob("*.png"))[:25]
