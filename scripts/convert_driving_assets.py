@@ -277,9 +277,8 @@ def load_parts(paths: list[Path], assimp: str | None, linear_factors: bool, work
                 sys.exit("the FBX models need the `assimp` command: pip install cmeel-assimp")
             converted = work / f"{path.stem}.glb"
             env = dict(os.environ)
-            lib = Path(assimp).resolve().parents[1] / "lib"
-            prefix = next(Path(assimp).resolve().parents[3].glob("*/cmeel.prefix/lib"), lib)
-            env["LD_LIBRARY_PATH"] = f"{prefix}:{lib}:{env.get('LD_LIBRARY_PATH', '')}"
+            lib = Path(assimp).resolve().parents[1] / "lib"  # cmeel.prefix/{bin,lib}
+            env["LD_LIBRARY_PATH"] = f"{lib}:{env.get('LD_LIBRARY_PATH', '')}"
             subprocess.run([assimp, "export", str(path), str(converted)], check=True,
                            capture_output=True, env=env)  # fmt: skip
             path = converted
@@ -420,12 +419,12 @@ def main() -> None:
             mesh = normalize(mesh, model.size, model.measure, model.yaw_deg, model.width,
                              model.height)  # fmt: skip
             if model.name.startswith("people/"):
-                people[model.name.split("/", 1)[1]] = (model, mesh.copy())
+                people[model.name.split("/", 1)[1]] = model
             rel = f"driving/{model.name}.ply"
             data = export(mesh, args.out / f"{model.name}.ply")
             entries[rel] = (model.pack, model.parts, hashlib.sha256(data).hexdigest(), mesh)
         for name, person_name, bike, height, length in CYCLISTS:
-            person_model, _ = people[person_name]
+            person_model = people[person_name]
             person = load_parts(
                 [args.src / p for p in person_model.parts], args.assimp, False, work
             )

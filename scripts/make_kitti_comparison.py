@@ -58,9 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kitti", type=Path, default=ROOT.parent / "shared/datasets/kitti-dev")
     parser.add_argument("--rows", type=int, default=4)
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "out/kitti_renders_vs_photos.png"
-    )
+    parser.add_argument("--out", type=Path, default=ROOT / "out/kitti_renders_vs_photos.png")
     args = parser.parse_args()
     frames = sorted((args.kitti / "image_2").glob("*.png"))[:25]
     # evenly spread over the training pool

@@ -541,13 +541,14 @@ def _resolve_texture_folders(data: dict[str, Any], source: Path) -> None:
 
 def texture_sections(config: SceneConfig) -> list[tuple[str, TextureConfig]]:
     """``(field path, texture config)`` of every configured texture."""
-    sections = [
-        ("materials.texture", config.materials.texture),
-        ("ground.texture", config.ground.texture),
-        ("background.texture", config.background.texture),
-        ("placement.road.building_texture", config.placement.road.building_texture),
-    ]
-    return [(path, texture) for path, texture in sections if texture is not None]
+    sections = []
+    for path in TEXTURE_FIELDS:
+        node: Any = config
+        for key in path:
+            node = getattr(node, key)
+        if node is not None:
+            sections.append((".".join(path), node))
+    return sections
 
 
 def _resolve_catalog(catalog: Any, root_dir: Path) -> None:

@@ -15,6 +15,7 @@ from simgen.config import load_config
 from simgen.errors import SimgenError
 from simgen.formats import WriterOptions
 from simgen.formats.kitti import (
+    KittiBox,
     KittiWriter,
     box_3d,
     occlusion_level,
@@ -196,10 +197,8 @@ def test_writer_lines_match_the_records(road: Path) -> None:
             upright = np.allclose(obj.pose[:3, 2], [0, 0, 1], atol=1e-6)
             if catalog[obj.catalog_index] == "box" and upright and float(row[1]) == 0.0:
                 # A box's silhouette is the hull of its 8 projected corners.
-                h3, w3, l3, *loc, ry = (float(v) for v in row[8:15])
-                corners = _kitti_corners(
-                    type("B", (), {"dimensions": (h3, w3, l3), "location": loc, "rotation_y": ry})
-                )
+                h3, w3, l3, x3, y3, z3, ry = (float(v) for v in row[8:15])
+                corners = _kitti_corners(KittiBox((h3, w3, l3), (x3, y3, z3), ry, 0.0))
                 uv = _pixels(P2, corners)
                 # pixel-index box of the projected hull: within a pixel of the label's
                 assert uv[:, 0].min() == pytest.approx(x, abs=1.0)

@@ -218,10 +218,6 @@ def read_frames(root: Path) -> list[KittiFrame]:
     return frames
 
 
-def _pairs(items: Mapping[str, str] | None) -> dict[str, str]:
-    return dict(items or {})
-
-
 def class_rules(
     mapping: Mapping[str, str] | None, ignore_as: Mapping[str, str] | None
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -231,7 +227,7 @@ def class_rules(
     Raises:
         SimgenError: DontCare mapped, or a type both renamed and ignored.
     """
-    rename, ignore = _pairs(mapping), _pairs(ignore_as)
+    rename, ignore = dict(mapping or {}), dict(ignore_as or {})
     for source in (*rename, *ignore):
         if source == DONT_CARE:
             raise SimgenError("DontCare regions are always ignore regions", field="--map")

@@ -177,7 +177,7 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
                 pose=np.eye(4),
                 labeled=labeled,
                 texture=texture,
-                mesh=entry.mesh or f"primitive:{entry.primitive}",
+                mesh=asset.name,
             )
         )
     layout = None
