@@ -18,7 +18,7 @@ Rows (the ablation of the scene):
 * ``structured_photos``: the same with natural photographs behind the street.
 
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
-       [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 512]
+       [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
        [--counts 0,5,10,25] [--seeds 3] [--quick] [--set KEY=VALUE ...] [--reuse]
 """
 
@@ -97,7 +97,9 @@ def main() -> None:
     parser.add_argument("--rows", default="structured")
     parser.add_argument("--num", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument(
+        "--size", default="1024x320", help="judge input, S or WxH (KITTI frames are 1242x375)"
+    )
     parser.add_argument("--counts", default="0,5,10,25")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="gap --quick (1 seed, 0 and all)")
@@ -128,7 +130,7 @@ def main() -> None:
         if not (args.reuse and (out / "gap.json").is_file()):
             gap = ["gap", "--train", str(synthetic), "--real-train", str(train_first),
                    "--test", str(test_rest), "--val", str(train_first), "--out", str(out),
-                   "--steps", str(args.steps), "--size", str(args.size),
+                   "--steps", str(args.steps), "--size", args.size,
                    "--boxes", "amodal"]  # fmt: skip
             gap += ["--quick"] if args.quick else ["--real-counts", args.counts,
                                                     "--seeds", str(args.seeds)]  # fmt: skip

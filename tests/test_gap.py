@@ -19,8 +19,11 @@ from simgen.gap.data import (  # noqa: E402
     augment_batch,
     augment_boxes,
     augment_params,
+    input_size,
+    letterbox,
     load_detection_set,
     make_targets,
+    size_text,
 )
 from simgen.gap.evaluate import evaluate  # noqa: E402
 from simgen.gap.run import run_gap  # noqa: E402
@@ -86,10 +89,50 @@ def test_targets_peak_at_box_centres_and_skip_ignored_regions():
     assert targets["mask"].sum() == 1
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("256", (256, 256)), ("1024x320", (320, 1024)), ("64X32", (32, 64)), (96, (96, 96)),
+     ((32, 64), (32, 64))],
+)  # fmt: skip
+def test_input_size_is_height_width(text, expected):
+    assert input_size(text) == expected
+    assert input_size(size_text(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["", "x", "64x", "1x2x3", "0", "64x-32", "big"])
+def test_bad_input_size_names_the_option(text):
+    with pytest.raises(SimgenError, match="--size"):
+        input_size(text)
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "content", "scale"),
+    [((375, 1242), (320, 1024), (309, 1024), 1024 / 1242),  # KITTI, width-bound
+     ((375, 1242), 512, (155, 512), 512 / 1242),  # the same frame in a square
+     ((480, 640), (320, 1024), (320, 427), 320 / 480)],  # a 4:3 photo, height-bound
+)  # fmt: skip
+def test_letterbox_keeps_the_aspect_and_pads_right_and_bottom(shape, size, content, scale):
+    image = np.full((*shape, 3), 200, np.uint8)
+    out, factor = letterbox(image, size)
+    height, width = input_size(size)
+    assert out.shape == (height, width, 3) and factor == pytest.approx(scale)
+    assert (out[: content[0], : content[1]] == 200).all()
+    assert (out[content[0] :] == 114).all() and (out[:, content[1] :] == 114).all()
+
+
+def test_wide_targets_have_wide_maps_and_peak_at_box_centres():
+    boxes = [np.array([[200.0, 8.0, 232.0, 24.0]], np.float32)]
+    targets = make_targets(boxes, [np.array([0])], [np.array([False])], 1, size=(64, 256))
+    assert targets["heat"].shape == (1, 1, 16, 64)
+    assert targets["heat"][0, 0, 4, 54] == 1.0 and targets["heat"].max() == 1.0
+    assert targets["size"][0, :, 4, 54] == pytest.approx(np.log([8.0, 4.0]))
+
+
+@pytest.mark.parametrize("shape", [(128, 128), (96, 192)])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_augmented_boxes_follow_the_augmented_pixels(seed):
-    size = 128
-    image = np.zeros((1, 3, size, size), dtype=np.float32)
+def test_augmented_boxes_follow_the_augmented_pixels(seed, shape):
+    size = shape if shape[0] != shape[1] else shape[0]
+    image = np.zeros((1, 3, *shape), dtype=np.float32)
     box = np.array([[30.0, 40.0, 70.0, 60.0]], dtype=np.float32)
     image[:, :, 40:60, 30:70] = 1.0
     params = augment_params(1, np.random.default_rng(seed))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -204,3 +206,59 @@ def test_load_augment_config(tmp_path):
         load_augment_config(reversed_range)
     assert info.value.field == "noise_std" and "min > max" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+WIDE = (96, 200)
+"""A wide ``(height, width)`` input, like a driving photo letterboxed into 1024x320."""
+
+
+def wide_rectangles() -> tuple[np.ndarray, np.ndarray]:
+    """(96, 200, 3) uint8 grey with RECTS (shifted right by 70 px) filled, and those boxes."""
+    boxes = RECTS * np.float32(0.75) + np.array([70, 0, 70, 0], np.float32)
+    image = np.full((*WIDE, 3), GREY, np.uint8)
+    for (x0, y0, x1, y1), color in zip(np.rint(boxes).astype(int), COLORS, strict=True):
+        image[y0:y1, x0:x1] = color
+    return image, np.rint(boxes)
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_boxes_follow_the_pixels_on_a_wide_image(seed, flip):
+    config = AugmentConfig(**(OFF | {"p_affine": 1.0, "flip": flip, "p_flip": 1.0}))
+    params = sample_augment(rng(seed), config, WIDE)
+    assert params.shape == WIDE and params.zoom != 1.0 and params.flip == flip
+    source, rects = wide_rectangles()
+    image, boxes, keep = apply_augment(source, rects, params)
+    assert image.shape == (*WIDE, 3)
+    for box, color in zip(boxes, COLORS[keep], strict=True):
+        seen = colour_box(image, color)
+        assert seen is not None
+        np.testing.assert_allclose(box, seen, atol=1.5)
+    assert (boxes[:, [0, 2]] <= WIDE[1]).all() and (boxes[:, [1, 3]] <= WIDE[0]).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_wide_shifts_and_cutouts_scale_with_each_side(seed):
+    config = AugmentConfig(p_cutout=1.0, cutout_count=(3, 3), p_affine=1.0)
+    params = sample_augment(rng(seed), config, WIDE)
+    height, width = WIDE
+    assert (
+        abs(params.shift[0]) <= config.shift * width
+        and abs(params.shift[1]) <= config.shift * height
+    )
+    for x0, y0, x1, y1, *_ in params.cutout:
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    replayed = AugmentParams.from_dict(params.to_dict())
+    assert replayed == params and replayed.shape == WIDE
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_square_pair_draws_and_applies_exactly_as_its_side(seed):
+    image = textured_image(seed)
+    as_int = sample_augment(rng(seed), DEFAULT_AUGMENT, SIZE)
+    as_pair = sample_augment(rng(seed), DEFAULT_AUGMENT, (SIZE, SIZE))
+    assert dataclasses.replace(as_pair, size=SIZE) == as_int
+    for a, b in zip(
+        apply_augment(image, RECTS, as_int), apply_augment(image, RECTS, as_pair), strict=True
+    ):
+        assert a.tobytes() == b.tobytes()

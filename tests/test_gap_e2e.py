@@ -121,3 +121,18 @@ def test_val_set_is_scored_like_the_test_set(gap_sets, tmp_path, backbone):
     assert [r["AP"] for r in without["rows"]] == [r["AP"] for r in result["rows"]]
     if backbone == "lite0":  # the cached judge, whose cache seeds must not depend on --val
         assert any(r["AP"] > 0 for r in result["rows"]), "too few steps to compare anything"
+
+
+def test_lite0_learns_on_a_wide_input_through_the_command(gap_sets, tmp_path):
+    """``--size WxH``: the square renders letterboxed at the left of a 2:1 input still train."""
+    from simgen.cli import main
+
+    out = tmp_path / "out"
+    argv = ["gap", "--train", str(gap_sets / "train"), "--test", str(gap_sets / "test"),
+            "--out", str(out), "--steps", "150", "--size", "256x128", "--seeds", "1",
+            "--copies", "2"]  # fmt: skip
+    assert main(argv) == 0
+    written = json.loads((out / "gap.json").read_text())
+    assert written["settings"]["input_size"] == "256x128"
+    (row,) = written["rows"]
+    assert row["AP50"] > 0.5, row

@@ -38,7 +38,7 @@ from simgen.gap.features import (  # noqa: E402
     fitting_copies,
 )
 from simgen.gap.train import train  # noqa: E402
-from simgen.gap.train_head import adapt_batchnorm, train_head  # noqa: E402
+from simgen.gap.train_head import adapt_batchnorm, predict_features, train_head  # noqa: E402
 from tests.helpers import SHARED_DATASETS, require_shared  # noqa: E402
 
 LMO = SHARED_DATASETS / "lmo-dev"
@@ -130,14 +130,17 @@ def test_drill_in_lmo_photos_is_a_power_drill(lite0):
     assert tf_top1 >= 3 and tf_top1 > imagenet_top1, (tf_top1, imagenet_top1)
 
 
-def _tiny_prepared(count: int = 4, size: int = 64, seed: int = 0) -> Prepared:
+def _tiny_prepared(
+    count: int = 4, size: int = 64, seed: int = 0, width: int | None = None
+) -> Prepared:
     rng = np.random.default_rng(seed)
-    images = rng.integers(0, 255, size=(count, size, size, 3), dtype=np.uint8)
+    width = width or size
+    images = rng.integers(0, 255, size=(count, size, width, 3), dtype=np.uint8)
     boxes = [np.array([[8.0, 8.0, 30.0, 40.0], [34.0, 20.0, 60.0, 50.0]], np.float32)] * count
     labels = [np.array([0, 1])] * count
     ignore = [np.zeros(2, bool)] * count
     samples = [
-        Sample(Path(f"{i}.png"), i, size, size, boxes[i], labels[i], ignore[i])
+        Sample(Path(f"{i}.png"), i, width, size, boxes[i], labels[i], ignore[i])
         for i in range(count)
     ]
     data = DetectionSet("tiny", samples, ["a", "b"], {}, Path("tiny"))
@@ -211,6 +214,27 @@ def test_feature_cache_is_seeded_and_subsets_keep_every_copy(lite0, seed):
     assert sorted(part.image_index.tolist()) == [1, 1, 3, 3] and len(part.boxes) == 4
     plain = cache_features(lite0, prepared, copies=1, augment=None, rng=np.random.default_rng(0))
     assert all(np.array_equal(x, y) for x, y in zip(plain.boxes, prepared.boxes, strict=True))
+
+
+def test_wide_inputs_cache_wide_maps_and_train_and_predict(lite0):
+    prepared = _tiny_prepared(size=64, width=160)
+    features = cache_features(lite0, prepared, copies=2, augment=AugmentConfig(),
+                              rng=np.random.default_rng(0))  # fmt: skip
+    assert features.size == (64, 160)
+    assert [tuple(level.shape[1:]) for level in features.levels] == [
+        (40, 8, 20), (112, 4, 10), (320, 2, 5)
+    ]  # fmt: skip
+    assert bytes_per_entry((64, 160)) == 2 * (40 * 8 * 20 + 112 * 4 * 10 + 320 * 2 * 5)
+    head = FPNHead(2)
+    train_head(head, [features], [1.0], num_classes=2, steps=2, seed=0, batch_size=2)
+    plain = cache_features(lite0, prepared, copies=1, augment=None, rng=np.random.default_rng(0))
+    detections = predict_features(head, plain, prepared)
+    assert len(detections) == len(prepared.images)
+    for boxes, _, _ in detections:
+        assert (boxes[:, [0, 2]] <= 160).all() and (boxes[:, [1, 3]] <= 64).all()
+    with pytest.raises(SimgenError, match="multiples of 32"):
+        cache_features(lite0, _tiny_prepared(size=64, width=80), copies=1, augment=None,
+                       rng=np.random.default_rng(0))  # fmt: skip
 
 
 def test_cache_copies_are_bounded_by_memory():

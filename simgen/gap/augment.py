@@ -1,7 +1,8 @@
 """Training-time image augmentation for the gap detector, on numpy uint8 images.
 
-The detector sees letterboxed ``(S, S, 3)`` uint8 RGB images (grey 114 padding, see
-:func:`simgen.gap.data.letterbox`) with ``(M, 4)`` float32 boxes ``x0, y0, x1, y1`` in pixels.
+The detector sees letterboxed ``(H, W, 3)`` uint8 RGB images (square by default; grey 114
+padding, see :func:`simgen.gap.data.letterbox`) with ``(M, 4)`` float32 boxes
+``x0, y0, x1, y1`` in pixels.
 Augmentation is split in two halves:
 
 * :func:`sample_augment` draws every random value for one image from an explicitly passed,
@@ -57,7 +58,7 @@ y, width, height, u colour, three colour levels). Every image thus consumes the 
 draws, and changing one probability never changes the values drawn for the others or for the
 next images.
 
-Coordinates: boxes use continuous pixel-edge coordinates (the image spans ``[0, S]``, pixel
+Coordinates: boxes use continuous pixel-edge coordinates (the image spans ``[0, W] x [0, H]``, pixel
 ``i`` covers ``[i, i + 1]``); OpenCV's warp uses pixel centres at integer coordinates, and
 :func:`affine_matrix` converts between the two, so boxes and pixels stay aligned to sub-pixel
 accuracy.
@@ -161,7 +162,8 @@ class AugmentParams:
     """Every value drawn for one image; the defaults are the identity.
 
     Attributes:
-        size: side ``S`` of the square image the params were drawn for.
+        size: the image the params were drawn for: side ``S`` of a square one, or
+            ``(height, width)``.
         zoom: zoom factor about the image centre.
         shift: ``(dx, dy)`` translation in pixels, applied after the zoom.
         flip: mirror horizontally (after zoom and shift).
@@ -176,7 +178,7 @@ class AugmentParams:
         cutout: rectangles to fill, each ``(x0, y0, x1, y1, r, g, b)``.
     """
 
-    size: int
+    size: int | tuple[int, int]
     zoom: float = 1.0
     shift: tuple[float, float] = (0.0, 0.0)
     flip: bool = False
@@ -191,6 +193,11 @@ class AugmentParams:
     cutout: tuple[Rect, ...] = ()
 
     @property
+    def shape(self) -> tuple[int, int]:
+        """The image's ``(height, width)``."""
+        return (self.size, self.size) if isinstance(self.size, int) else self.size
+
+    @property
     def is_identity(self) -> bool:
         """True when :func:`apply_augment` leaves the image bytes unchanged."""
         return self == AugmentParams(size=self.size, noise_seed=self.noise_seed)
@@ -199,6 +206,8 @@ class AugmentParams:
         """JSON-ready record (tuples become lists); :meth:`from_dict` reads it back."""
         data = dataclasses.asdict(self)
         data["shift"] = list(self.shift)
+        if not isinstance(self.size, int):
+            data["size"] = list(self.size)
         data["gain"] = list(self.gain)
         data["cutout"] = [list(rect) for rect in self.cutout]
         return data
@@ -207,6 +216,8 @@ class AugmentParams:
     def from_dict(cls, data: dict[str, Any]) -> AugmentParams:
         """Inverse of :meth:`to_dict`."""
         values = dict(data)
+        if isinstance(values.get("size"), list):
+            values["size"] = tuple(int(v) for v in values["size"])
         values["shift"] = tuple(float(v) for v in values.get("shift", (0.0, 0.0)))
         values["gain"] = tuple(float(v) for v in values.get("gain", (1.0, 1.0, 1.0)))
         values["cutout"] = tuple(tuple(int(v) for v in rect) for rect in values.get("cutout", ()))
@@ -221,26 +232,31 @@ def _integer(rng: np.random.Generator, bounds: tuple[int, int]) -> int:
     return int(rng.integers(bounds[0], bounds[1] + 1))
 
 
-def sample_augment(rng: np.random.Generator, config: AugmentConfig, size: int) -> AugmentParams:
-    """Draw the augmentation of one ``size`` x ``size`` image (draw order: module docstring).
+def sample_augment(
+    rng: np.random.Generator, config: AugmentConfig, size: int | tuple[int, int]
+) -> AugmentParams:
+    """Draw the augmentation of one image (draw order: module docstring).
 
     Args:
         rng: the seeded generator to draw from (advanced in place; nothing is drawn when
             ``config.enabled`` is false).
         config: probabilities and ranges.
-        size: side ``S`` in pixels of the square image the params will be applied to.
+        size: the image the params will be applied to: side ``S`` of a square one, or
+            ``(height, width)`` in pixels; shifts and cutouts scale with each axis's side.
 
     Returns:
         The drawn params; skipped ops hold their identity values.
     """
-    if size <= 0:
+    height, width = (size, size) if isinstance(size, int) else size
+    if height <= 0 or width <= 0:
         raise ValueError(f"size must be positive (got {size})")
     if not config.enabled:
         return AugmentParams(size=size)
+    sides = np.array([width, height])
 
     affine = rng.random() < config.p_affine
     zoom = _uniform(rng, config.zoom)
-    shift = rng.uniform(-config.shift, config.shift, size=2) * size
+    shift = rng.uniform(-config.shift, config.shift, size=2) * sides
     flip = bool(rng.random() < config.p_flip) and config.flip
 
     hsv = rng.random() < config.p_hsv
@@ -264,15 +280,13 @@ def sample_augment(rng: np.random.Generator, config: AugmentConfig, size: int) -
     count = _integer(rng, config.cutout_count)
     rects: list[Rect] = []
     for _ in range(config.cutout_count[1]):
-        cx, cy = rng.uniform(0.0, size, size=2)
-        width, height = (max(1, round(_uniform(rng, config.cutout_size) * size)) for _ in "wh")
+        cx, cy = rng.uniform(0.0, 1.0, size=2) * sides
+        w, h = (max(1, round(_uniform(rng, config.cutout_size) * side)) for side in sides)
         colored = rng.random() < config.p_cutout_color
         color = rng.integers(0, 256, size=3)
-        left, top = round(cx - width / 2), round(cy - height / 2)
+        left, top = round(cx - w / 2), round(cy - h / 2)
         fill = (int(color[0]), int(color[1]), int(color[2])) if colored else (PAD_VALUE,) * 3
-        rects.append(
-            (max(0, left), max(0, top), min(size, left + width), min(size, top + height), *fill)
-        )
+        rects.append((max(0, left), max(0, top), min(width, left + w), min(height, top + h), *fill))
 
     return AugmentParams(
         size=size,
@@ -297,16 +311,17 @@ def affine_matrix(params: AugmentParams, *, pixel_centres: bool = False) -> np.n
     Args:
         params: drawn params.
         pixel_centres: False: continuous pixel-edge coordinates (boxes; the image spans
-            ``[0, S]``); True: OpenCV's convention (pixel ``i`` centred at ``i``), for
+            ``[0, W] x [0, H]``); True: OpenCV's convention (pixel ``i`` centred at ``i``), for
             ``cv2.warpAffine``.
 
     Returns:
         (2, 3) float64 ``[A | b]`` with ``out = A @ p + b``.
     """
-    centre = params.size / 2.0
+    height, width = params.shape
+    centre = np.array([width / 2.0, height / 2.0])
     sign = -1.0 if params.flip else 1.0
     a = np.diag([sign * params.zoom, params.zoom])
-    b = np.array([centre, centre]) - a @ np.array([centre, centre])
+    b = centre - a @ centre
     b += np.array([sign * params.shift[0], params.shift[1]])
     if pixel_centres:
         # Edge coordinates are centre coordinates + 0.5:  q' + 0.5 = A (q + 0.5) + b.
@@ -322,7 +337,7 @@ def transform_boxes(boxes: np.ndarray, params: AugmentParams) -> tuple[np.ndarra
         params: drawn params.
 
     Returns:
-        ``(boxes, keep)``: (M, 4) float32 transformed and clipped to ``[0, S]`` (all of them),
+        ``(boxes, keep)``: (M, 4) float32 transformed and clipped to the image (all of them),
         and (M,) bool, True where the clipped box is at least 2 px wide and high.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
@@ -330,19 +345,20 @@ def transform_boxes(boxes: np.ndarray, params: AugmentParams) -> tuple[np.ndarra
     xs = boxes[:, [0, 2]] * matrix[0, 0] + matrix[0, 2]
     ys = boxes[:, [1, 3]] * matrix[1, 1] + matrix[1, 2]
     out = np.stack([xs.min(1), ys.min(1), xs.max(1), ys.max(1)], axis=1)
-    out = np.clip(out, 0.0, float(params.size))
+    height, width = params.shape
+    out = np.clip(out, 0.0, [float(width), float(height), float(width), float(height)])
     keep = ((out[:, 2] - out[:, 0]) >= MIN_BOX_SIDE) & ((out[:, 3] - out[:, 1]) >= MIN_BOX_SIDE)
     return out.astype(np.float32), keep
 
 
 def _warp(image: np.ndarray, params: AugmentParams) -> np.ndarray:
-    """(S, S, 3) uint8 -> (S, S, 3) uint8 zoomed, shifted and flipped; grey 114 outside."""
+    """(H, W, 3) uint8 -> (H, W, 3) uint8 zoomed, shifted and flipped; grey 114 outside."""
     if params.zoom == 1.0 and params.shift == (0.0, 0.0) and not params.flip:
         return image
     return cv2.warpAffine(
         image,
         affine_matrix(params, pixel_centres=True),
-        (params.size, params.size),
+        (params.shape[1], params.shape[0]),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(PAD_VALUE, PAD_VALUE, PAD_VALUE),
@@ -380,19 +396,19 @@ def apply_augment(
     """Augment one image and its boxes with drawn params (a pure function; inputs untouched).
 
     Args:
-        image: (S, S, 3) uint8 RGB, ``S == params.size`` (letterboxed, grey 114 padding).
+        image: (H, W, 3) uint8 RGB, ``(H, W) == params.shape`` (letterboxed, grey 114 padding).
         boxes: (M, 4) float ``x0, y0, x1, y1`` in pixels (pixel-edge coordinates).
         params: from :func:`sample_augment` (or a replayed record).
 
     Returns:
-        ``(image, boxes, keep)``: (S, S, 3) uint8 RGB; (K, 4) float32 boxes, transformed,
+        ``(image, boxes, keep)``: (H, W, 3) uint8 RGB; (K, 4) float32 boxes, transformed,
         clipped to the image and filtered by ``keep``; (M,) bool, True for the input boxes
         that are still at least 2 px wide and high. Same inputs give identical bytes.
     """
-    size = params.size
-    if image.dtype != np.uint8 or image.shape != (size, size, 3):
+    height, width = params.shape
+    if image.dtype != np.uint8 or image.shape != (height, width, 3):
         raise ValueError(
-            f"expected a ({size}, {size}, 3) uint8 image, got {image.shape} {image.dtype}"
+            f"expected a ({height}, {width}, 3) uint8 image, got {image.shape} {image.dtype}"
         )
     out_boxes, keep = transform_boxes(boxes, params)
     out = _warp(image, params)
@@ -436,16 +452,17 @@ def augment_image(
     """:func:`sample_augment` then :func:`apply_augment` (same shapes and dtypes).
 
     Args:
-        image: (S, S, 3) uint8 RGB.
+        image: (H, W, 3) uint8 RGB.
         boxes: (M, 4) float ``x0, y0, x1, y1`` in pixels.
         rng: the seeded generator to draw from.
         config: probabilities and ranges.
 
     Returns:
-        ``(image, boxes, keep)`` as :func:`apply_augment`: (S, S, 3) uint8, (K, 4) float32,
+        ``(image, boxes, keep)`` as :func:`apply_augment`: (H, W, 3) uint8, (K, 4) float32,
         (M,) bool.
     """
-    params = sample_augment(rng, config, image.shape[0])
+    height, width = image.shape[:2]
+    params = sample_augment(rng, config, height if height == width else (height, width))
     return apply_augment(image, boxes, params)
 
 

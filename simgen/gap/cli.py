@@ -134,7 +134,13 @@ def register(app: typer.Typer) -> None:
         device: Annotated[
             str | None, typer.Option(help="cpu or cuda (default: cuda when available).")
         ] = None,
-        size: Annotated[int, typer.Option(help="Square input size in pixels.")] = 256,
+        size: Annotated[
+            str,
+            typer.Option(
+                help="Input size in pixels: S for a square input, or WxH for a wide one "
+                "(e.g. 1024x320 for KITTI's 1242x375 frames); images are letterboxed into it."
+            ),
+        ] = "256",
         boxes: Annotated[
             str, typer.Option(help="modal (visible bbox) or amodal (bbox_amodal).")
         ] = "modal",

@@ -21,6 +21,43 @@ BoxKind = Literal["modal", "amodal"]
 STRIDE = 4
 """Output stride of the detector's heat maps."""
 
+InputSize = tuple[int, int]
+"""The detector's input ``(height, width)`` in pixels (square by default; wide for driving)."""
+
+
+def input_size(value: int | str | tuple[int, int]) -> InputSize:
+    """Normalize an input size to ``(height, width)``.
+
+    Args:
+        value: ``S`` (an int or its text) for a square input, ``"WxH"`` text (width first, as
+            image sizes are written, e.g. ``1024x320``), or a ``(height, width)`` pair.
+
+    Raises:
+        SimgenError: unparsable text or a side below 1, naming ``--size``.
+    """
+    if isinstance(value, tuple):
+        height, width = value
+    elif isinstance(value, int):
+        height = width = value
+    else:
+        parts = str(value).lower().split("x")
+        try:
+            numbers = [int(part) for part in parts]
+        except ValueError:
+            numbers = []
+        if len(numbers) not in (1, 2):
+            raise SimgenError(f"expected S or WxH in pixels, got '{value}'", file="--size")
+        width, height = (numbers[0], numbers[0]) if len(numbers) == 1 else numbers
+    if height < 1 or width < 1:
+        raise SimgenError(f"expected positive sides, got {width}x{height}", file="--size")
+    return int(height), int(width)
+
+
+def size_text(size: InputSize) -> str:
+    """``"S"`` for a square input, else ``"WxH"`` (the inverse of :func:`input_size`)."""
+    height, width = size
+    return str(width) if height == width else f"{width}x{height}"
+
 
 @dataclass
 class Sample:
@@ -162,19 +199,26 @@ def read_rgb(path: Path) -> np.ndarray:
     return image[:, :, ::-1]
 
 
-def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
-    """Scale an (H, W, 3) uint8 image so its longer side is ``size``, pad right/bottom with grey.
+def letterbox(image: np.ndarray, size: int | InputSize) -> tuple[np.ndarray, float]:
+    """Scale an (H, W, 3) uint8 image to fit ``size`` keeping its aspect; pad right/bottom grey.
+
+    Args:
+        image: (H, W, 3) uint8.
+        size: ``S`` for an (S, S) input, or ``(height, width)``.
 
     Returns:
-        ``(out, scale)``: (size, size, 3) uint8 and the factor original -> letterboxed pixels.
+        ``(out, scale)``: (height, width, 3) uint8 and the factor original -> letterboxed pixels
+        (the largest that fits both sides).
     """
     import cv2
 
+    out_h, out_w = input_size(size)
     height, width = image.shape[:2]
-    scale = size / max(height, width)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    scale = min(out_h / height, out_w / width)
+    new_w = min(out_w, max(1, round(width * scale)))
+    new_h = min(out_h, max(1, round(height * scale)))
     resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
-    out = np.full((size, size, 3), 114, dtype=np.uint8)
+    out = np.full((out_h, out_w, 3), 114, dtype=np.uint8)
     out[:new_h, :new_w] = resized
     return out, scale
 
@@ -184,7 +228,7 @@ class Prepared:
     """A dataset letterboxed in memory, ready for batches.
 
     Attributes:
-        images: (N, S, S, 3) uint8.
+        images: (N, H, W, 3) uint8 at the detector's input size.
         boxes: per image (M, 4) float32 in letterboxed pixels.
         labels, ignore: per image (M,) arrays.
         scales: (N,) float64 letterbox factors.
@@ -198,9 +242,13 @@ class Prepared:
     scales: np.ndarray = field(repr=False)
 
 
-def prepare(dataset: DetectionSet, size: int, progress=None) -> Prepared:
-    """Decode and letterbox every image once (``progress(1)`` is called after each)."""
-    images = np.zeros((len(dataset.samples), size, size, 3), dtype=np.uint8)
+def prepare(dataset: DetectionSet, size: int | InputSize, progress=None) -> Prepared:
+    """Decode and letterbox every image once to ``size`` (``S`` or ``(height, width)``).
+
+    ``progress(1)`` is called after each image.
+    """
+    height, width = input_size(size)
+    images = np.zeros((len(dataset.samples), height, width, 3), dtype=np.uint8)
     scales = np.zeros(len(dataset.samples))
     for i, sample in enumerate(dataset.samples):
         images[i], scales[i] = letterbox(read_rgb(sample.path), size)
@@ -252,20 +300,25 @@ def augment_params(batch: int, rng: np.random.Generator) -> dict[str, np.ndarray
 
 
 def augment_boxes(
-    boxes: np.ndarray, size: int, zoom: float, shift: np.ndarray, flip: bool
+    boxes: np.ndarray, size: int | InputSize, zoom: float, shift: np.ndarray, flip: bool
 ) -> np.ndarray:
-    """Apply the geometric part of :func:`augment_batch` to (M, 4) boxes; clipped to the image."""
-    centre = size / 2.0
-    out = (boxes - centre) * zoom + centre
-    out[:, [0, 2]] += shift[0] * centre
-    out[:, [1, 3]] += shift[1] * centre
+    """Apply the geometric part of :func:`augment_batch` to (M, 4) boxes; clipped to the image.
+
+    ``size`` is the image's ``S`` or ``(height, width)``; ``shift`` is per axis in half sides.
+    """
+    height, width = input_size(size)
+    out = np.empty(np.shape(boxes), dtype=np.result_type(boxes, zoom))
+    for columns, side, move in (([0, 2], width, shift[0]), ([1, 3], height, shift[1])):
+        centre = side / 2.0
+        out[:, columns] = (boxes[:, columns] - centre) * zoom + centre + move * centre
+        out[:, columns] = np.clip(out[:, columns], 0, side)
     if flip:
-        out[:, [0, 2]] = size - out[:, [2, 0]]
-    return np.clip(out, 0, size)
+        out[:, [0, 2]] = width - out[:, [2, 0]]
+    return out
 
 
 def augment_batch(images, params: dict[str, np.ndarray]):
-    """Zoom/shift/flip and colour-jitter a (B, 3, S, S) float tensor in [0, 1] (torch)."""
+    """Zoom/shift/flip and colour-jitter a (B, 3, H, W) float tensor in [0, 1] (torch)."""
     import torch
     import torch.nn.functional as F
 
@@ -302,25 +355,31 @@ def make_targets(
     labels: list[np.ndarray],
     ignore: list[np.ndarray],
     num_classes: int,
-    size: int,
+    size: int | InputSize,
     stride: int = STRIDE,
 ) -> dict[str, np.ndarray]:
     """CenterNet targets at ``stride`` (default :data:`STRIDE`) for a batch.
 
+    Args:
+        size: the input's ``S`` or ``(height, width)``; the maps are ``R = H // stride`` by
+            ``Q = W // stride``.
+
     Returns:
-        ``heat`` (B, C, R, R) float32 Gaussian peaks (exactly 1 at each centre cell),
-        ``weight`` (B, 1, R, R) float32: 0 inside ignored instances' boxes (no loss there),
-        ``size`` (B, 2, R, R) log width/height in output cells, ``offset`` (B, 2, R, R)
-        sub-cell centre offset, ``mask`` (B, 1, R, R) 1 at centre cells.
+        ``heat`` (B, C, R, Q) float32 Gaussian peaks (exactly 1 at each centre cell),
+        ``weight`` (B, 1, R, Q) float32: 0 inside ignored instances' boxes (no loss there),
+        ``size`` (B, 2, R, Q) log width/height in output cells, ``offset`` (B, 2, R, Q)
+        sub-cell centre offset, ``mask`` (B, 1, R, Q) 1 at centre cells.
     """
-    out = size // stride
+    height, width = input_size(size)
+    rows, cols = height // stride, width // stride
     batch = len(boxes)
-    heat = np.zeros((batch, num_classes, out, out), dtype=np.float32)
-    weight = np.ones((batch, 1, out, out), dtype=np.float32)
-    wh = np.zeros((batch, 2, out, out), dtype=np.float32)
-    offset = np.zeros((batch, 2, out, out), dtype=np.float32)
-    mask = np.zeros((batch, 1, out, out), dtype=np.float32)
-    grid = np.arange(out, dtype=np.float32)
+    heat = np.zeros((batch, num_classes, rows, cols), dtype=np.float32)
+    weight = np.ones((batch, 1, rows, cols), dtype=np.float32)
+    wh = np.zeros((batch, 2, rows, cols), dtype=np.float32)
+    offset = np.zeros((batch, 2, rows, cols), dtype=np.float32)
+    mask = np.zeros((batch, 1, rows, cols), dtype=np.float32)
+    grid_x = np.arange(cols, dtype=np.float32)
+    grid_y = np.arange(rows, dtype=np.float32)
     for b in range(batch):
         for box, label, skip in zip(boxes[b], labels[b], ignore[b], strict=True):
             x0, y0, x1, y1 = box / stride
@@ -331,10 +390,10 @@ def make_targets(
                 weight[b, 0, int(y0) : int(np.ceil(y1)), int(x0) : int(np.ceil(x1))] = 0.0
                 continue
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-            ix, iy = min(int(cx), out - 1), min(int(cy), out - 1)
+            ix, iy = min(int(cx), cols - 1), min(int(cy), rows - 1)
             sx, sy = max(w / 6.0, 0.5), max(h / 6.0, 0.5)
-            gx = np.exp(-((grid - ix) ** 2) / (2 * sx * sx))
-            gy = np.exp(-((grid - iy) ** 2) / (2 * sy * sy))
+            gx = np.exp(-((grid_x - ix) ** 2) / (2 * sx * sx))
+            gy = np.exp(-((grid_y - iy) ** 2) / (2 * sy * sy))
             heat[b, label] = np.maximum(heat[b, label], gy[:, None] * gx[None, :])
             heat[b, label, iy, ix] = 1.0
             wh[b, :, iy, ix] = (np.log(w), np.log(h))

@@ -18,7 +18,7 @@ import numpy as np
 from simgen.errors import SimgenError
 from simgen.gap import import_torch
 from simgen.gap.backbone import FEATURE_CHANNELS, FEATURE_STRIDES
-from simgen.gap.data import Prepared
+from simgen.gap.data import InputSize, Prepared, input_size
 
 torch = import_torch()
 
@@ -28,13 +28,13 @@ class FeatureSet:
     """Cached backbone features of (augmented copies of) a prepared dataset's images.
 
     Attributes:
-        levels: per backbone level (strides 8/16/32) an (N, C, S/stride, S/stride) float16
+        levels: per backbone level (strides 8/16/32) an (N, C, H/stride, W/stride) float16
             tensor; entry ``n`` is copy ``copy[n]`` of image ``image_index[n]``.
         boxes: per entry (M, 4) float32 ``(x0, y0, x1, y1)`` in (augmented) letterboxed pixels.
         labels, ignore: per entry (M,) int64 class indices and bool ignore flags.
         image_index: (N,) int64 index of each entry's image in the prepared dataset.
         copy: (N,) int64 which copy of its image each entry is.
-        size: the square input size S.
+        size: the input's ``(height, width)``.
     """
 
     levels: list = field(repr=False)
@@ -43,7 +43,7 @@ class FeatureSet:
     ignore: list[np.ndarray] = field(repr=False)
     image_index: np.ndarray = field(repr=False)
     copy: np.ndarray = field(repr=False)
-    size: int
+    size: InputSize
 
     def __len__(self) -> int:
         return len(self.image_index)
@@ -63,13 +63,14 @@ class FeatureSet:
         )
 
 
-def bytes_per_entry(size: int) -> int:
-    """Bytes of one cached image's float16 features at input size ``size``."""
+def bytes_per_entry(size: int | InputSize) -> int:
+    """Bytes of one cached image's float16 features at input size ``S`` or ``(height, width)``."""
+    height, width = input_size(size)
     pairs = zip(FEATURE_CHANNELS, FEATURE_STRIDES, strict=True)
-    return 2 * sum(c * (size // s) ** 2 for c, s in pairs)
+    return 2 * sum(c * (height // s) * (width // s) for c, s in pairs)
 
 
-def fitting_copies(images: int, copies: int, size: int, max_bytes: int) -> int:
+def fitting_copies(images: int, copies: int, size: int | InputSize, max_bytes: int) -> int:
     """The number of copies (at most ``copies``) of ``images`` images that fit ``max_bytes``.
 
     Raises:
@@ -112,13 +113,16 @@ def cache_features(
     """
     from simgen.gap.augment import augment_image
 
-    size = prepared.images.shape[1]
-    if size % 32:
-        raise SimgenError(f"the lite0 backbone needs a multiple of 32, got {size}", file="--size")
+    height, width = prepared.images.shape[1:3]
+    if height % 32 or width % 32:
+        raise SimgenError(
+            f"the lite0 backbone needs sides that are multiples of 32, got {width}x{height}",
+            file="--size",
+        )
     count = len(prepared.images)
     total = count * copies
     levels = [
-        torch.empty((total, c, size // s, size // s), dtype=torch.float16)
+        torch.empty((total, c, height // s, width // s), dtype=torch.float16)
         for c, s in zip(FEATURE_CHANNELS, FEATURE_STRIDES, strict=True)
     ]
     boxes: list[np.ndarray] = []
@@ -129,7 +133,7 @@ def cache_features(
     with torch.inference_mode():
         for start in range(0, total, batch_size):
             chunk = order[start : start + batch_size]
-            batch = np.empty((len(chunk), size, size, 3), dtype=np.uint8)
+            batch = np.empty((len(chunk), height, width, 3), dtype=np.uint8)
             for j, (_, i) in enumerate(chunk):
                 if augment is None:
                     batch[j] = prepared.images[i]
@@ -157,5 +161,5 @@ def cache_features(
         ignore=ignore,
         image_index=np.asarray([i for _, i in order], dtype=np.int64),
         copy=np.asarray([c for c, _ in order], dtype=np.int64),
-        size=size,
+        size=(int(height), int(width)),
     )

@@ -43,7 +43,7 @@ class JudgeSettings:
     """What both judges share: classes, input size, device and batch size."""
 
     num_classes: int
-    size: int
+    size: tuple[int, int]
     device: str = "cpu"
     batch_size: int = 16
 

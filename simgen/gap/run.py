@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from simgen.errors import SimgenError
-from simgen.gap.data import BoxKind, load_detection_set, prepare
+from simgen.gap.data import BoxKind, input_size, load_detection_set, prepare, size_text
 
 CONVENTIONS_IGNORE = (
     "instances flagged ignore (visib_fract < 0.1) neither reward nor penalize (BOP's rule: "
@@ -103,7 +103,7 @@ def run_gap(
     real_unlabeled: str | Path | None = None,
     adabn: bool = False,
     device: str | None = None,
-    size: int = 256,
+    size: int | str | tuple[int, int] = 256,
     boxes: BoxKind = "modal",
     threads: int | None = None,
     batch_size: int | None = None,
@@ -143,7 +143,9 @@ def run_gap(
         adabn: recompute trainable BatchNorm statistics on real images before scoring
             (``real_unlabeled``, else the real training pool without its labels).
         device: ``cpu``/``cuda``; ``None`` picks CUDA when available.
-        size: square input size (images are letterboxed; lite0 needs a multiple of 32).
+        size: input size: ``S`` (square), ``"WxH"`` text or ``(height, width)``; images are
+            letterboxed into it (lite0 needs multiples of 32). Wide inputs suit wide photos
+            (KITTI's 1242x375 frames: ``1024x320``).
         boxes: ``modal`` (visible ``bbox``) or ``amodal`` (``bbox_amodal``).
         threads: torch CPU threads (default: all cores).
         batch_size: images per step (default: 16).
@@ -178,8 +180,11 @@ def run_gap(
         raise SimgenError("expected at least 1", file="--seeds", field=str(seeds))
     if steps < 2:
         raise SimgenError("expected at least 2", file="--steps", field=str(steps))
-    if backbone == "lite0" and size % 32:
-        raise SimgenError(f"lite0 needs a multiple of 32, got {size}", file="--size")
+    size = input_size(size)
+    if backbone == "lite0" and (size[0] % 32 or size[1] % 32):
+        raise SimgenError(
+            f"lite0 needs sides that are multiples of 32, got {size_text(size)}", file="--size"
+        )
     if not 0.0 < mix < 1.0:
         raise SimgenError(f"expected a share between 0 and 1, got {mix}", file="--mix")
     wanted = list(KINDS) if kinds is None else [k.replace("->", "→") for k in kinds]
@@ -239,7 +244,7 @@ def run_gap(
         )
     else:
         judge = ScratchJudge(settings, width=width)
-    say(f"loading images at {size}px (classes: {', '.join(classes)})")
+    say(f"loading images at {size_text(size)} px (classes: {', '.join(classes)})")
     prepared = {}
     for name, data in sets.items():
         advance = bar(f"loading {name} images", len(data.samples))
@@ -387,7 +392,7 @@ def run_gap(
             "batch_size": batch,
             "synthetic_share": mix,
             "learning_rate": lr,
-            "input_size": size,
+            "input_size": size[0] if size[0] == size[1] else size_text(size),
             "device": device,
             "threads": torch.get_num_threads(),
             "cached_copies": getattr(judge, "cached_copies", None) or None,

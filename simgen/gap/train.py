@@ -55,7 +55,7 @@ def _batch(
     augment_config=None,
     stride: int = STRIDE,
 ):
-    size = sources[0].images.shape[1]
+    size = (sources[0].images.shape[1], sources[0].images.shape[2])
     which = rng.choice(len(sources), size=batch_size, p=probabilities)
     picks = [(int(s), int(rng.integers(len(sources[s].images)))) for s in which]
     images = np.stack([sources[s].images[i] for s, i in picks])
