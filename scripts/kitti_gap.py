@@ -20,6 +20,7 @@ Rows (the ablation of the scene):
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
        [--counts 0,5,10,25] [--seeds 3] [--quick] [--set KEY=VALUE ...] [--reuse]
+       [--kinds real,synthetic+real] [--tag NAME]
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ def row_line(name: str, result: dict) -> list[str]:
         per_class = row.get("per_class_AP50") or {}
         cells = [name, row["train"], str(row["real_images"]), str(row["seeds"])]
         cells += [f"{row[m]:.3f} ± {row[m + '_std']:.3f}" for m in ("AP", "AP50")]
+        for key in ("per_class", "per_class_AP50"):
+            mean, spread = row[key].get("Car"), (row.get(f"{key}_std") or {}).get("Car")
+            cells.append("-" if mean is None else f"{mean:.3f} ± {spread or 0.0:.3f}")
         cells += [f"{per_class.get(c):.3f}" if per_class.get(c) is not None else "-"
-                  for c in CLASSES]  # fmt: skip
+                  for c in CLASSES[1:]]  # fmt: skip
         val = row.get("val_AP50")
         cells.append(f"{val:.3f}" if val is not None else "-")
         lines.append("| " + " | ".join(cells) + " |")
@@ -105,6 +109,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="gap --quick (1 seed, 0 and all)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--reuse", action="store_true", help="keep finished gap.json files")
+    parser.add_argument(
+        "--kinds", help="gap rows to train, e.g. real,synthetic+real (default: all)"
+    )
+    parser.add_argument("--tag", help="write WORK/ROW/gap_TAG instead of WORK/ROW/gap")
     args = parser.parse_args()
 
     real = args.work / "real"
@@ -112,9 +120,9 @@ def main() -> None:
         simgen("import-kitti", str(args.kitti), "--out", str(real), "--quiet")
     train_first, test_rest = split(real / "annotations.json", 25)
     header = [
-        "| row | training data | real frames | seeds | AP | AP50 | Car AP50 | Pedestrian AP50 "
-        "| Cyclist AP50 | pool AP50 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| row | training data | real frames | seeds | AP | AP50 | Car AP | Car AP50 "
+        "| Pedestrian AP50 | Cyclist AP50 | pool AP50 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines, notes = list(header), []
     for name in args.rows.split(","):
@@ -126,7 +134,7 @@ def main() -> None:
                "--workers", "2",
                *(arg for item in [*overrides, *args.set] for arg in ("--set", item)))  # fmt: skip
         render_s = time.perf_counter() - start
-        out = work / "gap"
+        out = work / (f"gap_{args.tag}" if args.tag else "gap")
         if not (args.reuse and (out / "gap.json").is_file()):
             gap = ["gap", "--train", str(synthetic), "--real-train", str(train_first),
                    "--test", str(test_rest), "--val", str(train_first), "--out", str(out),
@@ -134,13 +142,14 @@ def main() -> None:
                    "--boxes", "amodal"]  # fmt: skip
             gap += ["--quick"] if args.quick else ["--real-counts", args.counts,
                                                     "--seeds", str(args.seeds)]  # fmt: skip
+            gap += ["--rows", args.kinds] if args.kinds else []
             simgen(*gap)
         result = json.loads((out / "gap.json").read_text())
         lines += row_line(name, result)
         notes.append(f"- {name}: {result['summary']} (render {render_s / 60:.1f} min, gap "
                      f"{result['minutes']:.1f} min)")  # fmt: skip
         text = "\n".join([*lines, "", *notes]) + "\n"
-        (args.work / "summary.md").write_text(text)
+        (args.work / (f"summary_{args.tag}.md" if args.tag else "summary.md")).write_text(text)
         print(text, flush=True)
 
 

@@ -91,7 +91,7 @@ def aggregate(rows: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[di
         Rows in first-seen order with ``train``, ``real_images``, ``backbone``, ``seeds``, each
         metric's mean and its ``_std`` (population standard deviation over seeds; 0 for one
         seed), ``per_class`` and ``per_class_AP50`` means (``None`` where a class has no
-        ground truth) and ``per_class_AP50_std``.
+        ground truth) and their spreads ``per_class_std`` and ``per_class_AP50_std``.
     """
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for row in rows:
@@ -116,8 +116,7 @@ def aggregate(rows: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[di
                 means[name] = statistics.fmean(values) if values else None
                 spreads[name] = statistics.pstdev(values) if values else None
             entry[key] = means
-            if key == "per_class_AP50":
-                entry["per_class_AP50_std"] = spreads
+            entry[f"{key}_std"] = spreads
         out.append(entry)
     return out
 
