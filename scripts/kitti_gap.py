@@ -20,7 +20,7 @@ Rows (the ablation of the scene):
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
        [--counts 0,5,10,25] [--seeds 3] [--quick] [--set KEY=VALUE ...] [--reuse]
-       [--kinds real,synthetic+real] [--tag NAME]
+       [--kinds real,synthetic+real] [--tag NAME] [--gap-arg=--flip ...]
 """
 
 from __future__ import annotations
@@ -110,9 +110,14 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--reuse", action="store_true", help="keep finished gap.json files")
     parser.add_argument(
-        "--kinds", help="gap rows to train, e.g. real,synthetic+real (default: all)"
+        "--kinds",
+        help="gap rows to train: synthetic (that row alone) or some of real, synthetic->real, "
+        "synthetic+real (default: all)",
     )
     parser.add_argument("--tag", help="write WORK/ROW/gap_TAG instead of WORK/ROW/gap")
+    parser.add_argument(
+        "--gap-arg", action="append", default=[], metavar="ARG", help="passed to simgen gap"
+    )
     args = parser.parse_args()
 
     real = args.work / "real"
@@ -142,7 +147,11 @@ def main() -> None:
                    "--boxes", "amodal"]  # fmt: skip
             gap += ["--quick"] if args.quick else ["--real-counts", args.counts,
                                                     "--seeds", str(args.seeds)]  # fmt: skip
-            gap += ["--rows", args.kinds] if args.kinds else []
+            if args.kinds == "synthetic":  # the synthetic-only row alone: no real count
+                gap += ["--real-counts", "0"]
+            elif args.kinds:
+                gap += ["--rows", args.kinds]
+            gap += args.gap_arg
             simgen(*gap)
         result = json.loads((out / "gap.json").read_text())
         lines += row_line(name, result)
