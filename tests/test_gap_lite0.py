@@ -312,6 +312,7 @@ def test_aggregate_means_and_spreads():
     assert synthetic["AP"] == pytest.approx(0.2) and synthetic["AP_std"] == pytest.approx(0.1)
     assert synthetic["AP50_std"] == pytest.approx(0.2) and synthetic["seeds"] == 2
     assert synthetic["per_class"] == {"a": pytest.approx(0.2), "b": None}
+    assert synthetic["per_class_std"] == {"a": pytest.approx(0.1), "b": None}
     assert real["AP_std"] == 0.0 and real["real_images"] == 5
 
 
