@@ -245,3 +245,22 @@ def test_bad_gap_command_input_is_one_line_and_writes_nothing(gap_sets, tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("simgen: error: "), err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("shape", "tile_width"), [((100, 300), 192), ((80, 80), 64), ((60, 600), 256)]
+)
+def test_prediction_sheet_tiles_follow_the_frames_aspect(tmp_path, shape, tile_width):
+    from simgen.gap.data import DetectionSet, Sample
+    from simgen.gap.report import prediction_sheet
+
+    path = tmp_path / "frame.png"
+    cv2.imwrite(str(path), np.full((*shape, 3), 90, np.uint8))
+    box = np.array([[10.0, 10.0, 50.0, 40.0]], np.float32)
+    sample = Sample(path, 1, shape[1], shape[0], box, np.array([0]), np.array([False]))
+    data = DetectionSet("frames", [sample], ["car"], {}, tmp_path)
+    out = tmp_path / "sheet.png"
+    prediction_sheet(out, data, [(box, np.array([0.9]), np.array([0]))], "real", tile=64)
+    sheet = cv2.imread(str(out))
+    assert sheet.shape[1] == 2 * tile_width + 4  # truth | 4 px | predictions
+    assert sheet.shape[0] == 28 + 64 + 4  # header, one tile row, its 4 px gap

@@ -73,16 +73,22 @@ def prediction_sheet(
     threshold: float = 0.3,
     tile: int = 320,
 ) -> None:
-    """Real test images: ground truth (left, green; ignored in grey) beside predictions (right)."""
+    """Real test images: ground truth (left, green; ignored in grey) beside predictions (right).
+
+    Tiles are ``tile`` pixels high and as wide as the widest picked image's aspect asks (at
+    most 4x), so wide driving frames are not shrunk into squares.
+    """
     import cv2
 
     from simgen.io import encode_png
 
     picks = np.linspace(0, len(dataset.samples) - 1, min(count, len(dataset.samples))).astype(int)
+    aspect = max(dataset.samples[int(i)].width / dataset.samples[int(i)].height for i in picks)
+    size = (tile, round(tile * min(max(aspect, 1.0), 4.0)))
     pairs = []
     for i in picks:
         sample = dataset.samples[int(i)]
-        image, scale = letterbox(read_rgb(sample.path), tile)
+        image, scale = letterbox(read_rgb(sample.path), size)
         truth, predicted = image.copy(), image.copy()
         for box, label, skip in zip(sample.boxes, sample.labels, sample.ignore, strict=True):
             colour = (150, 150, 150) if skip else (40, 220, 40)
@@ -92,7 +98,7 @@ def prediction_sheet(
             if score >= threshold:
                 name = f"{dataset.categories[int(label)]} {score:.2f}"
                 _box(cv2, predicted, box * scale, (255, 80, 40), name)
-        pairs.append(np.hstack([truth, np.full((tile, 4, 3), 255, np.uint8), predicted]))
+        pairs.append(np.hstack([truth, np.full((size[0], 4, 3), 255, np.uint8), predicted]))
     sheet = np.vstack([np.vstack([p, np.full((4, p.shape[1], 3), 255, np.uint8)]) for p in pairs])
     header = np.full((28, sheet.shape[1], 3), 255, np.uint8)
     cv2.putText(
