@@ -130,6 +130,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines, notes = list(header), []
+    suffix = f"_{args.tag}" if args.tag else ""
     for name in args.rows.split(","):
         scene, overrides = ROWS[name]
         work = args.work / name
@@ -139,17 +140,18 @@ def main() -> None:
                "--workers", "2",
                *(arg for item in [*overrides, *args.set] for arg in ("--set", item)))  # fmt: skip
         render_s = time.perf_counter() - start
-        out = work / (f"gap_{args.tag}" if args.tag else "gap")
+        out = work / f"gap{suffix}"
         if not (args.reuse and (out / "gap.json").is_file()):
             gap = ["gap", "--train", str(synthetic), "--real-train", str(train_first),
                    "--test", str(test_rest), "--val", str(train_first), "--out", str(out),
                    "--steps", str(args.steps), "--size", args.size,
                    "--boxes", "amodal"]  # fmt: skip
-            gap += ["--quick"] if args.quick else ["--real-counts", args.counts,
-                                                    "--seeds", str(args.seeds)]  # fmt: skip
+            gap += ["--quick"] if args.quick else ["--seeds", str(args.seeds)]
             if args.kinds == "synthetic":  # the synthetic-only row alone: no real count
                 gap += ["--real-counts", "0"]
-            elif args.kinds:
+            elif not args.quick:
+                gap += ["--real-counts", args.counts]
+            if args.kinds not in (None, "synthetic"):
                 gap += ["--rows", args.kinds]
             gap += args.gap_arg
             simgen(*gap)
@@ -158,7 +160,7 @@ def main() -> None:
         notes.append(f"- {name}: {result['summary']} (render {render_s / 60:.1f} min, gap "
                      f"{result['minutes']:.1f} min)")  # fmt: skip
         text = "\n".join([*lines, "", *notes]) + "\n"
-        (args.work / (f"summary_{args.tag}.md" if args.tag else "summary.md")).write_text(text)
+        (args.work / f"summary{suffix}.md").write_text(text)
         print(text, flush=True)
 
 

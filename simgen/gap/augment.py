@@ -157,6 +157,11 @@ Rect = tuple[int, int, int, int, int, int, int]
 """A cutout rectangle: ``x0, y0, x1, y1`` (pixel edges, ``x1``/``y1`` exclusive) and ``r, g, b``."""
 
 
+def _shape(size: int | tuple[int, int]) -> tuple[int, int]:
+    """``(height, width)`` of a size given as a square's side ``S`` or as that pair."""
+    return (size, size) if isinstance(size, int) else size
+
+
 @dataclass(frozen=True)
 class AugmentParams:
     """Every value drawn for one image; the defaults are the identity.
@@ -195,7 +200,7 @@ class AugmentParams:
     @property
     def shape(self) -> tuple[int, int]:
         """The image's ``(height, width)``."""
-        return (self.size, self.size) if isinstance(self.size, int) else self.size
+        return _shape(self.size)
 
     @property
     def is_identity(self) -> bool:
@@ -247,7 +252,7 @@ def sample_augment(
     Returns:
         The drawn params; skipped ops hold their identity values.
     """
-    height, width = (size, size) if isinstance(size, int) else size
+    height, width = _shape(size)
     if height <= 0 or width <= 0:
         raise ValueError(f"size must be positive (got {size})")
     if not config.enabled:
