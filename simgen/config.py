@@ -333,8 +333,22 @@ class PlacementConfig(_Model):
     )
     gap: float = Field(0.02, ge=0, description="Clearance in metres between placed objects.")
     max_tries: int = Field(200, ge=1, description="Rejection-sampling attempts per object.")
+    upright_p: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="drop and bin: chance that a labeled object starts standing on the ground "
+        "in its mesh's +z-up orientation with a random yaw (as objects stand in tabletop photos) "
+        "instead of falling from a random rotation; physics then settles it with the rest.",
+    )
     wall_height: float = Field(0.12, gt=0, description="bin mode: wall height in metres.")
     wall_thickness: float = Field(0.015, gt=0, description="bin mode: wall thickness.")
+
+    @model_validator(mode="after")
+    def _upright_needs_drop(self) -> PlacementConfig:
+        if self.upright_p > 0 and not self.uses_physics:
+            raise ValueError(f"upright_p applies to the drop and bin modes, not {self.mode!r}")
+        return self
 
     @property
     def uses_physics(self) -> bool:

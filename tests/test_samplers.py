@@ -8,6 +8,7 @@ from scipy import stats
 
 from simgen.assets import load_catalog
 from simgen.config import LightsConfig, load_config
+from simgen.errors import SimgenError
 from simgen.randomize import sample_scene
 from simgen.randomize.lighting import (
     LIGHT_KINDS,
@@ -15,7 +16,12 @@ from simgen.randomize.lighting import (
     reachable_light_counts,
     sample_lights,
 )
-from simgen.randomize.pose import uniform_rotation, upright_poses, volume_poses
+from simgen.randomize.pose import (
+    stand_then_drop_poses,
+    uniform_rotation,
+    upright_poses,
+    volume_poses,
+)
 from simgen.randomize.scene import entry_probabilities
 
 SEEDS = [0, 1, 7]
@@ -144,6 +150,56 @@ def test_volume_and_upright_placements_do_not_overlap():
         assert pose is not None
         assert np.allclose(pose[:3, 2], [0, 0, 1])  # upright
         assert pose[2, 3] == pytest.approx(ext[2] / 2)  # resting on z = 0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_standing_objects_start_upright_and_the_rest_start_above_them(seed):
+    rng = np.random.default_rng(seed)
+    extents = rng.uniform(0.03, 0.2, size=(12, 3))
+    standing = rng.random(12) < 0.5
+    poses = stand_then_drop_poses(extents, standing, (0.6, 0.6), 0.01, 200, rng)
+    assert len(poses) == 12
+    stood = [i for i in range(12) if standing[i] and np.allclose(poses[i][:3, 2], [0, 0, 1])]
+    assert len(stood) >= standing.sum() - 1  # at most one found no free footprint
+    top = max(extents[i, 2] for i in stood)
+    for n, i in enumerate(stood):
+        assert poses[i][2, 3] == pytest.approx(extents[i, 2] / 2)  # resting on z = 0
+        assert np.all(np.abs(poses[i][:2, 3]) <= 0.3)
+        for j in stood[n + 1 :]:
+            apart = np.linalg.norm(poses[i][:2, 3] - poses[j][:2, 3])
+            assert apart >= 0.5 * (np.hypot(*extents[i, :2]) + np.hypot(*extents[j, :2])) + 0.01
+    dropped = [i for i in range(12) if i not in stood]
+    radii = 0.5 * np.linalg.norm(extents, axis=1)
+    for i in dropped:
+        assert poses[i][2, 3] - radii[i] >= top + 0.01 - 1e-12  # above every standing object
+    for n, i in enumerate(dropped):
+        for j in dropped[n + 1 :]:
+            gap = np.linalg.norm(poses[i][:3, 3] - poses[j][:3, 3])
+            assert gap >= radii[i] + radii[j] + 0.01 - 1e-12
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_upright_p_stands_only_labeled_objects_and_zero_changes_nothing(config, assets, seed):
+    cfg = config.model_copy(update={"seed": seed})
+    before = sample_scene(cfg, assets, 3)
+    placement = cfg.placement.model_copy(update={"upright_p": 0.0})
+    same = sample_scene(cfg.model_copy(update={"placement": placement}), assets, 3)
+    assert [o.pose.tobytes() for o in same.objects] == [o.pose.tobytes() for o in before.objects]
+    placement = cfg.placement.model_copy(update={"upright_p": 1.0})
+    upright = sample_scene(cfg.model_copy(update={"placement": placement}), assets, 3)
+    up = [bool(np.allclose(obj.pose[:3, 2], [0, 0, 1])) for obj in upright.objects]
+    labeled = [obj.labeled for obj in upright.objects]
+    assert any(up) and not any(u and not lab for u, lab in zip(up, labeled, strict=True))
+    top = max(obj.pose[2, 3] for obj, u in zip(upright.objects, up, strict=True) if u)
+    for obj, u in zip(upright.objects, up, strict=True):
+        if not u:  # distractors, and labeled objects that found no free footprint, fall on them
+            assert obj.pose[2, 3] > top
+
+
+@pytest.mark.parametrize("mode", ["upright", "volume"])
+def test_upright_p_is_rejected_without_physics(mode):
+    with pytest.raises(SimgenError, match="upright_p applies to the drop and bin modes"):
+        load_config(None, [f"placement.mode={mode}", "placement.upright_p=0.5"])
 
 
 def test_kelvin_colours_are_warm_to_cool():

@@ -7,6 +7,8 @@ overlap in ``max_tries`` attempts).
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from simgen.geometry import pose_matrix, rotation_from_quaternion
@@ -28,15 +30,17 @@ def drop_poses(
     area: tuple[float, float],
     gap: float,
     rng: np.random.Generator,
+    base: float = 0.0,
 ) -> list[np.ndarray]:
     """Initial poses for a physics drop.
 
     Objects get a random xy in ``area`` (shrunk by each radius so they start inside it) and a
     uniform random rotation; they are stacked in height by their bounding radii (``radii``:
-    (N,) float64, metres) plus ``gap``, so no two bounding spheres overlap at the start.
+    (N,) float64, metres) plus ``gap``, starting ``base`` metres above the ground, so no two
+    bounding spheres overlap at the start.
     """
     poses = []
-    z = gap
+    z = base + gap
     half = np.asarray(area, dtype=np.float64) / 2.0
     for radius in np.asarray(radii, dtype=np.float64):
         room = np.maximum(half - radius, 0.0)
@@ -82,6 +86,43 @@ def upright_poses(
                 break
         poses.append(pose)
     return poses
+
+
+def stand_then_drop_poses(
+    extents: np.ndarray,
+    standing: np.ndarray,
+    area: tuple[float, float],
+    gap: float,
+    max_tries: int,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    """Initial poses for a physics drop in which some objects start standing on the ground.
+
+    The objects flagged in ``standing`` are placed first, as :func:`upright_poses` places them
+    (on z = 0 in their mesh's +z-up orientation, random yaw, footprints ``gap`` apart); the
+    others, and standing ones that found no free spot, start in drop columns above the tallest
+    standing object (:func:`drop_poses`), so nothing overlaps at the start.
+
+    Args:
+        extents: (N, 3) float64 scaled bounding-box sizes (meshes are centred on their box).
+        standing: (N,) bool, the objects that start standing.
+        area: width and depth of the placement area in metres.
+        gap: clearance in metres.
+        max_tries: attempts per standing object before it is dropped instead.
+    """
+    extents = np.asarray(extents, dtype=np.float64)
+    standing = np.asarray(standing, dtype=bool)
+    poses: list[np.ndarray | None] = [None] * len(extents)
+    stand_index = np.flatnonzero(standing)
+    stood = upright_poses(extents[stand_index], area, gap, max_tries, rng)
+    for i, pose in zip(stand_index, stood, strict=True):
+        poses[int(i)] = pose
+    top = max((extents[i, 2] for i, p in enumerate(poses) if p is not None), default=0.0)
+    rest = [i for i, p in enumerate(poses) if p is None]
+    radii = 0.5 * np.linalg.norm(extents[rest], axis=1)
+    for i, pose in zip(rest, drop_poses(radii, area, gap, rng, base=float(top)), strict=True):
+        poses[i] = pose
+    return cast(list[np.ndarray], poses)
 
 
 def volume_poses(

@@ -15,7 +15,12 @@ from simgen.geometry import pose_matrix
 from simgen.randomize.camera import sample_road_view, sample_view
 from simgen.randomize.lighting import sample_lights
 from simgen.randomize.material import sample_hsv_color, sample_material
-from simgen.randomize.pose import drop_poses, upright_poses, volume_poses
+from simgen.randomize.pose import (
+    drop_poses,
+    stand_then_drop_poses,
+    upright_poses,
+    volume_poses,
+)
 from simgen.randomize.road import RoadLayout, road_poses, road_props, sample_layout
 from simgen.randomize.texture import TextureConfig, sample_texture, validate_texture_folder
 from simgen.rng import scene_rng
@@ -115,6 +120,7 @@ def _place(
     rng: np.random.Generator,
     zones: list[list[str]] | None = None,
     layout: RoadLayout | None = None,
+    labeled: np.ndarray | None = None,
 ) -> list[np.ndarray | None]:
     if placement.mode == "road":
         assert zones is not None and layout is not None
@@ -123,6 +129,13 @@ def _place(
         )
     radii = 0.5 * np.linalg.norm(extents, axis=1)
     if placement.mode in ("drop", "bin"):
+        if placement.upright_p > 0 and labeled is not None:
+            standing = labeled & (rng.random(len(extents)) < placement.upright_p)
+            return list(
+                stand_then_drop_poses(
+                    extents, standing, placement.area, placement.gap, placement.max_tries, rng
+                )
+            )
         return list(drop_poses(radii, placement.area, placement.gap, rng))
     if placement.mode == "upright":
         return upright_poses(extents, placement.area, placement.gap, placement.max_tries, rng)
@@ -184,7 +197,8 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
     if config.placement.mode == "road":
         layout = sample_layout(config.placement.road, rng)
     zones: list[list[str]] = [list(entries[int(index)].zones) for index in choices]
-    poses = _place(config.placement, extents, rng, zones, layout)
+    labeled = np.array([obj.labeled for obj in objects], dtype=bool)
+    poses = _place(config.placement, extents, rng, zones, layout, labeled)
 
     lights = sample_lights(config.lights, rng)
     ambient = float(rng.uniform(*config.lights.ambient))
