@@ -137,7 +137,8 @@ ROWS: list[Row] = [
     Row("camera", "+ camera 0.5-1.4 m, one view per scene", camera, kept=False),
     # Pool AP 0.106 -> 0.142 (2026-12-05): every object stands in the photos.
     Row("upright", "+ targets start standing, clutter falls around them", upright),
-    Row("angles", "+ camera elevation 10-85°, roll ±45° (the pool's)", camera_angles, kept=False),
+    # Pool AP 0.142 -> 0.155 (2026-12-05): within the spread, so kept by the rule.
+    Row("angles", "+ camera elevation 10-85°, roll ±45° (the pool's)", camera_angles),
 ]
 
 
