@@ -115,8 +115,8 @@ def stand_then_drop_poses(
     poses: list[np.ndarray | None] = [None] * len(extents)
     stand_index = np.flatnonzero(standing)
     stood = upright_poses(extents[stand_index], area, gap, max_tries, rng)
-    for i, pose in zip(stand_index, stood, strict=True):
-        poses[int(i)] = pose
+    for k, pose in zip(stand_index, stood, strict=True):
+        poses[int(k)] = pose
     top = max((extents[i, 2] for i, p in enumerate(poses) if p is not None), default=0.0)
     rest = [i for i, p in enumerate(poses) if p is None]
     radii = 0.5 * np.linalg.norm(extents[rest], axis=1)

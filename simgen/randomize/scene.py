@@ -197,8 +197,8 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
     if config.placement.mode == "road":
         layout = sample_layout(config.placement.road, rng)
     zones: list[list[str]] = [list(entries[int(index)].zones) for index in choices]
-    labeled = np.array([obj.labeled for obj in objects], dtype=bool)
-    poses = _place(config.placement, extents, rng, zones, layout, labeled)
+    labeled_mask = np.array([obj.labeled for obj in objects], dtype=bool)
+    poses = _place(config.placement, extents, rng, zones, layout, labeled_mask)
 
     lights = sample_lights(config.lights, rng)
     ambient = float(rng.uniform(*config.lights.ambient))
