@@ -117,11 +117,13 @@ def bin_walls(
 def _place(
     placement: PlacementConfig,
     extents: np.ndarray,
+    labeled: np.ndarray,
     rng: np.random.Generator,
     zones: list[list[str]] | None = None,
     layout: RoadLayout | None = None,
-    labeled: np.ndarray | None = None,
 ) -> list[np.ndarray | None]:
+    """Initial poses of the objects (``extents``: (N, 3) scaled box sizes; ``labeled``: (N,)
+    bool, which of them are labeled), in the placement's mode."""
     if placement.mode == "road":
         assert zones is not None and layout is not None
         return road_poses(
@@ -129,9 +131,9 @@ def _place(
         )
     radii = 0.5 * np.linalg.norm(extents, axis=1)
     if placement.mode in ("drop", "bin"):
-        if placement.upright_p > 0 and labeled is not None:
+        if placement.upright_p > 0:
             standing = labeled & (rng.random(len(extents)) < placement.upright_p)
-            return list(
+            return list(  # list() widens the element type to Optional for the return
                 stand_then_drop_poses(
                     extents, standing, placement.area, placement.gap, placement.max_tries, rng
                 )
@@ -198,7 +200,7 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
         layout = sample_layout(config.placement.road, rng)
     zones: list[list[str]] = [list(entries[int(index)].zones) for index in choices]
     labeled_mask = np.array([obj.labeled for obj in objects], dtype=bool)
-    poses = _place(config.placement, extents, rng, zones, layout, labeled_mask)
+    poses = _place(config.placement, extents, labeled_mask, rng, zones, layout)
 
     lights = sample_lights(config.lights, rng)
     ambient = float(rng.uniform(*config.lights.ambient))
