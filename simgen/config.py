@@ -341,13 +341,23 @@ class PlacementConfig(_Model):
         "in its mesh's +z-up orientation with a random yaw (as objects stand in tabletop photos) "
         "instead of falling from a random rotation; physics then settles it with the rest.",
     )
+    clutter_upright_p: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="drop and bin: chance that an unlabeled object (a distractor) starts "
+        "standing too, where a footprint is left after the labeled ones (those that find none "
+        "fall onto the others). When above 0, footprints go largest first, labeled before "
+        "unlabeled, so the clutter does not take the targets' room.",
+    )
     wall_height: float = Field(0.12, gt=0, description="bin mode: wall height in metres.")
     wall_thickness: float = Field(0.015, gt=0, description="bin mode: wall thickness.")
 
     @model_validator(mode="after")
     def _upright_needs_drop(self) -> PlacementConfig:
-        if self.upright_p > 0 and not self.uses_physics:
-            raise ValueError(f"upright_p applies to the drop and bin modes, not {self.mode!r}")
+        for name in ("upright_p", "clutter_upright_p"):
+            if getattr(self, name) > 0 and not self.uses_physics:
+                raise ValueError(f"{name} applies to the drop and bin modes, not {self.mode!r}")
         return self
 
     @property

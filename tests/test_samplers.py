@@ -18,6 +18,7 @@ from simgen.randomize.lighting import (
 )
 from simgen.randomize.pose import (
     drop_poses,
+    footprint_order,
     stand_then_drop_poses,
     uniform_rotation,
     upright_poses,
@@ -203,10 +204,59 @@ def test_upright_p_stands_only_labeled_objects_and_zero_changes_nothing(config, 
             assert obj.pose[2, 3] > top
 
 
+@pytest.mark.parametrize("field", ["upright_p", "clutter_upright_p"])
 @pytest.mark.parametrize("mode", ["upright", "volume"])
-def test_upright_p_is_rejected_without_physics(mode):
-    with pytest.raises(SimgenError, match="upright_p applies to the drop and bin modes"):
-        load_config(None, [f"placement.mode={mode}", "placement.upright_p=0.5"])
+def test_upright_p_is_rejected_without_physics(mode, field):
+    with pytest.raises(SimgenError, match=f"{field} applies to the drop and bin modes"):
+        load_config(None, [f"placement.mode={mode}", f"placement.{field}=0.5"])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_footprints_are_sought_labeled_first_then_largest_first(seed):
+    rng = np.random.default_rng(seed)
+    extents = rng.uniform(0.03, 0.2, size=(10, 3))
+    standing, labeled = rng.random(10) < 0.7, rng.random(10) < 0.5
+    order = footprint_order(extents, standing, labeled)
+    assert order.dtype == np.int64
+    assert sorted(order.tolist()) == np.flatnonzero(standing).tolist()
+    keys = [(not labeled[i], -np.hypot(*extents[i, :2])) for i in order]
+    assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_standing_footprints_follow_the_given_order(seed):
+    rng = np.random.default_rng(seed)
+    extents = rng.uniform(0.03, 0.2, size=(8, 3))
+    standing = np.array([True, False, True, True, False, True, True, False])
+    order = np.array([5, 0, 6, 3, 2])
+    ours, twin = np.random.default_rng(seed), np.random.default_rng(seed)
+    poses = stand_then_drop_poses(extents, standing, (0.6, 0.6), 0.01, 200, ours, order)
+    expected = upright_poses(extents[order], (0.6, 0.6), 0.01, 200, twin)
+    for i, pose in zip(order, expected, strict=True):
+        if pose is not None:  # one without a footprint falls instead (checked above)
+            assert poses[i].tobytes() == pose.tobytes()
+    with pytest.raises(ValueError, match="each standing object once"):
+        stand_then_drop_poses(extents, standing, (0.6, 0.6), 0.01, 200, rng, order[:-1])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_clutter_upright_p_stands_the_clutter_and_zero_changes_nothing(config, seed):
+    extents = np.random.default_rng(seed).uniform(0.02, 0.06, size=(7, 3))
+    labeled = np.array([True, False, True, False, False, True, False])
+    targets = config.placement.model_copy(update={"upright_p": 1.0, "area": (1.0, 1.0)})
+    # clutter_upright_p 0: the targets-only draws, byte for byte, and the same generator state.
+    ours, twin = np.random.default_rng(seed), np.random.default_rng(seed)
+    placed = _place(targets, extents, labeled, ours)
+    standing = labeled & (twin.random(7) < 1.0)
+    expected = stand_then_drop_poses(extents, standing, (1.0, 1.0), targets.gap, 200, twin)
+    assert [p.tobytes() for p in placed] == [p.tobytes() for p in expected]
+    assert ours.bit_generator.state == twin.bit_generator.state
+    # clutter_upright_p 1 with room for all: every object starts standing on the ground.
+    both = targets.model_copy(update={"clutter_upright_p": 1.0})
+    placed = _place(both, extents, labeled, np.random.default_rng(seed))
+    for pose, ext in zip(placed, extents, strict=True):
+        assert np.allclose(pose[:3, 2], [0, 0, 1])
+        assert pose[2, 3] == pytest.approx(ext[2] / 2)
 
 
 def test_kelvin_colours_are_warm_to_cool():

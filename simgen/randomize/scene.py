@@ -17,6 +17,7 @@ from simgen.randomize.lighting import sample_lights
 from simgen.randomize.material import sample_hsv_color, sample_material
 from simgen.randomize.pose import (
     drop_poses,
+    footprint_order,
     stand_then_drop_poses,
     upright_poses,
     volume_poses,
@@ -131,11 +132,22 @@ def _place(
         )
     radii = 0.5 * np.linalg.norm(extents, axis=1)
     if placement.mode in ("drop", "bin"):
-        if placement.upright_p > 0:
+        if placement.upright_p > 0 or placement.clutter_upright_p > 0:
             standing = labeled & (rng.random(len(extents)) < placement.upright_p)
+            order = None
+            if placement.clutter_upright_p > 0:  # (draws nothing more when 0: as before)
+                clutter = ~labeled & (rng.random(len(extents)) < placement.clutter_upright_p)
+                standing = standing | clutter
+                order = footprint_order(extents, standing, labeled)
             return list(  # list() widens the element type to Optional for the return
                 stand_then_drop_poses(
-                    extents, standing, placement.area, placement.gap, placement.max_tries, rng
+                    extents,
+                    standing,
+                    placement.area,
+                    placement.gap,
+                    placement.max_tries,
+                    rng,
+                    order,
                 )
             )
         return list(drop_poses(radii, placement.area, placement.gap, rng))
