@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,7 @@ def main() -> None:
     ]
     for k, (label, scene) in enumerate(recipes):
         out = args.work / f"render{k}"
+        shutil.rmtree(out, ignore_errors=True)  # made by an earlier run, perhaps of another recipe
         simgen("render", str(scene), "--out", str(out), "--num", str(args.num), "--quiet",
                "--set", f"objects.mesh_root={args.lmo / 'models'}")  # fmt: skip
         rows.append((label, best_crops(out / "annotations.json", out / "images", None)))
