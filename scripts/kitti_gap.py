@@ -15,7 +15,8 @@ Rows (the ablation of the scene):
   cyclist; an orbit camera and unstructured upright placement), categories renamed to KITTI's;
 * ``meshes``: the same camera and placement with the driving meshes of the asset library;
 * ``structured``: ``scenes/kitti.yaml`` (a street, things in their zones, KITTI's camera);
-* ``structured_photos``: the same with natural photographs behind the street.
+* ``structured_photos``: the same with natural photographs behind the street;
+* ``parked``: ``structured_photos`` with two cars of three parked at the curbs (one before).
 
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
@@ -51,8 +52,30 @@ ROWS: dict[str, tuple[Path, list[str]]] = {
         ],
     ),
 }
+
+
+def _car_entries(scene: Path) -> list[int]:
+    """Indices of the ``Car`` entries in ``scene``'s object catalog."""
+    import yaml
+
+    catalog = yaml.safe_load(scene.read_text())["objects"]["catalog"]
+    return [i for i, entry in enumerate(catalog) if entry.get("category") == "Car"]
+
+
+ROWS["parked"] = (
+    ROWS["structured_photos"][0],
+    [
+        *ROWS["structured_photos"][1],
+        *(
+            f"objects.catalog.{i}.zones=[lane,parked,parked]"
+            for i in _car_entries(ROOT / "scenes" / "kitti.yaml")
+        ),
+    ],
+)
 """Row -> (scene file, overrides). ``structured_photos`` puts the BSDS500 photographs
-(research-only, read by path) behind the street instead of procedural skies."""
+(research-only, read by path) behind the street instead of procedural skies; ``parked`` adds
+to it two cars of three parked at the curbs (one in the scene), as on KITTI's streets, where
+parked cars close by at the image's sides are the biggest boxes."""
 
 
 def simgen(*args: str) -> None:
