@@ -152,7 +152,7 @@ def main() -> None:
         "| Pedestrian AP50 | Cyclist AP50 | pool AP50 |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    lines, notes = list(header), []
+    notes: list[str] = []
     suffix = f"_{args.tag}" if args.tag else ""
     for name in args.rows.split(","):
         scene, overrides = ROWS[name]
@@ -179,9 +179,15 @@ def main() -> None:
             gap += args.gap_arg
             simgen(*gap)
         result = json.loads((out / "gap.json").read_text())
-        lines += row_line(name, result)
         notes.append(f"- {name}: {result['summary']} (render {render_s / 60:.1f} min, gap "
                      f"{result['minutes']:.1f} min)")  # fmt: skip
+        # Every row measured in WORK with this tag, not only this call's (a later call with
+        # other --rows used to overwrite the table).
+        lines = list(header)
+        for row_name in ROWS:
+            done = args.work / row_name / f"gap{suffix}" / "gap.json"
+            if done.is_file():
+                lines += row_line(row_name, json.loads(done.read_text()))
         text = "\n".join([*lines, "", *notes]) + "\n"
         (args.work / f"summary{suffix}.md").write_text(text)
         print(text, flush=True)
