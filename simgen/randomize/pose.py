@@ -116,12 +116,14 @@ def stand_then_drop_poses(
     extents = np.asarray(extents, dtype=np.float64)
     standing = np.asarray(standing, dtype=bool)
     poses: list[np.ndarray | None] = [None] * len(extents)
-    stand_index = np.flatnonzero(standing) if order is None else np.asarray(order, np.int64)
-    if sorted(stand_index.tolist()) != np.flatnonzero(standing).tolist():
-        raise ValueError("order must list each standing object once")
+    stand_index = np.flatnonzero(standing)
+    if order is not None:
+        if sorted(np.asarray(order).tolist()) != stand_index.tolist():
+            raise ValueError("order must list each standing object once")
+        stand_index = np.asarray(order, dtype=np.int64)
     stood = upright_poses(extents[stand_index], area, gap, max_tries, rng)
-    for k, pose in zip(stand_index, stood, strict=True):
-        poses[int(k)] = pose
+    for i, pose in zip(stand_index, stood, strict=True):
+        poses[int(i)] = pose
     top = max((extents[i, 2] for i, p in enumerate(poses) if p is not None), default=0.0)
     rest = [i for i, p in enumerate(poses) if p is None]
     radii = 0.5 * np.linalg.norm(extents[rest], axis=1)
