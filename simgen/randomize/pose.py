@@ -116,7 +116,7 @@ def stand_then_drop_poses(
     extents = np.asarray(extents, dtype=np.float64)
     standing = np.asarray(standing, dtype=bool)
     poses: list[np.ndarray | None] = [None] * len(extents)
-    stand_index = np.flatnonzero(standing)
+    stand_index: np.ndarray = np.flatnonzero(standing)
     if order is not None:
         if sorted(np.asarray(order).tolist()) != stand_index.tolist():
             raise ValueError("order must list each standing object once")
