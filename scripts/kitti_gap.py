@@ -16,7 +16,9 @@ Rows (the ablation of the scene):
 * ``meshes``: the same camera and placement with the driving meshes of the asset library;
 * ``structured``: ``scenes/kitti.yaml`` (a street, things in their zones, KITTI's camera);
 * ``structured_photos``: the same with natural photographs behind the street;
-* ``parked``: ``structured_photos`` with two cars of three parked at the curbs (one before).
+* ``parked``: ``structured_photos`` with two cars of three parked at the curbs (one before);
+* ``painted``: ``structured_photos`` with cars and other vehicles repainted from a fleet's
+  palette, keeping their dark details (``color: paint``).
 
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
@@ -72,10 +74,34 @@ ROWS["parked"] = (
         ),
     ],
 )
+
+
+def _vehicle_distractors(scene: Path) -> list[int]:
+    """Indices of the vans, trucks and buses in ``scene``'s distractor catalog."""
+    import yaml
+
+    catalog = yaml.safe_load(scene.read_text())["distractors"]["catalog"]
+    return [i for i, entry in enumerate(catalog) if "/vehicles/" in entry.get("mesh", "")]
+
+
+ROWS["painted"] = (
+    ROWS["structured_photos"][0],
+    [
+        *ROWS["structured_photos"][1],
+        *(f"objects.catalog.{i}.color=paint" for i in _car_entries(ROOT / "scenes" / "kitti.yaml")),
+        *(
+            f"distractors.catalog.{i}.color=paint"
+            for i in _vehicle_distractors(ROOT / "scenes" / "kitti.yaml")
+        ),
+    ],
+)
 """Row -> (scene file, overrides). ``structured_photos`` puts the BSDS500 photographs
 (research-only, read by path) behind the street instead of procedural skies; ``parked`` adds
 to it two cars of three parked at the curbs (one in the scene), as on KITTI's streets, where
-parked cars close by at the image's sides are the biggest boxes."""
+parked cars close by at the image's sides are the biggest boxes; ``painted`` repaints cars,
+vans, trucks and buses from a car fleet's palette (white, black, silver, grey first) keeping
+their glass, tyres and trim (``color: paint``), where ``structured_photos`` gives half of them
+one flat random colour of any hue."""
 
 
 def simgen(*args: str) -> None:

@@ -219,7 +219,14 @@ def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> li
         key = (entry.mesh, entry.primitive, entry.units, entry.size, entry.aspect)
         if key not in _CACHE:
             _CACHE[key] = load_entry(entry, source=source, field_name=f"{path}.mesh")
-        assets.append(_CACHE[key])
+        asset = _CACHE[key]
+        if entry.color == "paint" and getattr(asset.mesh.visual, "kind", None) != "vertex":
+            raise SimgenError(
+                "color 'paint' repaints a mesh's vertex colours, and this mesh has none",
+                file=source,
+                field=f"{path}.color",
+            )
+        assets.append(asset)
     return assets
 
 

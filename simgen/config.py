@@ -204,6 +204,56 @@ class DistractorsConfig(_Model):
     catalog: list[MeshSource] = Field(default_factory=_default_distractors, min_length=1)
 
 
+class PaintColor(_Model):
+    """One colour of a paint palette and how often it is drawn."""
+
+    color: RGB = Field(description="sRGB paint colour.")
+    weight: float = Field(1.0, gt=0, description="Relative frequency.")
+
+
+def _fleet_palette() -> list[PaintColor]:
+    """Neutral-heavy car paints (white, black, silver and grey first), as on city streets."""
+    colors = [
+        ((0.92, 0.92, 0.92), 0.22),  # white
+        ((0.06, 0.06, 0.07), 0.20),  # black
+        ((0.70, 0.71, 0.73), 0.16),  # silver
+        ((0.42, 0.43, 0.45), 0.14),  # grey
+        ((0.12, 0.18, 0.35), 0.08),  # dark blue
+        ((0.62, 0.08, 0.08), 0.08),  # red
+        ((0.55, 0.45, 0.33), 0.04),  # beige, brown
+        ((0.15, 0.30, 0.20), 0.03),  # dark green
+        ((0.45, 0.60, 0.75), 0.03),  # light blue
+        ((0.85, 0.70, 0.15), 0.02),  # yellow
+    ]
+    return [PaintColor(color=rgb, weight=w) for rgb, w in colors]
+
+
+class PaintConfig(_Model):
+    """How catalog entries with ``color: paint`` are repainted: the mesh's own vertex colours
+    keep their dark details (glass, tyres, trim) and the rest takes a palette colour, shaded
+    by the original's relative brightness (:func:`simgen.render.colour.paint_vertex_colors`)."""
+
+    palette: list[PaintColor] = Field(
+        default_factory=_fleet_palette,
+        min_length=1,
+        description="Paint colours (sRGB) and weights; default: a car fleet's.",
+    )
+    keep_p: float = Field(
+        0.2, ge=0, le=1, description="Probability that an instance keeps the mesh's own colours."
+    )
+    value_jitter: float = Field(
+        0.1, ge=0, lt=1, description="Each paint's brightness is scaled by 1 ± this (uniform)."
+    )
+    keep_below: float = Field(
+        0.3,
+        gt=0,
+        lt=1,
+        description="Vertices darker than this fraction of the mesh's paint brightness (its "
+        "90th-percentile luminance) keep their own colour; twice as bright and above take the "
+        "paint fully, blended in between.",
+    )
+
+
 class MaterialConfig(_Model):
     """Ranges for random base colours (HSV of an sRGB colour) and PBR parameters."""
 
@@ -220,6 +270,11 @@ class MaterialConfig(_Model):
     )
     texture: TextureConfig | None = Field(
         None, description="Procedural or folder textures for objects with a random colour."
+    )
+    paint: PaintConfig = Field(
+        default_factory=PaintConfig,
+        description="How catalog entries whose color is 'paint' are repainted (metallic and "
+        "roughness from the ranges above).",
     )
 
 

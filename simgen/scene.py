@@ -35,6 +35,9 @@ class ObjectInstance:
         mesh: the catalog entry's mesh as the scene names it (``assets:driving/cars/q_suv.ply``,
             ``pybullet_data:duck.obj``, a path, or ``primitive:box``); ``None`` in records
             written before simgen stored it.
+        paint: ``None``, or ``color`` repaints the mesh's own vertex colours instead of
+            replacing them, keeping those darker than this fraction of the paint level
+            (``materials.paint.keep_below``; :func:`simgen.render.colour.paint_vertex_colors`).
     """
 
     instance_id: int
@@ -48,6 +51,7 @@ class ObjectInstance:
     labeled: bool = True
     texture: dict | None = None
     mesh: str | None = None
+    paint: float | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import colorsys
 
 import numpy as np
 
-from simgen.config import MaterialConfig
+from simgen.config import MaterialConfig, PaintConfig
 
 
 def sample_hsv_color(
@@ -28,3 +28,13 @@ def sample_material(
     metallic = float(rng.uniform(*materials.metallic))
     roughness = float(rng.uniform(*materials.roughness))
     return (*rgb, 1.0), metallic, roughness
+
+
+def sample_paint(paint: PaintConfig, rng: np.random.Generator) -> tuple[float, float, float]:
+    """An sRGB paint colour: a palette colour drawn by weight, its brightness scaled by a
+    uniform factor in ``1 ± value_jitter`` (then clipped to [0, 1])."""
+    weights = np.array([c.weight for c in paint.palette], dtype=np.float64)
+    pick = paint.palette[int(rng.choice(len(weights), p=weights / weights.sum()))]
+    factor = rng.uniform(1.0 - paint.value_jitter, 1.0 + paint.value_jitter)
+    r, g, b = (float(np.clip(c * factor, 0.0, 1.0)) for c in pick.color)
+    return r, g, b

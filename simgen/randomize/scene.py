@@ -14,7 +14,7 @@ from simgen.config import MeshSource, ObjectEntry, ObjectsConfig, PlacementConfi
 from simgen.geometry import pose_matrix
 from simgen.randomize.camera import sample_road_view, sample_view
 from simgen.randomize.lighting import sample_lights
-from simgen.randomize.material import sample_hsv_color, sample_material
+from simgen.randomize.material import sample_hsv_color, sample_material, sample_paint
 from simgen.randomize.pose import (
     drop_poses,
     footprint_order,
@@ -79,15 +79,23 @@ def draw_texture(config: TextureConfig | None, rng: np.random.Generator) -> dict
 
 def _object_color(
     entry: MeshSource, asset: Asset, config: SceneConfig, rng: np.random.Generator
-) -> tuple[tuple[float, float, float, float] | None, float, float]:
+) -> tuple[tuple[float, float, float, float] | None, float, float, float | None]:
+    """``(rgba or None, metallic, roughness, paint)`` of one instance: ``None`` keeps the
+    mesh's own colours; ``paint`` (``color: paint``, the palette's ``keep_below``) says
+    ``rgba`` repaints them instead of replacing them."""
     rgba, metallic, roughness = sample_material(config.materials, rng)
     keep = rng.random() < config.materials.keep_original_p
+    if entry.color == "paint":  # (draws only for such entries: other scenes as before)
+        paint = config.materials.paint
+        if rng.random() < paint.keep_p:
+            return None, metallic, roughness, None
+        return (*sample_paint(paint, rng), 1.0), metallic, roughness, paint.keep_below
     if entry.color == "original" or (entry.color == "random" and asset.textured and keep):
-        return None, metallic, roughness
+        return None, metallic, roughness, None
     if entry.color != "random":
         r, g, b = (float(c) for c in entry.color)
-        return (r, g, b, 1.0), metallic, roughness
-    return rgba, metallic, roughness
+        return (r, g, b, 1.0), metallic, roughness, None
+    return rgba, metallic, roughness, None
 
 
 def bin_walls(
@@ -186,7 +194,7 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
     for i, index in enumerate(choices):
         entry, asset = entries[int(index)], assets[int(index)]
         scale = float(rng.uniform(*entry.scale))
-        color, metallic, roughness = _object_color(entry, asset, config, rng)
+        color, metallic, roughness, paint = _object_color(entry, asset, config, rng)
         extents[i] = scale * asset.extents
         labeled = int(index) < len(catalog)
         texture = None
@@ -205,6 +213,7 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
                 labeled=labeled,
                 texture=texture,
                 mesh=asset.name,
+                paint=paint,
             )
         )
     layout = None

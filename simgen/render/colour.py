@@ -82,3 +82,36 @@ def linearize_vertex_colors(mesh) -> None:
         converted = np.array(colors, dtype=np.float32, copy=True)
         converted[:, :3] = srgb_to_linear(converted[:, :3])
         primitive.color_0 = converted
+
+
+def paint_vertex_colors(
+    linear: np.ndarray, paint: tuple[float, ...], keep_below: float
+) -> np.ndarray:
+    """Repaint a mesh's vertex colours, keeping its dark details (glass, tyres, trim).
+
+    Each vertex's luminance ``y`` is compared with the mesh's paint level ``ref`` (the 90th
+    percentile of ``y`` over its vertices): ``r = y / ref``. A vertex with ``r <= keep_below``
+    keeps its colour; from ``2 * keep_below`` up it becomes the paint times ``min(r, 1)`` (so
+    shading baked into the colours stays); in between the two are blended linearly.
+
+    Args:
+        linear: (N, 3) or (N, 4) float vertex colours, **linear** RGB[A] in [0, 1].
+        paint: sRGB ``(r, g, b[, a])`` paint colour in [0, 1] (alpha ignored).
+        keep_below: in (0, 1), the relative luminance under which colours are kept.
+
+    Returns:
+        float32 array shaped like ``linear``: the repainted linear colours (alpha kept).
+    """
+    colors = np.asarray(linear, dtype=np.float32)
+    rgb = colors[:, :3].astype(np.float64)
+    y = rgb @ np.array([0.2126, 0.7152, 0.0722])  # linear-light luminance (Rec. 709)
+    ref = float(np.percentile(y, 90)) if len(y) else 0.0
+    out = colors.copy()
+    if ref <= 0.0:  # an all-black mesh: paint it flat
+        out[:, :3] = srgb_to_linear(np.asarray(paint[:3]))
+        return out
+    r = y / ref
+    weight = np.clip((r - keep_below) / keep_below, 0.0, 1.0)[:, None]
+    painted = srgb_to_linear(np.asarray(paint[:3]))[None, :] * np.minimum(r, 1.0)[:, None]
+    out[:, :3] = (weight * painted + (1.0 - weight) * rgb).astype(np.float32)
+    return out

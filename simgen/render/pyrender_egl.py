@@ -22,7 +22,7 @@ from simgen.assets import Asset
 from simgen.geometry import pose_matrix
 from simgen.memory import release_free_heap
 from simgen.render.base import RenderOutput
-from simgen.render.colour import linear_rgba, linearize_vertex_colors
+from simgen.render.colour import linear_rgba, linearize_vertex_colors, paint_vertex_colors
 from simgen.render.gl_passes import SilhouetteWords, label_pass
 from simgen.render.pyrender_patches import (
     current_context,
@@ -194,15 +194,40 @@ class PyrenderRenderer:
             ).primitives[0]
         return self._templates[index]
 
+    def _original(self, index: int):
+        """pyrender mesh of an asset with its own colours (vertex colours linear; built once)."""
+        if index not in self._originals:
+            mesh = self._pyrender.Mesh.from_trimesh(self._assets[index].mesh)
+            linearize_vertex_colors(mesh)  # PLY/OBJ vertex colours are sRGB
+            self._originals[index] = mesh
+        return self._originals[index]
+
+    def _painted(self, obj):
+        """The asset's own mesh with its vertex colours repainted in ``obj.color``."""
+        pyrender = self._pyrender
+        material = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=(1.0, 1.0, 1.0, 1.0),
+            metallicFactor=obj.metallic,
+            roughnessFactor=obj.roughness,
+        )
+        primitives = [
+            pyrender.Primitive(
+                positions=p.positions,
+                normals=p.normals,
+                color_0=paint_vertex_colors(p.color_0, obj.color, obj.paint),
+                indices=p.indices,
+                material=material,
+            )
+            for p in self._original(obj.catalog_index).primitives
+        ]
+        return pyrender.Mesh(primitives)
+
     def _mesh(self, obj):
         pyrender = self._pyrender
         if obj.color is None:
-            if obj.catalog_index not in self._originals:
-                asset = self._assets[obj.catalog_index]
-                mesh = pyrender.Mesh.from_trimesh(asset.mesh)
-                linearize_vertex_colors(mesh)  # PLY/OBJ vertex colours are sRGB
-                self._originals[obj.catalog_index] = mesh
-            return self._originals[obj.catalog_index]
+            return self._original(obj.catalog_index)
+        if obj.paint is not None:
+            return self._painted(obj)
         template = self._template(obj.catalog_index)
         texcoords = texture = None
         color = linear_rgba(obj.color)

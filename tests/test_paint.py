@@ -1,0 +1,152 @@
+"""``color: paint``: a mesh's own vertex colours repainted from a palette, dark details kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from scipy import ndimage
+
+from simgen.assets import load_catalog, load_entry
+from simgen.config import ObjectEntry, load_config
+from simgen.errors import SimgenError
+from simgen.geometry import look_at
+from simgen.randomize import sample_scene
+from simgen.randomize.material import sample_material, sample_paint
+from simgen.randomize.scene import _object_color
+from simgen.render.colour import paint_vertex_colors, srgb_to_linear
+from simgen.render.pyrender_egl import PyrenderRenderer
+from simgen.scene import CameraView, ObjectInstance, SceneSample
+
+ROOT = Path(__file__).resolve().parents[1]
+KITTI = ROOT / "scenes" / "kitti.yaml"
+SEEDS = [0, 1, 7]
+
+
+@pytest.mark.parametrize("keep_below", [0.2, 0.3, 0.45])
+def test_paint_keeps_dark_details_and_shades_the_rest(keep_below):
+    ref = 0.5  # the 90th-percentile luminance below: 9 of 10 vertices at 0.5 grey
+    levels = np.array([ref] * 9 + [ref * keep_below * 0.99])  # the last: a dark detail
+    linear = np.column_stack([levels, levels, levels, np.ones(10)]).astype(np.float32)
+    blend = ref * keep_below * 1.5  # halfway between keep_below and 2 * keep_below
+    linear = np.vstack([linear, [[blend, blend, blend, 0.5]]]).astype(np.float32)
+    paint = (0.62, 0.08, 0.08)
+    out = paint_vertex_colors(linear, paint, keep_below)
+    full = srgb_to_linear(np.array(paint))
+    np.testing.assert_allclose(out[:9, :3], np.tile(full, (9, 1)), atol=1e-6)
+    np.testing.assert_array_equal(out[9], linear[9])  # dark: kept exactly
+    expected = 0.5 * full * 1.5 * keep_below + 0.5 * linear[10, :3]
+    np.testing.assert_allclose(out[10, :3], expected, atol=1e-6)
+    assert out[10, 3] == 0.5 and out.dtype == np.float32  # alpha kept
+
+
+def test_paint_scales_with_the_colours_brightness_and_paints_a_black_mesh_flat():
+    linear = np.array([[0.2, 0.2, 0.2], [0.4, 0.4, 0.4]] * 10, dtype=np.float32)
+    out = paint_vertex_colors(linear, (1.0, 1.0, 1.0), 0.2)  # r = 0.5 >= 2 * 0.2: full paint
+    np.testing.assert_allclose(out[0], [0.5, 0.5, 0.5], atol=1e-6)  # half the paint level
+    np.testing.assert_allclose(out[1], [1.0, 1.0, 1.0], atol=1e-6)
+    black = paint_vertex_colors(np.zeros((4, 3), np.float32), (0.5, 0.5, 0.5), 0.3)
+    np.testing.assert_allclose(black, np.tile(srgb_to_linear(np.full(3, 0.5)), (4, 1)))
+
+
+def _painted_config(*extra: str):
+    cars = [f"objects.catalog.{i}.color=paint" for i in range(24)]
+    return load_config(KITTI, [*cars, *extra])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_painted_instances_take_palette_colours_and_the_threshold(seed):
+    config = _painted_config(
+        f"seed={seed}",
+        "materials.paint.palette=[{color: [0.9, 0.1, 0.1], weight: 1}, "
+        "{color: [0.1, 0.1, 0.9], weight: 3}]",
+        "materials.paint.keep_p=0.25",
+        "materials.paint.keep_below=0.35",
+    )
+    assets = load_catalog(config, source=KITTI)
+    cars = [o for i in range(40) for o in sample_scene(config, assets, i).objects
+            if o.category == "Car"]  # fmt: skip
+    painted = [o for o in cars if o.paint is not None]
+    kept = [o for o in cars if o.color is None]
+    assert len(painted) + len(kept) == len(cars) > 100
+    assert 0.12 < len(kept) / len(cars) < 0.4  # keep_p 0.25
+    assert all(o.paint == 0.35 and o.texture is None for o in painted)
+    blue = [o for o in painted if o.color[2] > o.color[0]]
+    assert 0.6 < len(blue) / len(painted) < 0.9  # weight 3 of 4
+    for o in painted:  # a palette colour, brightness within 1 +- 0.1
+        base = np.array([0.1, 0.1, 0.9] if o.color[2] > o.color[0] else [0.9, 0.1, 0.1])
+        factor = np.array(o.color[:3]) / base
+        assert np.ptp(factor) < 1e-9 and 0.9 <= factor[0] <= 1.1
+    others = [o for i in range(40) for o in sample_scene(config, assets, i).objects
+              if o.category != "Car"]  # fmt: skip
+    assert others and all(o.paint is None for o in others)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("color", ["random", "original", (0.2, 0.4, 0.6)])
+def test_other_colour_modes_draw_exactly_as_before(seed, color):
+    """Entries that are not ``paint`` draw a material and one keep decision, nothing more."""
+    config = load_config(KITTI, [])
+    entry = ObjectEntry(category="Car", mesh="assets:driving/cars/q_suv.ply", color=color)
+    asset = load_catalog(config, source=KITTI)[0]
+    rng, twin = np.random.default_rng(seed), np.random.default_rng(seed)
+    *_, paint = _object_color(entry, asset, config, rng)
+    sample_material(config.materials, twin)
+    twin.random()
+    assert paint is None
+    assert rng.bit_generator.state == twin.bit_generator.state
+
+
+def test_sample_paint_is_seeded():
+    paint = load_config(KITTI, []).materials.paint
+    draws = [sample_paint(paint, np.random.default_rng(3)) for _ in range(2)]
+    assert draws[0] == draws[1]
+
+
+def test_paint_on_a_mesh_without_vertex_colours_is_one_clear_error():
+    config = load_config(None, ["objects.catalog.0.color=paint"])
+    with pytest.raises(SimgenError) as err:
+        load_catalog(config)
+    assert "objects.catalog.0.color" in str(err.value) and "vertex colours" in str(err.value)
+
+
+def _two_quads(tmp_path: Path) -> Path:
+    """Two 4 cm squares in the x-z plane facing -y: a light grey one (x < 0) and a near-black
+    one (x > 0), with vertex colours (sRGB 204 and 26)."""
+    quad = np.array([[0, 0, 0], [0.04, 0, 0], [0.04, 0, 0.04], [0, 0, 0.04]], dtype=float)
+    offsets = np.array([[-0.045, 0.0, -0.02], [0.005, 0.0, -0.02]])
+    vertices = np.vstack([quad + offsets[0], quad + offsets[1]])
+    faces = np.array([[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]])
+    mesh = trimesh.Trimesh(vertices, faces, process=False)
+    colours = np.array([[204, 204, 204, 255]] * 4 + [[26, 26, 26, 255]] * 4, dtype=np.uint8)
+    mesh.visual.vertex_colors = colours
+    path = tmp_path / "quads.ply"
+    mesh.export(path)
+    return path
+
+
+@pytest.mark.parametrize("paint", [(0.62, 0.08, 0.08), (0.92, 0.92, 0.92), (0.12, 0.18, 0.35)])
+def test_a_painted_mesh_renders_its_paint_and_keeps_its_dark_part(tmp_path, paint):
+    """Lit by white ambient light of level 1 only: the light quad renders to the paint's sRGB
+    colour, the dark one to its own (within 2 levels)."""
+    asset = load_entry(ObjectEntry(category="quads", mesh=str(_two_quads(tmp_path))))
+    obj = ObjectInstance(instance_id=1, catalog_index=0, category="quads", scale=1.0,
+                         color=(*paint, 1.0), metallic=0.0, roughness=1.0, pose=np.eye(4),
+                         paint=0.3)  # fmt: skip
+    K = np.array([[600.0, 0.0, 79.5], [0.0, 600.0, 59.5], [0.0, 0.0, 1.0]])
+    view = CameraView(width=160, height=120, K=K,
+                      pose=look_at(np.array([0.0, -0.4, 0.0]), np.zeros(3)))  # fmt: skip
+    sample = SceneSample(scene_index=0, seed=0, objects=(obj,), lights=(), views=(view,),
+                         ground_size=0.0, ground_color=(0.0, 0.0, 0.0, 1.0),
+                         background_color=(0.0, 0.0, 0.0), ambient=1.0, shadows=False)  # fmt: skip
+    with PyrenderRenderer([asset]) as renderer:
+        output = renderer.render(sample, 0)
+    inner = ndimage.binary_erosion(output.instance_ids == 1, iterations=3)
+    left, right = inner.copy(), inner.copy()
+    left[:, 80:], right[:, :80] = False, False
+    assert left.sum() > 300 and right.sum() > 300
+    rgb = output.rgb.astype(int)
+    assert np.abs(rgb[left] - np.round(np.array(paint) * 255)).max() <= 2
+    assert np.abs(rgb[right] - 26).max() <= 2
