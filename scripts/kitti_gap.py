@@ -18,7 +18,9 @@ Rows (the ablation of the scene):
 * ``structured_photos``: the same with natural photographs behind the street;
 * ``parked``: ``structured_photos`` with two cars of three parked at the curbs (one before);
 * ``painted``: ``structured_photos`` with cars and other vehicles repainted from a fleet's
-  palette, keeping their dark details (``color: paint``).
+  palette, keeping their dark details (``color: paint``);
+* ``parked_painted``: both;
+* ``trees``: ``structured_photos`` with trees and hedges at the curbs (``assets:driving/plants``).
 
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
@@ -95,13 +97,50 @@ ROWS["painted"] = (
         ),
     ],
 )
+ROWS["parked_painted"] = (
+    ROWS["structured_photos"][0],
+    [*ROWS["parked"][1], *ROWS["painted"][1][len(ROWS["structured_photos"][1]) :]],
+)
+
+
+def _with_plants(scene: Path) -> list[str]:
+    """Overrides adding simgen's procedural plants (trees, conifers, hedges) to ``scene``'s
+    distractors at the curbs, four more distractors per scene on average."""
+    import json
+
+    import yaml
+
+    data = yaml.safe_load(scene.read_text())["distractors"]
+    plants = sorted((ROOT / "assets" / "driving" / "plants").glob("*.ply"))
+    catalog = data["catalog"] + [
+        {
+            "mesh": f"assets:driving/plants/{p.name}",
+            "scale": [0.7, 1.2],
+            "zones": ["roadside"],
+            "color": "original",
+        }
+        for p in plants
+    ]
+    low, high = data["count"]
+    return [
+        f"distractors.catalog={json.dumps(catalog)}",
+        f"distractors.count=[{low + 2}, {high + 4}]",
+    ]
+
+
+ROWS["trees"] = (
+    ROWS["structured_photos"][0],
+    [*ROWS["structured_photos"][1], *_with_plants(ROOT / "scenes" / "kitti.yaml")],
+)
 """Row -> (scene file, overrides). ``structured_photos`` puts the BSDS500 photographs
 (research-only, read by path) behind the street instead of procedural skies; ``parked`` adds
 to it two cars of three parked at the curbs (one in the scene), as on KITTI's streets, where
 parked cars close by at the image's sides are the biggest boxes; ``painted`` repaints cars,
 vans, trucks and buses from a car fleet's palette (white, black, silver, grey first) keeping
 their glass, tyres and trim (``color: paint``), where ``structured_photos`` gives half of them
-one flat random colour of any hue."""
+one flat random colour of any hue; ``parked_painted``: both; ``trees``: ``structured_photos``
+with street trees, conifers and hedges at the curbs (simgen's procedural plants), as KITTI's
+streets are lined with them."""
 
 
 def simgen(*args: str) -> None:
