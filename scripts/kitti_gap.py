@@ -132,6 +132,28 @@ ROWS["trees"] = (
     ROWS["structured_photos"][0],
     [*ROWS["structured_photos"][1], *_with_plants(ROOT / "scenes" / "kitti.yaml")],
 )
+
+
+def _people_entries(scene: Path) -> list[int]:
+    """Indices of the ``Pedestrian`` and ``Cyclist`` entries in ``scene``'s object catalog."""
+    import yaml
+
+    catalog = yaml.safe_load(scene.read_text())["objects"]["catalog"]
+    return [
+        i for i, entry in enumerate(catalog) if entry.get("category") in ("Pedestrian", "Cyclist")
+    ]
+
+
+ROWS["outfits"] = (
+    ROWS["structured_photos"][0],
+    [
+        *ROWS["structured_photos"][1],
+        *(
+            f"objects.catalog.{i}.color=parts"
+            for i in _people_entries(ROOT / "scenes" / "kitti.yaml")
+        ),
+    ],
+)
 """Row -> (scene file, overrides). ``structured_photos`` puts the BSDS500 photographs
 (research-only, read by path) behind the street instead of procedural skies; ``parked`` adds
 to it two cars of three parked at the curbs (one in the scene), as on KITTI's streets, where
@@ -140,7 +162,9 @@ vans, trucks and buses from a car fleet's palette (white, black, silver, grey fi
 their glass, tyres and trim (``color: paint``), where ``structured_photos`` gives half of them
 one flat random colour of any hue; ``parked_painted``: both; ``trees``: ``structured_photos``
 with street trees, conifers and hedges at the curbs (simgen's procedural plants), as KITTI's
-streets are lined with them."""
+streets are lined with them; ``outfits``: ``structured_photos`` with every person and cyclist
+in clothes, skin tone and bicycle colours drawn part by part (``color: parts``, the default
+``materials.parts``) instead of one outfit for all or one flat random colour."""
 
 
 def simgen(*args: str) -> None:

@@ -220,9 +220,12 @@ def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> li
         if key not in _CACHE:
             _CACHE[key] = load_entry(entry, source=source, field_name=f"{path}.mesh")
         asset = _CACHE[key]
-        if entry.color == "paint" and getattr(asset.mesh.visual, "kind", None) != "vertex":
+        if (
+            entry.color in ("paint", "parts")
+            and getattr(asset.mesh.visual, "kind", None) != "vertex"
+        ):
             raise SimgenError(
-                "color 'paint' repaints a mesh's vertex colours, and this mesh has none",
+                f"color '{entry.color}' repaints a mesh's vertex colours, and this mesh has none",
                 file=source,
                 field=f"{path}.color",
             )

@@ -211,6 +211,11 @@ class PaintColor(_Model):
     weight: float = Field(1.0, gt=0, description="Relative frequency.")
 
 
+def _palette(*colors: tuple[tuple[float, float, float], float]) -> list[PaintColor]:
+    """Palette entries from ``(sRGB colour, weight)`` pairs."""
+    return [PaintColor(color=rgb, weight=w) for rgb, w in colors]
+
+
 def _fleet_palette() -> list[PaintColor]:
     """Neutral-heavy car paints (white, black, silver and grey first), as on city streets."""
     colors = [
@@ -225,7 +230,7 @@ def _fleet_palette() -> list[PaintColor]:
         ((0.45, 0.60, 0.75), 0.03),  # light blue
         ((0.85, 0.70, 0.15), 0.02),  # yellow
     ]
-    return [PaintColor(color=rgb, weight=w) for rgb, w in colors]
+    return _palette(*colors)
 
 
 class PaintConfig(_Model):
@@ -254,6 +259,83 @@ class PaintConfig(_Model):
     )
 
 
+class PartPaint(_Model):
+    """One part of a mesh (its vertices of one vertex colour) and the colours it is repainted
+    with, for catalog entries with ``color: parts``."""
+
+    match: RGB = Field(
+        description="sRGB vertex colour of the part; vertices within 2 levels of 255 per channel "
+        "(:data:`simgen.render.colour.PART_TOLERANCE`) belong to it."
+    )
+    palette: list[PaintColor] = Field(min_length=1, description="sRGB colours and weights.")
+    keep_p: float = Field(
+        0.0, ge=0, le=1, description="Probability that the part keeps its own colour."
+    )
+    value_jitter: float = Field(
+        0.1, ge=0, lt=1, description="Each colour's brightness is scaled by 1 ± this (uniform)."
+    )
+
+
+def _outfits() -> list[PartPaint]:
+    """Skin tones, clothes, shoes and bicycle frames for simgen's people and cyclists
+    (``assets:driving/people``, ``assets:driving/cyclists``), whose meshes all wear one outfit:
+    skin (152, 103, 64), a blue-grey top (56, 60, 82), black trousers (12, 12, 12), brown shoes
+    (19, 11, 6) and a light grey bicycle (204, 204, 204), in 0-255 sRGB."""
+    skin = _palette(
+        ((0.95, 0.80, 0.69), 1.0),
+        ((0.88, 0.67, 0.54), 1.0),
+        ((0.78, 0.53, 0.39), 1.0),
+        ((0.60, 0.40, 0.27), 1.0),
+        ((0.44, 0.29, 0.19), 1.0),
+        ((0.30, 0.20, 0.14), 0.7),
+    )
+    tops = _palette(
+        ((0.05, 0.05, 0.06), 0.20),  # black
+        ((0.90, 0.90, 0.88), 0.14),  # white
+        ((0.45, 0.45, 0.46), 0.12),  # grey
+        ((0.10, 0.14, 0.30), 0.12),  # navy
+        ((0.30, 0.42, 0.62), 0.08),  # mid blue
+        ((0.60, 0.10, 0.10), 0.07),  # red
+        ((0.20, 0.32, 0.20), 0.06),  # green
+        ((0.70, 0.62, 0.48), 0.07),  # beige
+        ((0.38, 0.26, 0.18), 0.06),  # brown
+        ((0.85, 0.72, 0.20), 0.03),  # yellow
+        ((0.80, 0.45, 0.60), 0.03),  # pink
+        ((0.92, 0.45, 0.10), 0.02),  # orange
+    )
+    trousers = _palette(
+        ((0.05, 0.05, 0.06), 0.30),  # black
+        ((0.17, 0.24, 0.38), 0.25),  # dark jeans
+        ((0.38, 0.48, 0.62), 0.12),  # light jeans
+        ((0.32, 0.32, 0.33), 0.13),  # grey
+        ((0.68, 0.60, 0.46), 0.10),  # beige
+        ((0.30, 0.22, 0.16), 0.10),  # brown
+    )
+    shoes = _palette(
+        ((0.05, 0.05, 0.05), 0.5),
+        ((0.88, 0.88, 0.86), 0.25),
+        ((0.30, 0.20, 0.12), 0.15),
+        ((0.45, 0.45, 0.46), 0.10),
+    )
+    bikes = _palette(
+        ((0.06, 0.06, 0.07), 0.35),
+        ((0.70, 0.71, 0.73), 0.20),
+        ((0.90, 0.90, 0.90), 0.10),
+        ((0.60, 0.08, 0.08), 0.12),
+        ((0.12, 0.20, 0.45), 0.12),
+        ((0.15, 0.35, 0.20), 0.06),
+        ((0.85, 0.70, 0.15), 0.05),
+    )
+    level = 1.0 / 255.0
+    return [
+        PartPaint(match=(152 * level, 103 * level, 64 * level), palette=skin),
+        PartPaint(match=(56 * level, 60 * level, 82 * level), palette=tops),
+        PartPaint(match=(12 * level, 12 * level, 12 * level), palette=trousers),
+        PartPaint(match=(19 * level, 11 * level, 6 * level), palette=shoes),
+        PartPaint(match=(204 * level, 204 * level, 204 * level), palette=bikes),
+    ]
+
+
 class MaterialConfig(_Model):
     """Ranges for random base colours (HSV of an sRGB colour) and PBR parameters."""
 
@@ -275,6 +357,11 @@ class MaterialConfig(_Model):
         default_factory=PaintConfig,
         description="How catalog entries whose color is 'paint' are repainted (metallic and "
         "roughness from the ranges above).",
+    )
+    parts: list[PartPaint] = Field(
+        default_factory=_outfits,
+        description="How catalog entries whose color is 'parts' are repainted, part by part "
+        "(default: outfits, skin tones and bicycle colours for simgen's people and cyclists).",
     )
 
 

@@ -18,6 +18,23 @@ def _matrix(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
+PartColours = tuple[tuple[tuple[float, float, float], tuple[float, float, float]], ...]
+"""``((a part's sRGB vertex colour, its new sRGB colour), ...)``: an instance's repainted parts."""
+
+
+def _part_colours(value: Any) -> PartColours | None:
+    """A record's ``parts`` (nested JSON lists, or ``None``) as :data:`PartColours`."""
+    if value is None:
+        return None
+    return tuple(
+        (
+            (float(src[0]), float(src[1]), float(src[2])),
+            (float(dst[0]), float(dst[1]), float(dst[2])),
+        )
+        for src, dst in value
+    )
+
+
 @dataclass(frozen=True)
 class ObjectInstance:
     """One labeled object.
@@ -38,6 +55,8 @@ class ObjectInstance:
         paint: ``None``, or ``color`` repaints the mesh's own vertex colours instead of
             replacing them, keeping those darker than this fraction of the paint level
             (``materials.paint.keep_below``; :func:`simgen.render.colour.paint_vertex_colors`).
+        parts: ``None``, or (``color: parts``) the mesh's own vertex colours with these parts
+            repainted (:func:`simgen.render.colour.recolor_parts`); ``color`` is then ``None``.
     """
 
     instance_id: int
@@ -52,6 +71,7 @@ class ObjectInstance:
     texture: dict | None = None
     mesh: str | None = None
     paint: float | None = None
+    parts: PartColours | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +166,14 @@ class SceneSample:
             return None if v is None else tuple(float(x) for x in v)
 
         objects = tuple(
-            ObjectInstance(**{**o, "color": rgba(o["color"]), "pose": _matrix(o["pose"])})
+            ObjectInstance(
+                **{
+                    **o,
+                    "color": rgba(o["color"]),
+                    "pose": _matrix(o["pose"]),
+                    "parts": _part_colours(o.get("parts")),
+                }
+            )
             for o in data["objects"]
         )
         lights = tuple(

@@ -87,15 +87,15 @@ def test_painted_instances_take_palette_colours_and_the_threshold(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("color", ["random", "original", (0.2, 0.4, 0.6)])
 def test_other_colour_modes_draw_exactly_as_before(seed, color):
-    """Entries that are not ``paint`` draw a material and one keep decision, nothing more."""
+    """Entries that are not ``paint`` or ``parts`` draw a material and one keep decision."""
     config = load_config(KITTI, [])
     entry = ObjectEntry(category="Car", mesh="assets:driving/cars/q_suv.ply", color=color)
     asset = load_catalog(config, source=KITTI)[0]
     rng, twin = np.random.default_rng(seed), np.random.default_rng(seed)
-    *_, paint = _object_color(entry, asset, config, rng)
+    look = _object_color(entry, asset, config, rng)
     sample_material(config.materials, twin)
     twin.random()
-    assert paint is None
+    assert look.paint is None and look.parts is None
     assert rng.bit_generator.state == twin.bit_generator.state
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Sequence
 
 import numpy as np
 
-from simgen.config import MaterialConfig, PaintConfig
+from simgen.config import MaterialConfig, PaintColor, PaintConfig, PartPaint
+from simgen.scene import PartColours
 
 
 def sample_hsv_color(
@@ -30,11 +32,30 @@ def sample_material(
     return (*rgb, 1.0), metallic, roughness
 
 
-def sample_paint(paint: PaintConfig, rng: np.random.Generator) -> tuple[float, float, float]:
-    """An sRGB paint colour: a palette colour drawn by weight, its brightness scaled by a
-    uniform factor in ``1 ± value_jitter`` (then clipped to [0, 1])."""
-    weights = np.array([c.weight for c in paint.palette], dtype=np.float64)
-    pick = paint.palette[int(rng.choice(len(weights), p=weights / weights.sum()))]
-    factor = rng.uniform(1.0 - paint.value_jitter, 1.0 + paint.value_jitter)
+def sample_palette(
+    palette: Sequence[PaintColor], value_jitter: float, rng: np.random.Generator
+) -> tuple[float, float, float]:
+    """An sRGB colour: a palette colour drawn by weight, its brightness scaled by a uniform
+    factor in ``1 ± value_jitter`` (then clipped to [0, 1])."""
+    weights = np.array([c.weight for c in palette], dtype=np.float64)
+    pick = palette[int(rng.choice(len(weights), p=weights / weights.sum()))]
+    factor = rng.uniform(1.0 - value_jitter, 1.0 + value_jitter)
     r, g, b = (float(np.clip(c * factor, 0.0, 1.0)) for c in pick.color)
     return r, g, b
+
+
+def sample_paint(paint: PaintConfig, rng: np.random.Generator) -> tuple[float, float, float]:
+    """An sRGB paint colour from ``paint``'s palette (:func:`sample_palette`)."""
+    return sample_palette(paint.palette, paint.value_jitter, rng)
+
+
+def sample_parts(parts: Sequence[PartPaint], rng: np.random.Generator) -> PartColours:
+    """New colours for the parts of one ``color: parts`` instance: per rule, in order, one keep
+    draw (``keep_p``) and, unless kept, one palette colour (:func:`sample_palette`)."""
+    chosen = []
+    for part in parts:
+        if rng.random() < part.keep_p:
+            continue
+        match = (float(part.match[0]), float(part.match[1]), float(part.match[2]))
+        chosen.append((match, sample_palette(part.palette, part.value_jitter, rng)))
+    return tuple(chosen)

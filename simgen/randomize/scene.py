@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -14,7 +14,12 @@ from simgen.config import MeshSource, ObjectEntry, ObjectsConfig, PlacementConfi
 from simgen.geometry import pose_matrix
 from simgen.randomize.camera import sample_road_view, sample_view
 from simgen.randomize.lighting import sample_lights
-from simgen.randomize.material import sample_hsv_color, sample_material, sample_paint
+from simgen.randomize.material import (
+    sample_hsv_color,
+    sample_material,
+    sample_paint,
+    sample_parts,
+)
 from simgen.randomize.pose import (
     drop_poses,
     footprint_order,
@@ -25,7 +30,7 @@ from simgen.randomize.pose import (
 from simgen.randomize.road import RoadLayout, road_poses, road_props, sample_layout
 from simgen.randomize.texture import TextureConfig, sample_texture, validate_texture_folder
 from simgen.rng import scene_rng
-from simgen.scene import ObjectInstance, Prop, SceneSample
+from simgen.scene import ObjectInstance, PartColours, Prop, SceneSample
 
 
 def entry_probabilities(objects: ObjectsConfig) -> np.ndarray:
@@ -77,25 +82,38 @@ def draw_texture(config: TextureConfig | None, rng: np.random.Generator) -> dict
     return sample_texture(config, rng, images)
 
 
+class _Look(NamedTuple):
+    """How one instance looks: ``rgba`` (sRGB) or ``None`` to keep the mesh's own colours;
+    ``paint`` (``color: paint``: the palette's ``keep_below``) says ``rgba`` repaints them;
+    ``parts`` (``color: parts``) repaints some of them, part by part."""
+
+    rgba: tuple[float, float, float, float] | None
+    metallic: float
+    roughness: float
+    paint: float | None = None
+    parts: PartColours | None = None
+
+
 def _object_color(
     entry: MeshSource, asset: Asset, config: SceneConfig, rng: np.random.Generator
-) -> tuple[tuple[float, float, float, float] | None, float, float, float | None]:
-    """``(rgba or None, metallic, roughness, paint)`` of one instance: ``None`` keeps the
-    mesh's own colours; ``paint`` (``color: paint``, the palette's ``keep_below``) says
-    ``rgba`` repaints them instead of replacing them."""
+) -> _Look:
+    """Draw one instance's :class:`_Look`. Every entry draws a material and one keep decision;
+    ``paint`` and ``parts`` entries draw more (other scenes' draws are as before they existed)."""
     rgba, metallic, roughness = sample_material(config.materials, rng)
     keep = rng.random() < config.materials.keep_original_p
-    if entry.color == "paint":  # (draws only for such entries: other scenes as before)
+    if entry.color == "paint":
         paint = config.materials.paint
         if rng.random() < paint.keep_p:
-            return None, metallic, roughness, None
-        return (*sample_paint(paint, rng), 1.0), metallic, roughness, paint.keep_below
+            return _Look(None, metallic, roughness)
+        return _Look((*sample_paint(paint, rng), 1.0), metallic, roughness, paint.keep_below)
+    if entry.color == "parts":
+        return _Look(None, metallic, roughness, parts=sample_parts(config.materials.parts, rng))
     if entry.color == "original" or (entry.color == "random" and asset.textured and keep):
-        return None, metallic, roughness, None
+        return _Look(None, metallic, roughness)
     if entry.color != "random":
         r, g, b = (float(c) for c in entry.color)
-        return (r, g, b, 1.0), metallic, roughness, None
-    return rgba, metallic, roughness, None
+        return _Look((r, g, b, 1.0), metallic, roughness)
+    return _Look(rgba, metallic, roughness)
 
 
 def bin_walls(
@@ -194,7 +212,8 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
     for i, index in enumerate(choices):
         entry, asset = entries[int(index)], assets[int(index)]
         scale = float(rng.uniform(*entry.scale))
-        color, metallic, roughness, paint = _object_color(entry, asset, config, rng)
+        look = _object_color(entry, asset, config, rng)
+        color = look.rgba
         extents[i] = scale * asset.extents
         labeled = int(index) < len(catalog)
         texture = None
@@ -207,13 +226,14 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
                 category=cast(ObjectEntry, entry).category if labeled else "",
                 scale=scale,
                 color=color,
-                metallic=metallic,
-                roughness=roughness,
+                metallic=look.metallic,
+                roughness=look.roughness,
                 pose=np.eye(4),
                 labeled=labeled,
                 texture=texture,
                 mesh=asset.name,
-                paint=paint,
+                paint=look.paint,
+                parts=look.parts,
             )
         )
     layout = None

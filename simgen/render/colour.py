@@ -115,3 +115,38 @@ def paint_vertex_colors(
     painted = srgb_to_linear(np.asarray(paint[:3]))[None, :] * np.minimum(r, 1.0)[:, None]
     out[:, :3] = (weight * painted + (1.0 - weight) * rgb).astype(np.float32)
     return out
+
+
+PART_TOLERANCE = 2.5 / 255.0
+"""Largest per-channel difference (sRGB, in [0, 1]) between a vertex colour and a part's
+``match`` colour for the vertex to belong to the part: 8-bit vertex colours of one part exported
+from different files differ by a level or two (simgen's people: skin (152, 103, 64) and (153,
+102, 64))."""
+
+
+def recolor_parts(
+    linear: np.ndarray,
+    parts: tuple[tuple[tuple[float, float, float], tuple[float, float, float]], ...],
+) -> np.ndarray:
+    """Repaint the parts of a mesh: every vertex whose colour is within :data:`PART_TOLERANCE`
+    of a part's sRGB colour takes that part's new colour (flat, as the part's was); the first
+    matching part wins, other vertices keep theirs.
+
+    Args:
+        linear: (N, 3) or (N, 4) float vertex colours, **linear** RGB[A] in [0, 1].
+        parts: ``((sRGB colour of the part, its new sRGB colour), ...)``, values in [0, 1].
+
+    Returns:
+        float32 array shaped like ``linear``: the repainted linear colours (alpha kept).
+    """
+    colors = np.asarray(linear, dtype=np.float32)
+    srgb = linear_to_srgb(colors[:, :3])
+    out = colors.copy()
+    free = np.ones(len(colors), dtype=bool)
+    for source, target in parts:
+        hit = free & (
+            np.abs(srgb - np.asarray(source, dtype=np.float32)).max(axis=1) <= PART_TOLERANCE
+        )
+        out[hit, :3] = srgb_to_linear(np.asarray(target))
+        free &= ~hit
+    return out

@@ -22,7 +22,12 @@ from simgen.assets import Asset
 from simgen.geometry import pose_matrix
 from simgen.memory import release_free_heap
 from simgen.render.base import RenderOutput
-from simgen.render.colour import linear_rgba, linearize_vertex_colors, paint_vertex_colors
+from simgen.render.colour import (
+    linear_rgba,
+    linearize_vertex_colors,
+    paint_vertex_colors,
+    recolor_parts,
+)
 from simgen.render.gl_passes import SilhouetteWords, label_pass
 from simgen.render.pyrender_patches import (
     current_context,
@@ -202,8 +207,9 @@ class PyrenderRenderer:
             self._originals[index] = mesh
         return self._originals[index]
 
-    def _painted(self, obj):
-        """The asset's own mesh with its vertex colours repainted in ``obj.color``."""
+    def _repainted(self, obj, repaint):
+        """The asset's own mesh with each primitive's linear vertex colours passed through
+        ``repaint`` ((N, 4) float32 -> same), lit with the instance's metallic and roughness."""
         pyrender = self._pyrender
         material = pyrender.MetallicRoughnessMaterial(
             baseColorFactor=(1.0, 1.0, 1.0, 1.0),
@@ -214,7 +220,7 @@ class PyrenderRenderer:
             pyrender.Primitive(
                 positions=p.positions,
                 normals=p.normals,
-                color_0=paint_vertex_colors(p.color_0, obj.color, obj.paint),
+                color_0=repaint(p.color_0),
                 indices=p.indices,
                 material=material,
             )
@@ -224,10 +230,14 @@ class PyrenderRenderer:
 
     def _mesh(self, obj):
         pyrender = self._pyrender
+        if obj.parts is not None:  # color: parts
+            return self._repainted(obj, lambda colors: recolor_parts(colors, obj.parts))
         if obj.color is None:
             return self._original(obj.catalog_index)
-        if obj.paint is not None:
-            return self._painted(obj)
+        if obj.paint is not None:  # color: paint
+            return self._repainted(
+                obj, lambda colors: paint_vertex_colors(colors, obj.color, obj.paint)
+            )
         template = self._template(obj.catalog_index)
         texcoords = texture = None
         color = linear_rgba(obj.color)
