@@ -292,3 +292,48 @@ class Page(HTMLParser):
             self._cell.append(data)
         if self._in_pre:
             self.pre[-1] += data
+
+
+def two_quads_mesh(path: Path, left: tuple[int, int, int], right: tuple[int, int, int]) -> Path:
+    """Write a PLY of two 4 cm squares in the x-z plane facing -y, with 8-bit sRGB vertex
+    colours ``left`` (x < 0) and ``right`` (x > 0); returns ``path``."""
+    import trimesh
+
+    quad = np.array([[0, 0, 0], [0.04, 0, 0], [0.04, 0, 0.04], [0, 0, 0.04]], dtype=float)
+    offsets = np.array([[-0.045, 0.0, -0.02], [0.005, 0.0, -0.02]])
+    vertices = np.vstack([quad + offsets[0], quad + offsets[1]])
+    faces = np.array([[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]])
+    mesh = trimesh.Trimesh(vertices, faces, process=False)
+    colours = np.array([[*left, 255]] * 4 + [[*right, 255]] * 4, dtype=np.uint8)
+    mesh.visual.vertex_colors = colours
+    mesh.export(path)
+    return path
+
+
+def render_two_quads_ambient(mesh: Path, **instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render the :func:`two_quads_mesh` at ``mesh`` as one instance (``instance``: extra
+    :class:`ObjectInstance` fields such as ``color``, ``paint``, ``parts``) lit by white ambient
+    light of level 1 only, 160x120; returns the (H, W, 3) uint8 image and the (H, W) bool masks
+    of the left and right quads' inner pixels (3 pixels in from every edge)."""
+    from scipy import ndimage
+
+    from simgen.assets import load_entry
+    from simgen.config import ObjectEntry
+    from simgen.render.pyrender_egl import PyrenderRenderer
+
+    asset = load_entry(ObjectEntry(category="quads", mesh=str(mesh)))
+    fields = {"color": None, **instance}
+    obj = ObjectInstance(instance_id=1, catalog_index=0, category="quads", scale=1.0,
+                         metallic=0.0, roughness=1.0, pose=np.eye(4), **fields)  # fmt: skip
+    K = np.array([[600.0, 0.0, 79.5], [0.0, 600.0, 59.5], [0.0, 0.0, 1.0]])
+    view = CameraView(width=160, height=120, K=K,
+                      pose=look_at(np.array([0.0, -0.4, 0.0]), np.zeros(3)))  # fmt: skip
+    sample = SceneSample(scene_index=0, seed=0, objects=(obj,), lights=(), views=(view,),
+                         ground_size=0.0, ground_color=(0.0, 0.0, 0.0, 1.0),
+                         background_color=(0.0, 0.0, 0.0), ambient=1.0, shadows=False)  # fmt: skip
+    with PyrenderRenderer([asset]) as renderer:
+        output = renderer.render(sample, 0)
+    inner = ndimage.binary_erosion(output.instance_ids == 1, iterations=3)
+    left, right = inner.copy(), inner.copy()
+    left[:, 80:], right[:, :80] = False, False
+    return output.rgb, left, right

@@ -6,19 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import trimesh
-from scipy import ndimage
 
-from simgen.assets import load_catalog, load_entry
+from simgen.assets import load_catalog
 from simgen.config import ObjectEntry, load_config
 from simgen.errors import SimgenError
-from simgen.geometry import look_at
 from simgen.randomize import sample_scene
 from simgen.randomize.material import sample_material, sample_paint
 from simgen.randomize.scene import _object_color
 from simgen.render.colour import paint_vertex_colors, srgb_to_linear
-from simgen.render.pyrender_egl import PyrenderRenderer
-from simgen.scene import CameraView, ObjectInstance, SceneSample
+from tests.helpers import render_two_quads_ambient, two_quads_mesh
 
 ROOT = Path(__file__).resolve().parents[1]
 KITTI = ROOT / "scenes" / "kitti.yaml"
@@ -112,41 +108,13 @@ def test_paint_on_a_mesh_without_vertex_colours_is_one_clear_error():
     assert "objects.catalog.0.color" in str(err.value) and "vertex colours" in str(err.value)
 
 
-def _two_quads(tmp_path: Path) -> Path:
-    """Two 4 cm squares in the x-z plane facing -y: a light grey one (x < 0) and a near-black
-    one (x > 0), with vertex colours (sRGB 204 and 26)."""
-    quad = np.array([[0, 0, 0], [0.04, 0, 0], [0.04, 0, 0.04], [0, 0, 0.04]], dtype=float)
-    offsets = np.array([[-0.045, 0.0, -0.02], [0.005, 0.0, -0.02]])
-    vertices = np.vstack([quad + offsets[0], quad + offsets[1]])
-    faces = np.array([[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]])
-    mesh = trimesh.Trimesh(vertices, faces, process=False)
-    colours = np.array([[204, 204, 204, 255]] * 4 + [[26, 26, 26, 255]] * 4, dtype=np.uint8)
-    mesh.visual.vertex_colors = colours
-    path = tmp_path / "quads.ply"
-    mesh.export(path)
-    return path
-
-
 @pytest.mark.parametrize("paint", [(0.62, 0.08, 0.08), (0.92, 0.92, 0.92), (0.12, 0.18, 0.35)])
 def test_a_painted_mesh_renders_its_paint_and_keeps_its_dark_part(tmp_path, paint):
     """Lit by white ambient light of level 1 only: the light quad renders to the paint's sRGB
     colour, the dark one to its own (within 2 levels)."""
-    asset = load_entry(ObjectEntry(category="quads", mesh=str(_two_quads(tmp_path))))
-    obj = ObjectInstance(instance_id=1, catalog_index=0, category="quads", scale=1.0,
-                         color=(*paint, 1.0), metallic=0.0, roughness=1.0, pose=np.eye(4),
-                         paint=0.3)  # fmt: skip
-    K = np.array([[600.0, 0.0, 79.5], [0.0, 600.0, 59.5], [0.0, 0.0, 1.0]])
-    view = CameraView(width=160, height=120, K=K,
-                      pose=look_at(np.array([0.0, -0.4, 0.0]), np.zeros(3)))  # fmt: skip
-    sample = SceneSample(scene_index=0, seed=0, objects=(obj,), lights=(), views=(view,),
-                         ground_size=0.0, ground_color=(0.0, 0.0, 0.0, 1.0),
-                         background_color=(0.0, 0.0, 0.0), ambient=1.0, shadows=False)  # fmt: skip
-    with PyrenderRenderer([asset]) as renderer:
-        output = renderer.render(sample, 0)
-    inner = ndimage.binary_erosion(output.instance_ids == 1, iterations=3)
-    left, right = inner.copy(), inner.copy()
-    left[:, 80:], right[:, :80] = False, False
+    mesh = two_quads_mesh(tmp_path / "quads.ply", (204, 204, 204), (26, 26, 26))
+    image, left, right = render_two_quads_ambient(mesh, color=(*paint, 1.0), paint=0.3)
     assert left.sum() > 300 and right.sum() > 300
-    rgb = output.rgb.astype(int)
+    rgb = image.astype(int)
     assert np.abs(rgb[left] - np.round(np.array(paint) * 255)).max() <= 2
     assert np.abs(rgb[right] - 26).max() <= 2

@@ -8,17 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trimesh
-from scipy import ndimage
 
-from simgen.assets import load_catalog, load_entry
-from simgen.config import ObjectEntry, PartPaint, load_config
+from simgen.assets import load_catalog
+from simgen.config import PartPaint, load_config
 from simgen.errors import SimgenError
-from simgen.geometry import look_at
 from simgen.randomize import sample_scene
 from simgen.randomize.material import sample_parts
 from simgen.render.colour import PART_TOLERANCE, recolor_parts, srgb_to_linear
-from simgen.render.pyrender_egl import PyrenderRenderer
-from simgen.scene import CameraView, ObjectInstance, SceneSample
+from simgen.scene import SceneSample
+from tests.helpers import render_two_quads_ambient, two_quads_mesh
 
 ROOT = Path(__file__).resolve().parents[1]
 KITTI = ROOT / "scenes" / "kitti.yaml"
@@ -138,42 +136,14 @@ def test_parts_on_a_mesh_without_vertex_colours_is_one_clear_error():
     assert "objects.catalog.0.color" in str(err.value) and "vertex colours" in str(err.value)
 
 
-def _two_quads(tmp_path: Path) -> Path:
-    """Two 4 cm squares in the x-z plane facing -y, with the people's top colour (56, 60, 82)
-    on the left (x < 0) and their trousers' (12, 12, 12) on the right."""
-    quad = np.array([[0, 0, 0], [0.04, 0, 0], [0.04, 0, 0.04], [0, 0, 0.04]], dtype=float)
-    offsets = np.array([[-0.045, 0.0, -0.02], [0.005, 0.0, -0.02]])
-    vertices = np.vstack([quad + offsets[0], quad + offsets[1]])
-    faces = np.array([[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]])
-    mesh = trimesh.Trimesh(vertices, faces, process=False)
-    colours = np.array([[56, 60, 82, 255]] * 4 + [[12, 12, 12, 255]] * 4, dtype=np.uint8)
-    mesh.visual.vertex_colors = colours
-    path = tmp_path / "quads.ply"
-    mesh.export(path)
-    return path
-
-
 @pytest.mark.parametrize("top", [(0.60, 0.10, 0.10), (0.90, 0.90, 0.88), (0.30, 0.42, 0.62)])
 def test_repainted_parts_render_their_new_colours(tmp_path, top):
     """Lit by white ambient light of level 1 only: the top renders to its new sRGB colour and
     the part left out to its own (within 2 levels)."""
-    asset = load_entry(ObjectEntry(category="quads", mesh=str(_two_quads(tmp_path))))
+    mesh = two_quads_mesh(tmp_path / "quads.ply", (56, 60, 82), (12, 12, 12))
     parts = (((56 * LEVEL, 60 * LEVEL, 82 * LEVEL), top),)
-    obj = ObjectInstance(instance_id=1, catalog_index=0, category="quads", scale=1.0,
-                         color=None, metallic=0.0, roughness=1.0, pose=np.eye(4),
-                         parts=parts)  # fmt: skip
-    K = np.array([[600.0, 0.0, 79.5], [0.0, 600.0, 59.5], [0.0, 0.0, 1.0]])
-    view = CameraView(width=160, height=120, K=K,
-                      pose=look_at(np.array([0.0, -0.4, 0.0]), np.zeros(3)))  # fmt: skip
-    sample = SceneSample(scene_index=0, seed=0, objects=(obj,), lights=(), views=(view,),
-                         ground_size=0.0, ground_color=(0.0, 0.0, 0.0, 1.0),
-                         background_color=(0.0, 0.0, 0.0), ambient=1.0, shadows=False)  # fmt: skip
-    with PyrenderRenderer([asset]) as renderer:
-        output = renderer.render(sample, 0)
-    inner = ndimage.binary_erosion(output.instance_ids == 1, iterations=3)
-    left, right = inner.copy(), inner.copy()
-    left[:, 80:], right[:, :80] = False, False
+    image, left, right = render_two_quads_ambient(mesh, parts=parts)
     assert left.sum() > 300 and right.sum() > 300
-    rgb = output.rgb.astype(int)
+    rgb = image.astype(int)
     assert np.abs(rgb[left] - np.round(np.array(top) * 255)).max() <= 2
     assert np.abs(rgb[right] - 12).max() <= 2
