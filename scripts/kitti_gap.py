@@ -20,7 +20,9 @@ Rows (the ablation of the scene):
 * ``painted``: ``structured_photos`` with cars and other vehicles repainted from a fleet's
   palette, keeping their dark details (``color: paint``);
 * ``parked_painted``: both;
-* ``trees``: ``structured_photos`` with trees and hedges at the curbs (``assets:driving/plants``).
+* ``trees``: ``structured_photos`` with trees and hedges at the curbs (``assets:driving/plants``);
+* ``outfits``: ``structured_photos`` with people and cyclists dressed part by part
+  (``color: parts`` with the default ``materials.parts``).
 
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
