@@ -144,6 +144,17 @@ def rasterize_triangles(uv: np.ndarray, faces: np.ndarray, width: int, height: i
         & (np.abs(doubled_area) > 1e-12)
     )
     idx = np.flatnonzero(keep)
+    # A pixel centre passes with one winding only: with all three edge functions <= 0 their
+    # exact sum, the doubled area, would be <= 0. Each is computed in float64 with an error
+    # far below 1e-9 of the square of the extent it is evaluated over (the triangle's box and
+    # a column either side), so a triangle whose doubled area is beyond that on one side
+    # needs only its own winding's runs; smaller ones get both.
+    extent = (hi - lo).max(axis=1) + 4.0
+    sure = np.abs(doubled_area) > 1e-9 * extent * extent
+    windings = {
+        1.0: ~sure | (doubled_area > 0),
+        -1.0: ~sure | (doubled_area < 0),
+    }
     opens: list[np.ndarray] = []  # flat indices into a (height, width + 1) difference image
     closes: list[np.ndarray] = []
     rows_per = y1[idx] - y0[idx] + 1
@@ -157,11 +168,13 @@ def rasterize_triangles(uv: np.ndarray, faces: np.ndarray, width: int, height: i
         py = (y0[idx][owner] + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)).astype(
             np.float64
         )
-        t = idx[owner]
-        for sign in (1.0, -1.0):
-            first, last = _row_spans(tri[t], py, x0[t], x1[t], sign)
+        t_all = idx[owner]
+        for sign, needed in windings.items():
+            pick = needed[t_all]
+            t, rows_y = t_all[pick], py[pick]
+            first, last = _row_spans(tri[t], rows_y, x0[t], x1[t], sign)
             run = first <= last
-            row = py[run].astype(np.int64) * (width + 1)
+            row = rows_y[run].astype(np.int64) * (width + 1)
             opens.append(row + first[run].astype(np.int64))
             closes.append(row + last[run].astype(np.int64) + 1)
         start = stop

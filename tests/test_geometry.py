@@ -159,10 +159,13 @@ def _per_pixel_rasterization(uv: np.ndarray, faces: np.ndarray, width: int, heig
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("vertices", ["uniform", "integer", "half", "flat_edges", "slivers"])
+@pytest.mark.parametrize(
+    "vertices", ["uniform", "integer", "half", "flat_edges", "slivers", "far", "thin"]
+)
 def test_rasterizer_equals_a_per_pixel_test(seed, vertices):
     # Row runs give exactly the pixel centres a per-pixel edge-function test accepts, also
-    # for centres on edges and vertices, horizontal edges and near-degenerate triangles.
+    # for centres on edges and vertices, horizontal edges, near-degenerate triangles (where
+    # both windings are run) and triangles reaching far beyond the image.
     rng = np.random.default_rng(seed)
     for _ in range(40):
         width, height = (int(v) for v in rng.integers(1, 30, size=2))
@@ -176,6 +179,13 @@ def test_rasterizer_equals_a_per_pixel_test(seed, vertices):
         elif vertices == "flat_edges":
             uv = rng.uniform(-5, 35, (n, 2))
             uv[1::2, 1] = uv[0::2, 1][: len(uv[1::2])]
+        elif vertices == "far":
+            uv = rng.uniform(-10, 40, (n, 2))
+            uv[::2] = rng.uniform(-1e5, 1e5, (len(uv[::2]), 2))
+        elif vertices == "thin":  # long needles through pixel centres, of either winding
+            uv = rng.integers(-5, 35, (n, 2)).astype(np.float64)
+            uv[1::2] = uv[0::2][: len(uv[1::2])] + rng.integers(-30, 30, (len(uv[1::2]), 2))
+            uv[2::3] += 10 ** rng.uniform(-9, -5, (len(uv[2::3]), 2))
         else:
             base = rng.uniform(0, 25, (n, 2))
             uv = base.copy()

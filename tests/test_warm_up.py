@@ -1,8 +1,11 @@
-"""Shader programs compiled up front: every light count, the same pixels, nothing compiled
-later. Each test makes its own renderer (deleting a pyrender context ends the EGL display that
-every other live context of the process uses, so none may be alive beside it)."""
+"""Shader programs compiled up front (every light count, the same pixels, nothing compiled
+later) and programs that keep their uniforms from scene to scene. Each test makes its own
+renderer (deleting a pyrender context ends the EGL display that every other live context of the
+process uses, so none may be alive beside it)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -77,3 +80,40 @@ def test_warm_up_is_skipped_when_the_programs_would_not_fit(assets):
         fresh._warmed.clear()
         np.testing.assert_array_equal(fresh.render(sample, 0).rgb, first)
         assert fresh.programs_warmed == 18
+
+
+def _varied_sample(k: int):
+    """Scene ``k`` of a sequence whose lights, colours, materials, ambient and camera all change
+    from one scene to the next (every uniform a pass sets gets a new value)."""
+    lights = [
+        dataclasses.replace(
+            make_light(kind, eye), color=(1.0, 0.9 - 0.1 * k, 0.8), intensity=2.0 + k
+        )
+        for kind, eye in LIGHT_SETS[k % len(LIGHT_SETS)]
+    ]
+    objects = [
+        dataclasses.replace(
+            make_object(1, 0, (0.05 * k, 0.0, CUBE / 2)),
+            color=(0.2 + 0.2 * k, 0.5, 0.3, 1.0),
+            roughness=0.3 + 0.1 * k,
+        ),
+        make_object(2, 1, (-0.1, 0.05 * k, 0.025), "ball"),
+    ]
+    sample = make_sample(objects, lights, [make_view((0.1 * k, -0.7, 0.9))], shadows=k % 2 == 0)
+    return dataclasses.replace(sample, ambient=0.1 + 0.05 * k)
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 2, 1, 0), (1, 3, 0, 2)])
+def test_a_scene_renders_the_same_after_other_scenes_as_in_a_fresh_renderer(assets, order):
+    # Programs keep their uniforms between draws and passes, and the patched programs skip a
+    # value they already hold: a scene drawn after others (other lights, colours, camera,
+    # ambient, shadows on or off) must still get every value of its own.
+    fresh = {}
+    for k in order:
+        with PyrenderRenderer(assets) as alone:
+            fresh[k] = alone.render(_varied_sample(k), 0)
+    with PyrenderRenderer(assets) as shared:
+        for k in order * 2:
+            out = shared.render(_varied_sample(k), 0)
+            np.testing.assert_array_equal(out.rgb, fresh[k].rgb)
+            np.testing.assert_array_equal(out.instance_ids, fresh[k].instance_ids)

@@ -35,8 +35,12 @@ The patches (what each changes, why, and the internals it relies on):
    (one bilinear shadow lookup, exact sRGB output, light loops of constant length, compiled
    per light counts) and ``segmentation.frag`` as :data:`~simgen.render.gl_passes.LABEL_FRAG`
    (the instance map and the full silhouettes in one pass); it deletes the least recently used
-   specialized programs beyond a bound. Relies on ``ShaderProgram._load(shader_filename)``,
-   ``ShaderProgram._program_id`` (``None`` until compiled), ``ShaderProgram.defines``,
+   specialized programs beyond a bound. Every program it makes (of any shader) also looks up a
+   uniform's location once per compilation and does not send a value the program already
+   holds (pyrender sets the camera, every light and the material again for each primitive).
+   Relies on ``ShaderProgram._load(shader_filename)``, ``ShaderProgram._add_to_context()``,
+   ``ShaderProgram._FUNC_MAP``, on ``set_uniform`` being the only place pyrender sets a
+   uniform, ``ShaderProgram._program_id`` (``None`` until compiled), ``ShaderProgram.defines``,
    ``ShaderProgramCache._program_cache`` (key -> program) and ``get_program``'s signature; a
    new program's ``__class__`` is swapped to the patched subclass before it compiles.
 5. **Fitted shadow cameras** (:func:`light_classes`): ``DirectionalLight`` and ``SpotLight``
@@ -237,6 +241,7 @@ def shader_cache_class(pyrender):
     pyrender's loops over uniform counts). ``materials`` collects the shaders and defines
     (light counts aside) of every specialized program compiled: one per kind of material.
     """
+    from OpenGL import GL
     from pyrender.shader_program import ShaderProgram, ShaderProgramCache
 
     class PatchedProgram(ShaderProgram):
@@ -249,6 +254,54 @@ def shader_cache_class(pyrender):
                 counts = None if counts is None else tuple(int(c) for c in counts.split(","))
                 text = patch_mesh_shader(text, counts)
             return text
+
+        def _add_to_context(self):
+            super()._add_to_context()
+            self._located_for, self._locations, self._held = self._program_id, {}, {}
+
+        def set_uniform(self, name, value, unsigned=False):
+            # pyrender's set_uniform, minus two costs: a uniform's location is looked up once
+            # per compiled program instead of at every call, and a value equal to the one the
+            # program already holds is not sent again (a program keeps its uniforms, and only
+            # this method sets them). The same values reach GL otherwise; errors are ignored
+            # as pyrender ignores them.
+            try:
+                if self.__dict__.get("_located_for") != self._program_id:
+                    self._located_for, self._locations, self._held = self._program_id, {}, {}
+                if isinstance(value, np.ndarray):
+                    if value.ndim == 1:
+                        if np.issubdtype(value.dtype, np.unsignedinteger) or unsigned:
+                            key, value = (value.shape[0], "u"), value.astype(np.uint32)
+                        elif np.issubdtype(value.dtype, np.integer):
+                            key, value = (value.shape[0], "i"), value.astype(np.int32)
+                        else:
+                            key, value = (value.shape[0], "f"), value.astype(np.float32)
+                    else:
+                        key = (value.shape[0], value.shape[1])
+                    held = (key, value.dtype.str, value.tobytes())
+                elif isinstance(value, (float, int)):
+                    held = (type(value), unsigned, value)
+                else:
+                    return
+                if self._held.get(name) == held:
+                    return
+                loc = self._locations.get(name)
+                if loc is None:
+                    loc = self._locations[name] = GL.glGetUniformLocation(self._program_id, name)
+                if loc == -1:
+                    return
+                if isinstance(value, np.ndarray):
+                    if value.ndim == 1:
+                        self._FUNC_MAP[key](loc, 1, value)
+                    else:
+                        self._FUNC_MAP[key](loc, 1, GL.GL_TRUE, value)
+                elif isinstance(value, float):
+                    GL.glUniform1f(loc, value)
+                else:
+                    (GL.glUniform1ui if unsigned else GL.glUniform1i)(loc, value)
+                self._held[name] = held
+            except Exception:  # pyrender ignores a failed uniform too
+                pass
 
     class PatchedProgramCache(ShaderProgramCache):
         light_counts: tuple[int, int, int] | None = None
@@ -266,8 +319,7 @@ def shader_cache_class(pyrender):
                 counts = ",".join(str(int(c)) for c in self.light_counts)
                 defines = {**material, LIGHT_COUNTS_DEFINE: counts}
             program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
-            patched = fragment_shader in ("mesh.frag", "segmentation.frag")
-            if patched and program._program_id is None:  # new: not compiled yet
+            if program._program_id is None:  # new: not compiled yet
                 program.__class__ = PatchedProgram
                 if specialized:
                     names = sorted((name, str(value)) for name, value in material.items())
