@@ -257,7 +257,8 @@ def shader_cache_class(pyrender):
 
         def _add_to_context(self):
             super()._add_to_context()
-            self._located_for, self._locations, self._held = self._program_id, {}, {}
+            self._locations: dict[str, int] = {}  # of this compilation
+            self._held: dict[str, tuple] = {}  # the values this compilation holds
 
         def set_uniform(self, name, value, unsigned=False):
             # pyrender's set_uniform, minus two costs: a uniform's location is looked up once
@@ -266,8 +267,6 @@ def shader_cache_class(pyrender):
             # this method sets them). The same values reach GL otherwise; errors are ignored
             # as pyrender ignores them.
             try:
-                if self.__dict__.get("_located_for") != self._program_id:
-                    self._located_for, self._locations, self._held = self._program_id, {}, {}
                 if isinstance(value, np.ndarray):
                     if value.ndim == 1:
                         if np.issubdtype(value.dtype, np.unsignedinteger) or unsigned:
@@ -276,11 +275,16 @@ def shader_cache_class(pyrender):
                             key, value = (value.shape[0], "i"), value.astype(np.int32)
                         else:
                             key, value = (value.shape[0], "f"), value.astype(np.float32)
+                        send, args = self._FUNC_MAP[key], (1, value)
                     else:
                         key = (value.shape[0], value.shape[1])
+                        send, args = self._FUNC_MAP[key], (1, GL.GL_TRUE, value)
                     held = (key, value.dtype.str, value.tobytes())
-                elif isinstance(value, (float, int)):
-                    held = (type(value), unsigned, value)
+                elif isinstance(value, float):
+                    send, args, held = GL.glUniform1f, (value,), (float, unsigned, value)
+                elif isinstance(value, int):
+                    send = GL.glUniform1ui if unsigned else GL.glUniform1i
+                    args, held = (value,), (type(value), unsigned, value)
                 else:
                     return
                 if self._held.get(name) == held:
@@ -288,18 +292,9 @@ def shader_cache_class(pyrender):
                 loc = self._locations.get(name)
                 if loc is None:
                     loc = self._locations[name] = GL.glGetUniformLocation(self._program_id, name)
-                if loc == -1:
-                    return
-                if isinstance(value, np.ndarray):
-                    if value.ndim == 1:
-                        self._FUNC_MAP[key](loc, 1, value)
-                    else:
-                        self._FUNC_MAP[key](loc, 1, GL.GL_TRUE, value)
-                elif isinstance(value, float):
-                    GL.glUniform1f(loc, value)
-                else:
-                    (GL.glUniform1ui if unsigned else GL.glUniform1i)(loc, value)
-                self._held[name] = held
+                if loc != -1:
+                    send(loc, *args)
+                    self._held[name] = held
             except Exception:  # pyrender ignores a failed uniform too
                 pass
 
