@@ -138,6 +138,18 @@ class MeshSource(_Model):
     )
     scale: PositiveRange = Field((1.0, 1.0), description="Random scale factor per instance.")
     color: ColorSpec = "random"
+    metallic: ZeroOneRange | None = Field(
+        None,
+        description="If set, this entry's instances draw their metallic factor from this range "
+        "instead of materials.metallic (e.g. [0, 0] for scanned plastic objects that keep "
+        "their own colours: without an environment map a metallic surface loses its diffuse "
+        "light and renders darker than its scan).",
+    )
+    roughness: ZeroOneRange | None = Field(
+        None,
+        description="If set, this entry's instances draw their roughness from this range "
+        "instead of materials.roughness.",
+    )
     weight: float = Field(1.0, gt=0, description="Relative frequency when drawing objects.")
     mass: float = Field(0.2, gt=0, description="Mass in kg for the physics drop.")
     zones: list[RoadZone] = Field(

@@ -45,7 +45,9 @@ class ObjectInstance:
         category: category name.
         scale: uniform scale applied to the catalog's normalized mesh.
         color: RGBA in [0, 1], or ``None`` to keep the mesh's own colours.
-        metallic, roughness: PBR parameters (ignored when ``color`` is ``None``).
+        metallic, roughness: PBR parameters; an instance that keeps its mesh's own colours
+            (``color`` and ``parts`` ``None``) is lit with pyrender's default for them
+            (metallic 0.2, roughness 0.8) instead.
         pose: (4, 4) float64 world-from-object transform.
         labeled: False for distractors (they occlude but get no annotation).
         texture: drawn texture parameters (:mod:`simgen.randomize.texture`) or ``None``.
@@ -57,6 +59,8 @@ class ObjectInstance:
             (``materials.paint.keep_below``; :func:`simgen.render.colour.paint_vertex_colors`).
         parts: ``None``, or (``color: parts``) the mesh's own vertex colours with these parts
             repainted (:func:`simgen.render.colour.recolor_parts`); ``color`` is then ``None``.
+            ``()``: the mesh's own colours (or texture), lit with ``metallic`` and ``roughness``
+            (a catalog entry with its own ``metallic`` or ``roughness`` range).
     """
 
     instance_id: int

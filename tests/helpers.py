@@ -310,11 +310,15 @@ def two_quads_mesh(path: Path, left: tuple[int, int, int], right: tuple[int, int
     return path
 
 
-def render_two_quads_ambient(mesh: Path, **instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def render_two_quads_ambient(
+    mesh: Path, *, light=None, **instance
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Render the :func:`two_quads_mesh` at ``mesh`` as one instance (``instance``: extra
-    :class:`ObjectInstance` fields such as ``color``, ``paint``, ``parts``) lit by white ambient
-    light of level 1 only, 160x120; returns the (H, W, 3) uint8 image and the (H, W) bool masks
-    of the left and right quads' inner pixels (3 pixels in from every edge)."""
+    :class:`ObjectInstance` fields such as ``color``, ``paint``, ``parts``, ``metallic``) lit by
+    white ambient light of level 1 only (``light``, a (3,) position: by ambient light of level
+    0.1 and a white directional light from there towards the origin; the camera is at
+    (0, -0.4, 0)), 160x120; returns the (H, W, 3) uint8 image and the
+    (H, W) bool masks of the left and right quads' inner pixels (3 pixels in from every edge)."""
     from scipy import ndimage
 
     from simgen.assets import load_entry
@@ -322,15 +326,17 @@ def render_two_quads_ambient(mesh: Path, **instance) -> tuple[np.ndarray, np.nda
     from simgen.render.pyrender_egl import PyrenderRenderer
 
     asset = load_entry(ObjectEntry(category="quads", mesh=str(mesh)))
-    fields = {"color": None, **instance}
+    fields = {"color": None, "metallic": 0.0, "roughness": 1.0, **instance}
     obj = ObjectInstance(instance_id=1, catalog_index=0, category="quads", scale=1.0,
-                         metallic=0.0, roughness=1.0, pose=np.eye(4), **fields)  # fmt: skip
+                         pose=np.eye(4), **fields)  # fmt: skip
     K = np.array([[600.0, 0.0, 79.5], [0.0, 600.0, 59.5], [0.0, 0.0, 1.0]])
-    view = CameraView(width=160, height=120, K=K,
-                      pose=look_at(np.array([0.0, -0.4, 0.0]), np.zeros(3)))  # fmt: skip
-    sample = SceneSample(scene_index=0, seed=0, objects=(obj,), lights=(), views=(view,),
+    eye = np.array([0.0, -0.4, 0.0])
+    view = CameraView(width=160, height=120, K=K, pose=look_at(eye, np.zeros(3)))
+    lights = () if light is None else (make_light("directional", light),)
+    sample = SceneSample(scene_index=0, seed=0, objects=(obj,), lights=lights, views=(view,),
                          ground_size=0.0, ground_color=(0.0, 0.0, 0.0, 1.0),
-                         background_color=(0.0, 0.0, 0.0), ambient=1.0, shadows=False)  # fmt: skip
+                         background_color=(0.0, 0.0, 0.0), ambient=1.0 if light is None else 0.1,
+                         shadows=False)  # fmt: skip
     with PyrenderRenderer([asset]) as renderer:
         output = renderer.render(sample, 0)
     inner = ndimage.binary_erosion(output.instance_ids == 1, iterations=3)

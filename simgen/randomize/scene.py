@@ -98,18 +98,28 @@ def _object_color(
     entry: MeshSource, asset: Asset, config: SceneConfig, rng: np.random.Generator
 ) -> _Look:
     """Draw one instance's :class:`_Look`. Every entry draws a material and one keep decision;
-    ``paint`` and ``parts`` entries draw more (other scenes' draws are as before they existed)."""
+    entries with their own ``metallic`` or ``roughness`` range draw one more value each, and
+    ``paint`` and ``parts`` entries more still (other scenes' draws are as before they existed).
+
+    An instance that keeps its mesh's own colours is drawn with pyrender's default material for
+    them (metallic 0.2, roughness 0.8) unless its entry sets ``metallic`` or ``roughness``: then
+    its ``parts`` is ``()`` (nothing repainted) and it is lit with its drawn material."""
     rgba, metallic, roughness = sample_material(config.materials, rng)
     keep = rng.random() < config.materials.keep_original_p
+    if entry.metallic is not None:
+        metallic = float(rng.uniform(*entry.metallic))
+    if entry.roughness is not None:
+        roughness = float(rng.uniform(*entry.roughness))
+    own = () if entry.metallic is not None or entry.roughness is not None else None
     if entry.color == "paint":
         paint = config.materials.paint
         if rng.random() < paint.keep_p:
-            return _Look(None, metallic, roughness)
+            return _Look(None, metallic, roughness, parts=own)
         return _Look((*sample_paint(paint, rng), 1.0), metallic, roughness, paint.keep_below)
     if entry.color == "parts":
         return _Look(None, metallic, roughness, parts=sample_parts(config.materials.parts, rng))
     if entry.color == "original" or (entry.color == "random" and asset.textured and keep):
-        return _Look(None, metallic, roughness)
+        return _Look(None, metallic, roughness, parts=own)
     if entry.color != "random":
         r, g, b = (float(c) for c in entry.color)
         return _Look((r, g, b, 1.0), metallic, roughness)

@@ -12,6 +12,7 @@ in :mod:`simgen.render.pyrender_patches` (which checks the installed versions fi
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -228,8 +229,30 @@ class PyrenderRenderer:
         ]
         return pyrender.Mesh(primitives)
 
+    def _relit(self, obj):
+        """The asset's own mesh (vertex colours or texture, shared with :meth:`_original`) with
+        its materials' metallic and roughness factors set to the instance's."""
+        primitives = []
+        for p in self._original(obj.catalog_index).primitives:
+            material = copy.copy(p.material)
+            material.metallicFactor = obj.metallic
+            material.roughnessFactor = obj.roughness
+            primitives.append(
+                self._pyrender.Primitive(
+                    positions=p.positions,
+                    normals=p.normals,
+                    texcoord_0=p.texcoord_0,
+                    color_0=p.color_0,
+                    indices=p.indices,
+                    material=material,
+                )
+            )
+        return self._pyrender.Mesh(primitives)
+
     def _mesh(self, obj):
         pyrender = self._pyrender
+        if obj.parts == ():  # own colours, lit with the instance's material
+            return self._relit(obj)
         if obj.parts is not None:  # color: parts
             return self._repainted(obj, lambda colors: recolor_parts(colors, obj.parts))
         if obj.color is None:
