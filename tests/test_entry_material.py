@@ -142,8 +142,48 @@ def test_a_relit_textured_mesh_keeps_its_texture():
         material = renderer._original(0).primitives[0].material
         texture, metallic, roughness = (material.baseColorTexture, material.metallicFactor,
                                         material.roughnessFactor)  # fmt: skip
-    # trimesh reads the duck's OBJ material as a textured metal
-    assert texture is not None and (metallic, roughness) != (0.0, 0.8)
+    # the duck's OBJ material: its texture, lit as a dielectric (not pyrender's 0.2 / 0.8)
+    assert texture is not None and metallic == 0.0 and roughness != 0.8
     own = render()
     assert np.array_equal(own, render(parts=(), metallic=metallic, roughness=roughness))
     assert not np.array_equal(own, render(parts=(), metallic=0.0, roughness=0.8))
+
+
+def _textured_quads_obj(folder: Path, rgb: tuple[int, int, int]) -> Path:
+    """The :func:`two_quads_mesh` quads as an OBJ whose MTL material holds a texture image of
+    one flat sRGB colour ``rgb``."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(folder / "flat.png"), np.full((8, 8, 3), rgb[::-1], dtype=np.uint8))
+    (folder / "quads.mtl").write_text("newmtl flat\nKd 1 1 1\nKs 0 0 0\nmap_Kd flat.png\n")
+    quad = np.array([[0, 0, 0], [0.04, 0, 0], [0.04, 0, 0.04], [0, 0, 0.04]], dtype=float)
+    lines = ["mtllib quads.mtl", "usemtl flat"]
+    for offset in ([-0.045, 0.0, -0.02], [0.005, 0.0, -0.02]):
+        lines += [f"v {x:.4f} {y:.4f} {z:.4f}" for x, y, z in quad + offset]
+    lines += ["vt 0.5 0.5", "f 1/1 2/1 3/1", "f 1/1 3/1 4/1", "f 5/1 6/1 7/1", "f 5/1 7/1 8/1"]
+    path = folder / "quads.obj"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("rgb", [(200, 120, 40), (60, 90, 160)])
+def test_a_texture_with_an_obj_material_is_lit_as_a_dielectric(tmp_path, rgb):
+    """pyrender reads an OBJ material as a metal (glTF's default metallic 1); kept in its own
+    texture, a flat-coloured OBJ lit from the side renders like vertex colours of that colour
+    lit as a dielectric, not like a metal. (pyrender's texture and vertex-colour paths differ
+    by up to 11 levels at this light, measured; a metal by up to 46.)"""
+    textured = _textured_quads_obj(tmp_path / "obj", rgb)
+    image, left, right = render_two_quads_ambient(textured, light=OBLIQUE)
+    coloured = two_quads_mesh(tmp_path / "quads.ply", rgb, rgb)
+    looks = {
+        metallic: render_two_quads_ambient(
+            coloured, light=OBLIQUE, parts=(), metallic=metallic, roughness=(2 / 3) ** 0.25
+        )[0]
+        for metallic in (0.0, 1.0)
+    }
+    inner = left | right
+    assert inner.sum() > 200 and looks[0.0][inner].mean() > 20
+    for metallic, reference in looks.items():
+        difference = np.abs(image[inner].astype(int) - reference[inner].astype(int)).max()
+        assert (difference <= 12) == (metallic == 0.0)

@@ -201,10 +201,18 @@ class PyrenderRenderer:
         return self._templates[index]
 
     def _original(self, index: int):
-        """pyrender mesh of an asset with its own colours (vertex colours linear; built once)."""
+        """pyrender mesh of an asset with its own colours (vertex colours linear; built once).
+
+        A texture with an OBJ material (``.mtl``: no metalness in it) is lit as a dielectric:
+        pyrender's conversion leaves its metallic factor at glTF's default of 1, a metal that
+        without an environment map reflects only highlights and renders its texture dark."""
         if index not in self._originals:
-            mesh = self._pyrender.Mesh.from_trimesh(self._assets[index].mesh)
+            source = self._assets[index].mesh
+            mesh = self._pyrender.Mesh.from_trimesh(source)
             linearize_vertex_colors(mesh)  # PLY/OBJ vertex colours are sRGB
+            if _has_obj_material(source):
+                for primitive in mesh.primitives:
+                    primitive.material.metallicFactor = 0.0
             self._originals[index] = mesh
         return self._originals[index]
 
@@ -560,3 +568,13 @@ class PyrenderRenderer:
                 seg_map[node]: k for k, node in enumerate(labeled) if seg_map[node] in present
             },
         )
+
+
+def _has_obj_material(mesh) -> bool:
+    """Whether a ``trimesh.Trimesh`` carries a texture with an OBJ (``.mtl``) material."""
+    from trimesh.visual.material import SimpleMaterial
+
+    visual = getattr(mesh, "visual", None)
+    return getattr(visual, "kind", None) == "texture" and isinstance(
+        getattr(visual, "material", None), SimpleMaterial
+    )
