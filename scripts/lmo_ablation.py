@@ -153,6 +153,15 @@ def more_clutter(recipe: Recipe, folders: dict[str, str]) -> None:
     recipe["distractors"]["count"] = [15, 30]
 
 
+def dielectric_targets(recipe: Recipe, folders: dict[str, str]) -> None:
+    """The targets (own scanned colours) lit as dielectrics with a drawn gloss: metallic 0 and
+    roughness from ``materials.roughness`` (0.2 to 1.0) instead of pyrender's fixed material
+    for vertex colours (metallic 0.2, roughness 0.8). LM-O's objects are plastic and ceramic;
+    without an environment map a metallic share only darkens their diffuse light."""
+    for entry in recipe["objects"]["catalog"]:
+        entry["metallic"] = [0.0, 0.0]  # lit kept colours take the shared roughness draw
+
+
 ROWS: list[Row] = [
     Row("before", "before (colour management only)", None),
     Row("own_colours", "+ targets keep their own colours", own_colours),
@@ -199,6 +208,7 @@ ROWS: list[Row] = [
     Row("quiet_sensor", "+ no per-pixel sensor noise", quiet_sensor, kept=False),
     Row("one_view", "+ one view per scene", one_view, kept=False),
     Row("more_clutter", "+ 15-30 distractors (was 8-20)", more_clutter, kept=False),
+    Row("dielectric", "+ targets lit as dielectrics, gloss drawn", dielectric_targets, kept=False),
 ]
 
 
