@@ -46,8 +46,9 @@ class ObjectInstance:
         scale: uniform scale applied to the catalog's normalized mesh.
         color: RGBA in [0, 1], or ``None`` to keep the mesh's own colours.
         metallic, roughness: PBR parameters; an instance that keeps its mesh's own colours
-            (``color`` and ``parts`` ``None``) is lit with pyrender's default for them
-            (metallic 0.2, roughness 0.8) instead.
+            (``color`` and ``parts`` ``None``) is lit with the mesh's own material instead
+            (vertex colours: pyrender's metallic 0.2 and roughness 0.8; an OBJ texture:
+            metallic 0 and the roughness pyrender derives from its ``.mtl``).
         pose: (4, 4) float64 world-from-object transform.
         labeled: False for distractors (they occlude but get no annotation).
         texture: drawn texture parameters (:mod:`simgen.randomize.texture`) or ``None``.

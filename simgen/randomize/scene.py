@@ -101,9 +101,11 @@ def _object_color(
     entries with their own ``metallic`` or ``roughness`` range draw one more value each, and
     ``paint`` and ``parts`` entries more still (other scenes' draws are as before they existed).
 
-    An instance that keeps its mesh's own colours is drawn with pyrender's default material for
-    them (metallic 0.2, roughness 0.8) unless its entry sets ``metallic`` or ``roughness``: then
-    its ``parts`` is ``()`` (nothing repainted) and it is lit with its drawn material."""
+    An instance that keeps its mesh's own colours is lit with the mesh's own material (vertex
+    colours: pyrender's metallic 0.2 and roughness 0.8; see
+    :meth:`simgen.render.pyrender_egl.PyrenderRenderer._original`) unless its entry sets
+    ``metallic`` or ``roughness``: then its ``parts`` is ``()`` (nothing repainted) and it is
+    lit with its drawn material."""
     rgba, metallic, roughness = sample_material(config.materials, rng)
     keep = rng.random() < config.materials.keep_original_p
     if entry.metallic is not None:
