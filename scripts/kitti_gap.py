@@ -57,10 +57,10 @@ def _car_entries(scene: Path) -> list[int]:
     return [i for i, entry in enumerate(catalog) if entry.get("category") == "Car"]
 
 
-ONE_PARKED = [
-    f"objects.catalog.{i}.zones=[lane,lane,parked]"
-    for i in _car_entries(ROOT / "scenes" / "kitti.yaml")
-]
+CARS = _car_entries(ROOT / "scenes" / "kitti.yaml")
+"""Indices of ``scenes/kitti.yaml``'s Car entries."""
+
+ONE_PARKED = [f"objects.catalog.{i}.zones=[lane,lane,parked]" for i in CARS]
 """One car in three parked, as ``scenes/kitti.yaml`` had it when the rows before ``parked``
 were measured (it now parks two in three)."""
 
@@ -83,10 +83,7 @@ ROWS["parked"] = (
     ROWS["structured_photos"][0],
     [
         *ROWS["structured_photos"][1],
-        *(
-            f"objects.catalog.{i}.zones=[lane,parked,parked]"
-            for i in _car_entries(ROOT / "scenes" / "kitti.yaml")
-        ),
+        *(f"objects.catalog.{i}.zones=[lane,parked,parked]" for i in CARS),
     ],
 )
 
@@ -103,7 +100,7 @@ ROWS["painted"] = (
     ROWS["structured_photos"][0],
     [
         *ROWS["structured_photos"][1],
-        *(f"objects.catalog.{i}.color=paint" for i in _car_entries(ROOT / "scenes" / "kitti.yaml")),
+        *(f"objects.catalog.{i}.color=paint" for i in CARS),
         *(
             f"distractors.catalog.{i}.color=paint"
             for i in _vehicle_distractors(ROOT / "scenes" / "kitti.yaml")

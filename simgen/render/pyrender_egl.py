@@ -216,46 +216,45 @@ class PyrenderRenderer:
             self._originals[index] = mesh
         return self._originals[index]
 
-    def _repainted(self, obj, repaint):
-        """The asset's own mesh with each primitive's linear vertex colours passed through
-        ``repaint`` ((N, 4) float32 -> same), lit with the instance's metallic and roughness."""
-        pyrender = self._pyrender
-        material = pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=(1.0, 1.0, 1.0, 1.0),
-            metallicFactor=obj.metallic,
-            roughnessFactor=obj.roughness,
-        )
-        primitives = [
-            pyrender.Primitive(
-                positions=p.positions,
-                normals=p.normals,
-                color_0=repaint(p.color_0),
-                indices=p.indices,
-                material=material,
-            )
-            for p in self._original(obj.catalog_index).primitives
-        ]
-        return pyrender.Mesh(primitives)
-
-    def _relit(self, obj):
-        """The asset's own mesh (vertex colours or texture, shared with :meth:`_original`) with
-        its materials' metallic and roughness factors set to the instance's."""
-        primitives = []
-        for p in self._original(obj.catalog_index).primitives:
-            material = copy.copy(p.material)
-            material.metallicFactor = obj.metallic
-            material.roughnessFactor = obj.roughness
-            primitives.append(
+    def _rebuilt(self, obj, material_for, repaint=None):
+        """The asset's own mesh, its arrays shared with :meth:`_original`: each primitive drawn
+        with ``material_for(its material)`` and, given ``repaint`` ((N, 4) float32 -> same),
+        its linear vertex colours passed through it."""
+        return self._pyrender.Mesh(
+            [
                 self._pyrender.Primitive(
                     positions=p.positions,
                     normals=p.normals,
                     texcoord_0=p.texcoord_0,
-                    color_0=p.color_0,
+                    color_0=p.color_0 if repaint is None else repaint(p.color_0),
                     indices=p.indices,
-                    material=material,
+                    material=material_for(p.material),
                 )
-            )
-        return self._pyrender.Mesh(primitives)
+                for p in self._original(obj.catalog_index).primitives
+            ]
+        )
+
+    def _repainted(self, obj, repaint):
+        """The asset's own mesh with each primitive's linear vertex colours passed through
+        ``repaint``, lit with the instance's metallic and roughness."""
+        material = self._pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=(1.0, 1.0, 1.0, 1.0),
+            metallicFactor=obj.metallic,
+            roughnessFactor=obj.roughness,
+        )
+        return self._rebuilt(obj, lambda _: material, repaint)
+
+    def _relit(self, obj):
+        """The asset's own mesh (vertex colours or texture) with its materials' metallic and
+        roughness factors set to the instance's."""
+
+        def relit(material):
+            material = copy.copy(material)
+            material.metallicFactor = obj.metallic
+            material.roughnessFactor = obj.roughness
+            return material
+
+        return self._rebuilt(obj, relit)
 
     def _mesh(self, obj):
         pyrender = self._pyrender
@@ -574,7 +573,4 @@ def _has_obj_material(mesh) -> bool:
     """Whether a ``trimesh.Trimesh`` carries a texture with an OBJ (``.mtl``) material."""
     from trimesh.visual.material import SimpleMaterial
 
-    visual = getattr(mesh, "visual", None)
-    return getattr(visual, "kind", None) == "texture" and isinstance(
-        getattr(visual, "material", None), SimpleMaterial
-    )
+    return mesh.visual.kind == "texture" and isinstance(mesh.visual.material, SimpleMaterial)
