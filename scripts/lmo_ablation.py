@@ -162,6 +162,15 @@ def dielectric_targets(recipe: Recipe, folders: dict[str, str]) -> None:
         entry["metallic"] = [0.0, 0.0]  # lit kept colours take the shared roughness draw
 
 
+def held_targets(recipe: Recipe, folders: dict[str, str]) -> None:
+    """The targets stay standing (``placement.hold_upright``): held fixed while the clutter
+    settles around and on them, their footprints sought largest first. In every pool photo all
+    8 objects stand; in the shipped recipe's settled scenes (``scripts/standing.py``, 60 scenes)
+    24 % of the drillers, 53 % of the glue bottles and 63 % of the cans did, and those are
+    among the classes the judge finds worst."""
+    recipe["placement"]["hold_upright"] = True
+
+
 ROWS: list[Row] = [
     Row("before", "before (colour management only)", None),
     Row("own_colours", "+ targets keep their own colours", own_colours),
@@ -209,6 +218,7 @@ ROWS: list[Row] = [
     Row("one_view", "+ one view per scene", one_view, kept=False),
     Row("more_clutter", "+ 15-30 distractors (was 8-20)", more_clutter, kept=False),
     Row("dielectric", "+ targets lit as dielectrics, gloss drawn", dielectric_targets, kept=False),
+    Row("held", "+ targets held standing while the clutter settles", held_targets, kept=False),
 ]
 
 

@@ -504,13 +504,20 @@ class PlacementConfig(_Model):
         "fall onto the others). When above 0, footprints go largest first, labeled before "
         "unlabeled, so the clutter does not take the targets' room.",
     )
+    hold_upright: bool = Field(
+        False,
+        description="drop and bin: labeled objects that start standing stay where they stand "
+        "while the rest settles (held fixed: clutter lands around and on them but cannot knock "
+        "them over), and their footprints go largest first, so that big ones find room. In "
+        "tabletop photos every object stands; dropped clutter topples tall targets.",
+    )
     wall_height: float = Field(0.12, gt=0, description="bin mode: wall height in metres.")
     wall_thickness: float = Field(0.015, gt=0, description="bin mode: wall thickness.")
 
     @model_validator(mode="after")
     def _upright_needs_drop(self) -> PlacementConfig:
-        for name in ("upright_p", "clutter_upright_p"):
-            if getattr(self, name) > 0 and not self.uses_physics:
+        for name in ("upright_p", "clutter_upright_p", "hold_upright"):
+            if getattr(self, name) and not self.uses_physics:
                 raise ValueError(f"{name} applies to the drop and bin modes, not {self.mode!r}")
         return self
 

@@ -141,6 +141,9 @@ class SceneSample:
     ground_tile: float = 0.5
     background_texture: dict | None = None
     background_composite: bool = True
+    held: tuple[int, ...] = ()
+    """Instance ids the physics settle holds fixed (``placement.hold_upright``); written to the
+    record only when there are any."""
 
     def with_poses(self, poses: list[np.ndarray], *, settled: bool) -> SceneSample:
         """Return a copy whose objects have the given (4, 4) poses (e.g. after physics)."""
@@ -161,7 +164,10 @@ class SceneSample:
                 return [convert(v) for v in value]
             return value
 
-        return convert(asdict(self))
+        data = convert(asdict(self))
+        if not self.held:
+            del data["held"]  # records of scenes that hold nothing keep their bytes
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SceneSample:
@@ -206,6 +212,7 @@ class SceneSample:
                 "lights": lights,
                 "views": views,
                 "props": props,
+                "held": tuple(int(i) for i in data.get("held", ())),
                 "ground_color": tuple(data["ground_color"]),
                 "background_color": tuple(data["background_color"]),
             }

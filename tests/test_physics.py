@@ -84,3 +84,37 @@ def test_warm_geometry_fills_what_the_collision_models_read():
     assert "round_radius" in ball and "hull_vertices" not in ball
     assert "round_radius" in duck and "hull_vertices" in duck
     assert "outline_vertices" in ball and "outline_vertices" in duck
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.02])
+@pytest.mark.parametrize("hold", [False, True])
+def test_a_held_target_stays_where_it_stands_when_clutter_falls_on_it(offset, hold):
+    """``placement.hold_upright``: a tall target standing under a falling box is not moved at
+    all (it is held fixed); unheld, the same box knocks it over."""
+    target = {"primitive": "cylinder", "size": 0.08, "aspect": [0.4, 0.4, 3.0], "category": "t"}
+    box = {"primitive": "box", "size": 0.08}
+    overrides = [
+        f"objects.catalog=[{target}]",
+        "objects.count=[1,1]",
+        f"distractors.catalog=[{box}]",
+        "distractors.count=[1,1]",
+        "placement.upright_p=1",
+        f"placement.hold_upright={str(hold).lower()}",
+    ]
+    config = load_config(None, overrides)
+    assets = load_catalog(config)
+    sample = sample_scene(config, assets, 0)
+    assert sample.held == ((1,) if hold else ())
+    height = assets[0].extents[2]
+    standing = np.eye(4)
+    standing[2, 3] = height / 2
+    falling = np.eye(4)
+    falling[:3, 3] = [offset, 0.0, height + 0.1]
+    sample = sample.with_poses([standing, falling], settled=False)
+    with PhysicsWorld() as world:
+        result = world.settle(sample, assets, [0.2, 1.0], config.physics)
+    target_pose = result.sample.objects[0].pose
+    if hold:
+        assert target_pose.tobytes() == standing.tobytes()
+    else:
+        assert target_pose[2, 2] < np.cos(np.radians(45))  # fallen over

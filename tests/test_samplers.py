@@ -159,10 +159,11 @@ def test_standing_objects_start_upright_and_the_rest_start_above_them(seed):
     rng = np.random.default_rng(seed)
     extents = rng.uniform(0.03, 0.2, size=(12, 3))
     standing = rng.random(12) < 0.5
-    poses = stand_then_drop_poses(extents, standing, (0.6, 0.6), 0.01, 200, rng)
+    poses, stands = stand_then_drop_poses(extents, standing, (0.6, 0.6), 0.01, 200, rng)
     assert len(poses) == 12
     up = [bool(np.allclose(pose[:3, 2], [0, 0, 1])) for pose in poses]
     stood = [i for i in range(12) if up[i]]
+    assert stands.tolist() == up  # the returned flags are the objects that start standing
     assert stood and all(standing[i] for i in stood)  # only flagged objects stand
     top = max(extents[i, 2] for i in stood)
     for n, i in enumerate(stood):
@@ -188,7 +189,8 @@ def test_upright_p_stands_only_labeled_objects_and_zero_changes_nothing(config, 
     extents = np.random.default_rng(seed).uniform(0.03, 0.2, size=(6, 3))
     labeled = np.array([True, True, False, True, False, False])
     ours, plain = np.random.default_rng(seed), np.random.default_rng(seed)
-    placed = _place(cfg.placement, extents, labeled, ours)
+    placed, held = _place(cfg.placement, extents, labeled, ours)
+    assert not held.any()
     radii = 0.5 * np.linalg.norm(extents, axis=1)
     expected = drop_poses(radii, cfg.placement.area, cfg.placement.gap, plain)
     assert [p.tobytes() for p in placed] == [p.tobytes() for p in expected]
@@ -230,7 +232,7 @@ def test_standing_footprints_follow_the_given_order(seed):
     standing = np.array([True, False, True, True, False, True, True, False])
     order = np.array([5, 0, 6, 3, 2])
     ours, twin = np.random.default_rng(seed), np.random.default_rng(seed)
-    poses = stand_then_drop_poses(extents, standing, (0.6, 0.6), 0.01, 200, ours, order)
+    poses, _ = stand_then_drop_poses(extents, standing, (0.6, 0.6), 0.01, 200, ours, order)
     expected = upright_poses(extents[order], (0.6, 0.6), 0.01, 200, twin)
     for i, pose in zip(order, expected, strict=True):
         if pose is not None:  # one without a footprint falls instead (checked above)
@@ -246,17 +248,53 @@ def test_clutter_upright_p_stands_the_clutter_and_zero_changes_nothing(config, s
     targets = config.placement.model_copy(update={"upright_p": 1.0, "area": (1.0, 1.0)})
     # clutter_upright_p 0: the targets-only draws, byte for byte, and the same generator state.
     ours, twin = np.random.default_rng(seed), np.random.default_rng(seed)
-    placed = _place(targets, extents, labeled, ours)
+    placed, _ = _place(targets, extents, labeled, ours)
     standing = labeled & (twin.random(7) < 1.0)
-    expected = stand_then_drop_poses(extents, standing, (1.0, 1.0), targets.gap, 200, twin)
+    expected, _ = stand_then_drop_poses(extents, standing, (1.0, 1.0), targets.gap, 200, twin)
     assert [p.tobytes() for p in placed] == [p.tobytes() for p in expected]
     assert ours.bit_generator.state == twin.bit_generator.state
     # clutter_upright_p 1 with room for all: every object starts standing on the ground.
     both = targets.model_copy(update={"clutter_upright_p": 1.0})
-    placed = _place(both, extents, labeled, np.random.default_rng(seed))
+    placed, _ = _place(both, extents, labeled, np.random.default_rng(seed))
     for pose, ext in zip(placed, extents, strict=True):
         assert np.allclose(pose[:3, 2], [0, 0, 1])
         assert pose[2, 3] == pytest.approx(ext[2] / 2)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hold_upright_holds_the_standing_targets_sought_largest_first(config, seed):
+    extents = np.random.default_rng(seed).uniform(0.02, 0.12, size=(9, 3))
+    labeled = np.array([True, False, True, True, False, True, False, False, True])
+    targets = config.placement.model_copy(update={"upright_p": 1.0, "area": (0.3, 0.3)})
+    held_placement = targets.model_copy(update={"hold_upright": True})
+    ours, twin = np.random.default_rng(seed), np.random.default_rng(seed)
+    placed, held = _place(held_placement, extents, labeled, ours)
+    # The same draws as upright_p alone, with the targets' footprints sought largest first.
+    standing = labeled & (twin.random(9) < 1.0)
+    order = footprint_order(extents, standing, labeled)
+    area, gap = targets.area, targets.gap
+    expected, stands = stand_then_drop_poses(extents, standing, area, gap, 200, twin, order)
+    assert [p.tobytes() for p in placed] == [p.tobytes() for p in expected]
+    assert ours.bit_generator.state == twin.bit_generator.state
+    assert held.tolist() == (stands & labeled).tolist() and held.any()
+    # Without it nothing is held.
+    _, none = _place(targets, extents, labeled, np.random.default_rng(seed))
+    assert not none.any()
+
+
+@pytest.mark.parametrize("mode", ["upright", "volume"])
+def test_hold_upright_needs_a_physics_placement(mode):
+    with pytest.raises(SimgenError, match="hold_upright"):
+        load_config(None, [f"placement.mode={mode}", "placement.hold_upright=true"])
+
+
+def test_held_instances_survive_the_record_and_nothing_held_writes_nothing(config, assets):
+    placement = config.placement.model_copy(update={"upright_p": 1.0, "hold_upright": True})
+    held = sample_scene(config.model_copy(update={"placement": placement}), assets, 0)
+    plain = sample_scene(config, assets, 0)
+    assert held.held and "held" not in plain.to_dict()
+    assert type(held).from_dict(held.to_dict()).held == held.held
+    assert type(plain).from_dict(plain.to_dict()).held == ()
 
 
 def test_kelvin_colours_are_warm_to_cool():

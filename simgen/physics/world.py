@@ -112,6 +112,8 @@ class PhysicsWorld:
     ) -> SettleResult:
         """Simulate until every body rests (or ``physics.max_steps``); return the final poses.
 
+        Objects listed in ``sample.held`` are fixed bodies (mass 0): they keep their poses.
+
         Args:
             sample: scene with initial drop poses.
             assets: the catalog (or its :func:`collision_models`);
@@ -156,8 +158,9 @@ class PhysicsWorld:
         for obj in sample.objects:
             shape = self._collision_shape(CollisionModel.of(assets[obj.catalog_index]), obj.scale)
             qw, qx, qy, qz = quaternion_from_rotation(obj.pose[:3, :3])
+            held = obj.instance_id in sample.held  # mass 0: pybullet keeps the body fixed
             body = p.createMultiBody(
-                baseMass=float(masses[obj.catalog_index]),
+                baseMass=0.0 if held else float(masses[obj.catalog_index]),
                 baseCollisionShapeIndex=shape,
                 basePosition=obj.pose[:3, 3].tolist(),
                 baseOrientation=[qx, qy, qz, qw],

@@ -96,7 +96,7 @@ def stand_then_drop_poses(
     max_tries: int,
     rng: np.random.Generator,
     order: np.ndarray | None = None,
-) -> list[np.ndarray]:
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Initial poses for a physics drop in which some objects start standing on the ground.
 
     The objects flagged in ``standing`` are placed first, as :func:`upright_poses` places them
@@ -112,6 +112,10 @@ def stand_then_drop_poses(
         max_tries: attempts per standing object before it is dropped instead.
         order: int64 indices of the standing objects in the order their footprints are sought
             (earlier ones get more room); ``None``: ascending.
+
+    Returns:
+        The (4, 4) float64 poses, and an (N,) bool array of the objects that start standing
+        (those of ``standing`` that found a footprint).
     """
     extents = np.asarray(extents, dtype=np.float64)
     standing = np.asarray(standing, dtype=bool)
@@ -124,12 +128,13 @@ def stand_then_drop_poses(
     stood = upright_poses(extents[stand_index], area, gap, max_tries, rng)
     for i, pose in zip(stand_index, stood, strict=True):
         poses[int(i)] = pose
+    stands = np.array([pose is not None for pose in poses], dtype=bool)
     top = max((extents[i, 2] for i, p in enumerate(poses) if p is not None), default=0.0)
     rest = [i for i, p in enumerate(poses) if p is None]
     radii = 0.5 * np.linalg.norm(extents[rest], axis=1)
     for i, pose in zip(rest, drop_poses(radii, area, gap, rng, base=float(top)), strict=True):
         poses[i] = pose
-    return cast(list[np.ndarray], poses)
+    return cast(list[np.ndarray], poses), stands
 
 
 def footprint_order(extents: np.ndarray, standing: np.ndarray, labeled: np.ndarray) -> np.ndarray:

@@ -160,14 +160,18 @@ def _place(
     rng: np.random.Generator,
     zones: list[list[str]] | None = None,
     layout: RoadLayout | None = None,
-) -> list[np.ndarray | None]:
+) -> tuple[list[np.ndarray | None], np.ndarray]:
     """Initial poses of the objects (``extents``: (N, 3) scaled box sizes; ``labeled``: (N,)
-    bool, which of them are labeled), in the placement's mode."""
+    bool, which of them are labeled), in the placement's mode, and an (N,) bool array of the
+    objects the physics holds fixed (``placement.hold_upright``: the labeled ones that start
+    standing; none otherwise)."""
+    none_held = np.zeros(len(extents), dtype=bool)
     if placement.mode == "road":
         assert zones is not None and layout is not None
-        return road_poses(
+        poses = road_poses(
             extents, zones, layout, placement.road, placement.gap, placement.max_tries, rng
         )
+        return poses, none_held
     radii = 0.5 * np.linalg.norm(extents, axis=1)
     if placement.mode in ("drop", "bin"):
         if placement.upright_p > 0 or placement.clutter_upright_p > 0:
@@ -176,24 +180,21 @@ def _place(
             if placement.clutter_upright_p > 0:  # (draws nothing more when 0: as before)
                 clutter = ~labeled & (rng.random(len(extents)) < placement.clutter_upright_p)
                 standing = standing | clutter
+            if placement.clutter_upright_p > 0 or placement.hold_upright:
                 order = footprint_order(extents, standing, labeled)
-            return list(  # list() widens the element type to Optional for the return
-                stand_then_drop_poses(
-                    extents,
-                    standing,
-                    placement.area,
-                    placement.gap,
-                    placement.max_tries,
-                    rng,
-                    order,
-                )
+            stood, stands = stand_then_drop_poses(
+                extents, standing, placement.area, placement.gap, placement.max_tries, rng, order
             )
-        return list(drop_poses(radii, placement.area, placement.gap, rng))
+            held = stands & labeled if placement.hold_upright else none_held
+            return list(stood), held  # list() widens the element type to Optional
+        return list(drop_poses(radii, placement.area, placement.gap, rng)), none_held
     if placement.mode == "upright":
-        return upright_poses(extents, placement.area, placement.gap, placement.max_tries, rng)
-    return volume_poses(
+        poses = upright_poses(extents, placement.area, placement.gap, placement.max_tries, rng)
+        return poses, none_held
+    poses = volume_poses(
         radii, placement.area, placement.height, placement.gap, placement.max_tries, rng
     )
+    return poses, none_held
 
 
 def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int) -> SceneSample:
@@ -253,7 +254,7 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
         layout = sample_layout(config.placement.road, rng)
     zones: list[list[str]] = [list(entries[int(index)].zones) for index in choices]
     labeled_mask = np.array([obj.labeled for obj in objects], dtype=bool)
-    poses = _place(config.placement, extents, labeled_mask, rng, zones, layout)
+    poses, held = _place(config.placement, extents, labeled_mask, rng, zones, layout)
 
     lights = sample_lights(config.lights, rng)
     ambient = float(rng.uniform(*config.lights.ambient))
@@ -294,5 +295,6 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
         ground_tile=config.ground.tile,
         background_texture=background_texture,
         background_composite=config.background.mode == "composite",
+        held=tuple(obj.instance_id for obj, hold in zip(objects, held, strict=True) if hold),
     )
     return sample.with_poses([pose for _, pose in kept], settled=not config.placement.uses_physics)
