@@ -333,4 +333,12 @@ def test_summary_sentence_says_when_synthetic_did_not_help():
     curve = _curve({("synthetic", 0): 0.01, ("real", 5): 0.2, ("synthetic+real", 5): 0.1})
     assert summary_sentence(curve) == "Synthetic data did not help at any count measured."
     alone = _curve({("synthetic", 0): 0.4})
-    assert "no real-only row" in summary_sentence(alone)
+    assert summary_sentence(alone).startswith("Synthetic data alone reaches AP 0.400; no real-only")
+    # Without real-only rows, the best row is named with the real photos it also trained on.
+    mixed = _curve(
+        {("synthetic", 0): 0.2, ("synthetic→real", 30): 0.3, ("synthetic+real", 10): 0.25}
+    )
+    assert summary_sentence(mixed).startswith(
+        "Synthetic→real with 30 real photos reaches AP 0.300;"
+    )
+    assert not summary_sentence(mixed).startswith("Synthetic data alone")

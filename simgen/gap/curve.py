@@ -138,8 +138,12 @@ def summary_sentence(curve: Sequence[dict[str, Any]], metric: str = "AP") -> str
         return "No synthetic row was trained."
     if not real:
         best = max(synthetic, key=lambda r: r[metric])
+        if best["train"] == "synthetic":
+            who = "Synthetic data alone reaches"
+        else:  # a row that also trained on real photos: say so
+            who = f"{best['train'].capitalize()} with {best['real_images']} real photos reaches"
         return (
-            f"Synthetic data alone reaches {metric} {best[metric]:.3f}; no real-only row was "
+            f"{who} {metric} {best[metric]:.3f}; no real-only row was "
             "trained to compare with (give --real-train and counts above 0)."
         )
     best_claim = None
