@@ -153,6 +153,23 @@ def bin_walls(
     return tuple(walls)
 
 
+def _stand_then_drop(
+    placement: PlacementConfig, extents: np.ndarray, labeled: np.ndarray, rng: np.random.Generator
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The drop and bin placements with ``upright_p`` or ``clutter_upright_p``: initial poses,
+    and the (N,) bool objects held fixed (``hold_upright``: the labeled ones that stand)."""
+    standing = labeled & (rng.random(len(extents)) < placement.upright_p)
+    if placement.clutter_upright_p > 0:  # (draws nothing more when 0: as before)
+        standing |= ~labeled & (rng.random(len(extents)) < placement.clutter_upright_p)
+    order = None
+    if placement.clutter_upright_p > 0 or placement.hold_upright:
+        order = footprint_order(extents, standing, labeled)
+    poses, stands = stand_then_drop_poses(
+        extents, standing, placement.area, placement.gap, placement.max_tries, rng, order
+    )
+    return poses, stands & labeled & placement.hold_upright
+
+
 def _place(
     placement: PlacementConfig,
     extents: np.ndarray,
@@ -165,36 +182,25 @@ def _place(
     bool, which of them are labeled), in the placement's mode, and an (N,) bool array of the
     objects the physics holds fixed (``placement.hold_upright``: the labeled ones that start
     standing; none otherwise)."""
-    none_held = np.zeros(len(extents), dtype=bool)
+    held = np.zeros(len(extents), dtype=bool)
+    radii = 0.5 * np.linalg.norm(extents, axis=1)
+    poses: Sequence[np.ndarray | None]
     if placement.mode == "road":
         assert zones is not None and layout is not None
         poses = road_poses(
             extents, zones, layout, placement.road, placement.gap, placement.max_tries, rng
         )
-        return poses, none_held
-    radii = 0.5 * np.linalg.norm(extents, axis=1)
-    if placement.mode in ("drop", "bin"):
-        if placement.upright_p > 0 or placement.clutter_upright_p > 0:
-            standing = labeled & (rng.random(len(extents)) < placement.upright_p)
-            order = None
-            if placement.clutter_upright_p > 0:  # (draws nothing more when 0: as before)
-                clutter = ~labeled & (rng.random(len(extents)) < placement.clutter_upright_p)
-                standing = standing | clutter
-            if placement.clutter_upright_p > 0 or placement.hold_upright:
-                order = footprint_order(extents, standing, labeled)
-            stood, stands = stand_then_drop_poses(
-                extents, standing, placement.area, placement.gap, placement.max_tries, rng, order
-            )
-            held = stands & labeled if placement.hold_upright else none_held
-            return list(stood), held  # list() widens the element type to Optional
-        return list(drop_poses(radii, placement.area, placement.gap, rng)), none_held
-    if placement.mode == "upright":
+    elif placement.uses_physics and (placement.upright_p > 0 or placement.clutter_upright_p > 0):
+        poses, held = _stand_then_drop(placement, extents, labeled, rng)
+    elif placement.uses_physics:
+        poses = drop_poses(radii, placement.area, placement.gap, rng)
+    elif placement.mode == "upright":
         poses = upright_poses(extents, placement.area, placement.gap, placement.max_tries, rng)
-        return poses, none_held
-    poses = volume_poses(
-        radii, placement.area, placement.height, placement.gap, placement.max_tries, rng
-    )
-    return poses, none_held
+    else:
+        poses = volume_poses(
+            radii, placement.area, placement.height, placement.gap, placement.max_tries, rng
+        )
+    return list(poses), held
 
 
 def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int) -> SceneSample:
