@@ -509,7 +509,8 @@ class PlacementConfig(_Model):
         description="drop and bin: labeled objects that start standing stay where they stand "
         "while the rest settles (held fixed: clutter lands around and on them but cannot knock "
         "them over), and their footprints go largest first, so that big ones find room. In "
-        "tabletop photos every object stands; dropped clutter topples tall targets.",
+        "tabletop photos every object stands; dropped clutter topples tall targets. Needs "
+        "upright_p > 0.",
     )
     wall_height: float = Field(0.12, gt=0, description="bin mode: wall height in metres.")
     wall_thickness: float = Field(0.015, gt=0, description="bin mode: wall thickness.")
@@ -519,6 +520,10 @@ class PlacementConfig(_Model):
         for name in ("upright_p", "clutter_upright_p", "hold_upright"):
             if getattr(self, name) and not self.uses_physics:
                 raise ValueError(f"{name} applies to the drop and bin modes, not {self.mode!r}")
+        if self.hold_upright and not self.upright_p:
+            raise ValueError(
+                "hold_upright holds the objects that start standing: set upright_p > 0"
+            )
         return self
 
     @property

@@ -288,6 +288,17 @@ def test_hold_upright_needs_a_physics_placement(mode):
         load_config(None, [f"placement.mode={mode}", "placement.hold_upright=true"])
 
 
+@pytest.mark.parametrize("upright_p", [0.0, 0.5])
+def test_hold_upright_needs_objects_that_start_standing(upright_p):
+    overrides = ["placement.mode=drop", "placement.hold_upright=true"]
+    overrides.append(f"placement.upright_p={upright_p}")
+    if upright_p:
+        assert load_config(None, overrides).placement.hold_upright
+    else:
+        with pytest.raises(SimgenError, match="upright_p"):
+            load_config(None, overrides)
+
+
 def test_held_instances_survive_the_record_and_nothing_held_writes_nothing(config, assets):
     placement = config.placement.model_copy(update={"upright_p": 1.0, "hold_upright": True})
     held = sample_scene(config.model_copy(update={"placement": placement}), assets, 0)
