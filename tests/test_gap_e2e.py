@@ -53,6 +53,18 @@ def test_lite0_learns_far_above_chance(gap_sets, tmp_path):
     assert row["backbone"] == "lite0" and row["train"] == "synthetic"
     assert row["AP50"] > 0.5, row
     assert result["settings"]["cached_copies"] == {"test": 1, "synthetic": 2}
+    assert result["settings"]["synthetic_passes"] == 150 * 16 / (64 * 2)
+
+
+@pytest.mark.parametrize(("steps", "noted"), [(2, True), (4, False)])
+def test_a_budget_under_one_pass_of_the_synthetic_set_is_noted(gap_sets, tmp_path, steps, noted):
+    said = []
+    result = run_gap(
+        gap_sets / "train", gap_sets / "test", tmp_path / "out", backbone="scratch", steps=steps,
+        size=64, seeds=1, log=said.append,
+    )  # fmt: skip
+    assert result["settings"]["synthetic_passes"] == steps * 16 / 64
+    assert any("passes" in line and "--steps" in line for line in said) == noted
 
 
 def test_rows_selects_what_is_trained(gap_sets, tmp_path):
