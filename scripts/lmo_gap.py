@@ -15,7 +15,7 @@ BOP scores 2D detection with amodal boxes, so this protocol uses ``--boxes amoda
 
 Usage: python scripts/lmo_gap.py [--lmo ../shared/datasets/lmo-dev] [--work out/lmo_gap]
        [--scene scenes/lmo.yaml] [--set KEY=VALUE ...]
-       [--num 800] [--steps 500] [--size 320] [--counts 0,5,10,30] [--seeds 3]
+       [--num 800] [--workers N] [--steps 500] [--size 320] [--counts 0,5,10,30] [--seeds 3]
        [--backbones lite0,scratch] [--scratch-counts 0,30] [--reuse] [--readme]
 """
 
@@ -85,6 +85,9 @@ def main() -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="scene override"
     )
     parser.add_argument("--num", type=int, default=800)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="render worker processes (default: render's)"
+    )
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--size", type=int, default=320)
     parser.add_argument("--counts", default="0,5,10,30")
@@ -121,6 +124,7 @@ def main() -> None:
     synthetic = work / "synthetic"
     overrides = [f"objects.mesh_root={args.lmo / 'models'}", *args.set]
     simgen("render", str(args.scene), "--out", str(synthetic), "--num", str(args.num),
+           *(["--workers", str(args.workers)] if args.workers else []),
            *(arg for item in overrides for arg in ("--set", item)))  # fmt: skip
     if args.no_gap:
         return
