@@ -250,13 +250,15 @@ def run_gap(
         advance = bar(f"loading {name} images", len(data.samples))
         prepared[name] = prepare(data, size, progress=advance)
     judge.prepare(prepared, bar)
-    cached = getattr(judge, "cached_copies", {}).get("synthetic", 1)
-    passes = synthetic_passes(steps, batch, len(sets["synthetic"].samples), cached)
+    entries = len(sets["synthetic"].samples) * getattr(judge, "cached_copies", {}).get(
+        "synthetic", 1
+    )
+    passes = synthetic_passes(steps, batch, entries)
     if passes < 1:
         say(
-            f"note: {steps} steps of {batch} draw {steps * batch:,} of "
-            f"{len(sets['synthetic'].samples) * cached:,} synthetic entries ({passes:.2f} passes): "
-            "part of the synthetic set is never seen; raise --steps for large sets"
+            f"note: {steps} steps of {batch} draw {steps * batch:,} of {entries:,} synthetic "
+            f"entries ({passes:.2f} passes): part of the synthetic set is never seen; raise "
+            "--steps for large sets"
         )
     lr = LEARNING_RATES[backbone]
     half = steps // 2
@@ -429,11 +431,11 @@ def run_gap(
     return result
 
 
-def synthetic_passes(steps: int, batch: int, images: int, copies: int) -> float:
-    """How many times a synthetic-only row's draws cover its cached synthetic entries:
-    ``steps * batch / (images * copies)``. Under 1, part of the synthetic set is never seen (the
-    LM-O renders' AP rose with the steps up to about 3 passes; see the README)."""
-    return steps * batch / max(1, images * copies)
+def synthetic_passes(steps: int, batch: int, entries: int) -> float:
+    """How many times a synthetic-only row's draws cover its synthetic entries (images times
+    cached copies): ``steps * batch / entries``. Under 1, part of the synthetic set is never
+    seen (the LM-O renders' AP rose with the steps up to about 3 passes; see the README)."""
+    return steps * batch / max(1, entries)
 
 
 def _stepper(advance: Callable[[int], None]) -> Callable[[int], None]:
