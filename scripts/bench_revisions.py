@@ -7,10 +7,12 @@ see the same minutes of a VM whose speed drifts. For each run it prints the wall
 labeled images/s and the CPU milliseconds per image of the whole command (its own process,
 workers and physics helpers: the ``RUSAGE_CHILDREN`` difference), then the medians per side
 and their ratios. CPU per image drifts much less than wall time on a shared machine. Both
-sides render the same scene file (``--scene``, resolved here: the working tree's copy).
+sides render the same scene file (``--scene``, resolved here: the working tree's copy);
+``--set`` applies to both sides, ``--new-set`` to the working tree only (a setting the older
+revision does not know, such as one that trades image quality for speed).
 
 Usage: python scripts/bench_revisions.py REV [--scene PATH] [--num 600] [--workers 2]
-       [--rounds 3] [--set key=value ...]
+       [--rounds 3] [--set key=value ...] [--new-set key=value ...]
 """
 
 from __future__ import annotations
@@ -29,14 +31,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(tree: Path, args: argparse.Namespace, out: Path) -> tuple[float, float]:
-    """Render once with the code in ``tree``; (wall seconds, CPU seconds of the command)."""
+def _run(tree: Path, args: argparse.Namespace, out: Path, extra: list[str]) -> tuple[float, float]:
+    """Render once with the code in ``tree`` and the ``extra`` settings; (wall seconds, CPU
+    seconds of the command)."""
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "simgen.cli", "render"]
     if args.scene:
         command.append(str(Path(args.scene).resolve()))
     command += ["--out", str(out), "--num", str(args.num), "--workers", str(args.workers)]
-    command += ["--quiet"] + [f"--set={item}" for item in args.set]
+    command += ["--quiet"] + [f"--set={item}" for item in [*args.set, *extra]]
     env = {**os.environ, "PYTHONPATH": str(tree)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -55,6 +58,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--new-set", action="append", default=[], metavar="KEY=VALUE", help="working tree only"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="simgen-revs-"))
@@ -63,12 +69,12 @@ def main() -> None:
         ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), args.rev],
         check=True,
     )
-    sides = {args.rev: tree, "working tree": ROOT}
+    sides = {args.rev: (tree, []), "working tree": (ROOT, args.new_set)}
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
     try:
         for round_ in range(1, args.rounds + 1):
-            for name, path in sides.items():
-                wall, cpu = _run(path, args, work / "out")
+            for name, (path, extra) in sides.items():
+                wall, cpu = _run(path, args, work / "out", extra)
                 runs[name].append((wall, cpu))
                 print(
                     f"round {round_} {name:>14}: {wall:7.1f} s, {args.num / wall:6.2f} images/s, "

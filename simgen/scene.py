@@ -144,6 +144,9 @@ class SceneSample:
     held: tuple[int, ...] = ()
     """Instance ids the physics settle holds fixed (``placement.hold_upright``); written to the
     record only when there are any."""
+    antialias: bool = True
+    """Whether the shaded pass is multisampled (``image.antialias``); written to the record
+    only when ``False``."""
 
     def with_poses(self, poses: list[np.ndarray], *, settled: bool) -> SceneSample:
         """Return a copy whose objects have the given (4, 4) poses (e.g. after physics)."""
@@ -167,6 +170,8 @@ class SceneSample:
         data = convert(asdict(self))
         if not self.held:
             del data["held"]  # records of scenes that hold nothing keep their bytes
+        if self.antialias:
+            del data["antialias"]  # likewise for the default
         return data
 
     @classmethod

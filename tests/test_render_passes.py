@@ -15,7 +15,7 @@ from simgen.config import ObjectEntry
 from simgen.geometry import OPENGL_FROM_OPENCV, look_at
 from simgen.labels import annotate, silhouette
 from simgen.render.gl_passes import NO_SLOT, label_color
-from simgen.render.pyrender_egl import PyrenderRenderer
+from simgen.render.pyrender_egl import PyrenderRenderer, composite_background
 from simgen.render.shadows import (
     LIGHT_COUNTS_DEFINE,
     LIGHT_LOOPS,
@@ -318,6 +318,43 @@ def test_constant_light_loops_render_the_same_pixels(renderer, shadows):
         np.testing.assert_array_equal(fast, slow)
 
 
+def _edges(image: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels whose 3x3 neighbourhood of ``image`` is not constant."""
+    return ndimage.maximum_filter(image, 3) != ndimage.minimum_filter(image, 3)
+
+
+@pytest.mark.parametrize("shadows", [True, False])
+def test_single_sample_shaded_pass_changes_edges_only(renderer, shadows):
+    # Smooth balls only, so that every edge the multisampling smooths is an edge of the
+    # instance map or of the drawn area (a box's creases would be neither).
+    sample = make_sample(
+        [
+            make_object(1, 1, (0.0, 0.0, 0.025), "ball"),
+            make_object(2, 1, (0.12, 0.05, 0.025), "ball"),
+        ],
+        [make_light("directional", (0.6, 0.2, 1.0)), make_light("spot", (-0.4, 0.4, 1.0))],
+        [make_view((0.3, -0.6, 0.7))],
+        shadows=shadows,
+    )
+    smooth = renderer.render(sample, 0)
+    jagged = renderer.render(dataclasses.replace(sample, antialias=False), 0)
+    # The labels never come from the shaded pass.
+    np.testing.assert_array_equal(smooth.instance_ids, jagged.instance_ids)
+    assert smooth.amodal_slots == jagged.amodal_slots
+    for a, b in zip(smooth.amodal_words, jagged.amodal_words, strict=True):
+        np.testing.assert_array_equal(a, b)
+    changed = np.abs(smooth.rgb.astype(int) - jagged.rgb.astype(int)).max(axis=-1) > 2
+    assert 0 < changed.sum() < 0.01 * changed.size
+    edges = _edges(smooth.instance_ids) | _edges(smooth.depth > 0) | _edges(jagged.depth > 0)
+    edges[[0, -1], :] = edges[:, [0, -1]] = True  # the neighbourhood reaches past the border
+    assert not (changed & ~edges).any()
+    # Depth is read at each pixel's centre instead of at one of its four samples: within the
+    # depth step to a neighbouring pixel.
+    inside = ~edges & (smooth.depth > 0)
+    step = ndimage.maximum_filter(smooth.depth, 3) - ndimage.minimum_filter(smooth.depth, 3)
+    assert (np.abs(jagged.depth - smooth.depth)[inside] <= step[inside]).all()
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fitted_frusta_hold_every_corner(seed):
     rng = np.random.default_rng(seed)
@@ -334,3 +371,40 @@ def test_fitted_frusta_hold_every_corner(seed):
     assert tangents.max() <= np.tan(fov / 2) / 1.04
     behind = np.vstack([corners, eye + 2 * pose[:3, 2]])  # a corner behind the light
     assert spot_fov(behind, pose, np.pi) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_background_is_blended_by_coverage(seed):
+    rng = np.random.default_rng(seed)
+    alpha = rng.choice([0, 255, 1, 128, 254], size=(30, 40)).astype(np.uint8)
+    # Colour premultiplied by coverage, as the renderer reads it back.
+    rgb = (rng.integers(0, 256, (30, 40, 3)) * (alpha[..., None] / 255)).astype(np.uint8)
+    background = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    out = composite_background(np.dstack([rgb, alpha]), background)
+    a = alpha[..., None].astype(np.float32) / 255.0
+    expected = np.rint(rgb.astype(np.float32) + (1.0 - a) * background.astype(np.float32))
+    np.testing.assert_array_equal(out, np.clip(expected, 0, 255).astype(np.uint8))
+    np.testing.assert_array_equal(out[alpha == 255], rgb[alpha == 255])
+    np.testing.assert_array_equal(out[alpha == 0], background[alpha == 0])
+
+
+def test_a_scene_background_is_drawn_for_its_own_views(renderer):
+    from simgen.randomize.texture import TextureConfig, sample_texture
+
+    rng = np.random.default_rng(0)
+    sample = make_sample(
+        [make_object(1, 0, (0.0, 0.0, CUBE / 2))],
+        [make_light("directional", (0.6, 0.2, 1.0))],
+        [make_view((0.0, -0.7, 0.9)), make_view((0.6, 0.4, 0.3))],
+        ground=0.4,  # the background shows around it
+    )
+    first, second = (
+        dataclasses.replace(sample, background_texture=sample_texture(TextureConfig(p=1.0), rng))
+        for _ in range(2)
+    )
+    images = {}
+    for scene, view in [(first, 0), (first, 1), (second, 0), (first, 0), (second, 1)]:
+        rgb = renderer.render(scene, view, labels=False).rgb
+        images.setdefault((id(scene), view), rgb)
+        np.testing.assert_array_equal(rgb, images[id(scene), view])
+    assert (images[id(first), 0] != images[id(second), 0]).any()

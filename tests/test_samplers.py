@@ -308,6 +308,16 @@ def test_held_instances_survive_the_record_and_nothing_held_writes_nothing(confi
     assert type(plain).from_dict(plain.to_dict()).held == ()
 
 
+@pytest.mark.parametrize("antialias", [True, False])
+def test_antialias_reaches_the_sample_and_its_record(config, assets, antialias):
+    image = config.image.model_copy(update={"antialias": antialias})
+    sample = sample_scene(config.model_copy(update={"image": image}), assets, 0)
+    assert sample.antialias is antialias
+    # Records of the default keep their bytes; the other value is written and read back.
+    assert ("antialias" in sample.to_dict()) is not antialias
+    assert type(sample).from_dict(sample.to_dict()).antialias is antialias
+
+
 def test_kelvin_colours_are_warm_to_cool():
     warm, daylight, cool = kelvin_to_rgb(2500), kelvin_to_rgb(6500), kelvin_to_rgb(12000)
     assert warm[0] == 1 and warm[2] < warm[1] < 1

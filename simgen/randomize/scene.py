@@ -302,5 +302,6 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
         background_texture=background_texture,
         background_composite=config.background.mode == "composite",
         held=tuple(obj.instance_id for obj, hold in zip(objects, held, strict=True) if hold),
+        antialias=config.image.antialias,
     )
     return sample.with_poses([pose for _, pose in kept], settled=not config.placement.uses_physics)

@@ -59,6 +59,10 @@ class PassModes:
     """Colour readback when depth is not read: ``rgb`` ((H, W, 3), or (H, W, 4) for an RGBA
     pass), ``red`` ((H, W) uint8) or ``none`` (nothing read, the pass returns ``None``: for
     draws made only to compile their programs)."""
+    multisample: bool = True
+    """Whether a shaded pass draws into the 4x multisampled framebuffer (then resolved) or
+    straight into the single-sample one, one sample per pixel centre, as label passes always
+    do."""
 
 
 def label_color(instance_id: int, slot: int) -> tuple[int, int, int]:

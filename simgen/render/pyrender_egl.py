@@ -70,22 +70,24 @@ def background_image(params: dict, width: int, height: int) -> np.ndarray:
     return cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def composite_background(rgba: np.ndarray, params: dict) -> np.ndarray:
+def composite_background(rgba: np.ndarray, background: np.ndarray) -> np.ndarray:
     """Paste a background behind a render whose empty pixels have alpha 0.
 
     Args:
         rgba: (H, W, 4) uint8 render over a transparent black background (colour is
             premultiplied by coverage at anti-aliased edges).
-        params: background texture parameters.
+        background: (H, W, 3) uint8 background image (:func:`background_image`).
 
     Returns:
-        (H, W, 3) uint8: ``rgb + (1 - alpha) * background``.
+        (H, W, 3) uint8: ``rgb + (1 - alpha) * background``, computed in float32 and rounded
+        where alpha < 255 (elsewhere that is ``rgb`` itself).
     """
-    height, width = rgba.shape[:2]
-    background = background_image(params, width, height).astype(np.float32)
-    alpha = rgba[:, :, 3:4].astype(np.float32) / 255.0
-    out = rgba[:, :, :3].astype(np.float32) + (1.0 - alpha) * background
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    out = rgba[:, :, :3].copy()
+    partial = rgba[:, :, 3] < 255
+    alpha = rgba[partial, 3:4].astype(np.float32) / 255.0
+    blend = out[partial].astype(np.float32) + (1.0 - alpha) * background[partial].astype(np.float32)
+    out[partial] = np.clip(np.rint(blend), 0, 255).astype(np.uint8)
+    return out
 
 
 def require_gl_version(major: int, minor: int, what: str) -> None:
@@ -130,6 +132,7 @@ class PyrenderRenderer:
         self._originals: dict[int, object] = {}
         self._uv_cache: dict[int, np.ndarray] = {}
         self._cached: tuple[int, object, dict, object] | None = None
+        self._backdrop: tuple[SceneSample, np.ndarray] | None = None
         self._warmed: set[tuple] = set()  # materials compiled for every warm_light_counts
         self.programs_warmed = 0
 
@@ -457,6 +460,7 @@ class PyrenderRenderer:
         before = cache.compiled
         self._shadows.skip = True
         self._modes.read_depth, self._modes.read_format = False, "none"
+        self._modes.multisample = sample.antialias  # the framebuffer the views draw into
         try:
             for n_directional, n_spot, n_point in counts:
                 lights = (
@@ -477,9 +481,20 @@ class PyrenderRenderer:
         finally:
             self._shadows.skip = False
             self._modes.read_depth, self._modes.read_format = True, "rgb"
+            self._modes.multisample = True
             self._shadows.forget()  # the real scene's maps were taken out of the context
         self._warmed |= cache.materials
         self.programs_warmed += cache.compiled - before
+
+    def _background(self, sample: SceneSample, view: CameraView) -> np.ndarray:
+        """(H, W, 3) uint8 background of ``sample`` at ``view``'s size, made once for the views
+        of a scene that share it."""
+        cached = self._backdrop
+        shape = (view.height, view.width)
+        if cached is None or cached[0] is not sample or cached[1].shape[:2] != shape:
+            image = background_image(sample.background_texture, view.width, view.height)
+            self._backdrop = cached = (sample, image)
+        return cached[1]
 
     def _camera(self, view: CameraView):
         # simgen's K has pixel centres at integer coordinates; OpenGL puts them at i + 0.5.
@@ -527,7 +542,7 @@ class PyrenderRenderer:
                 flags |= (
                     pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
                 )
-            self._modes.read_depth = depth
+            self._modes.read_depth, self._modes.multisample = depth, sample.antialias
             limits = light_limits(renderer, flags)
             program_cache(renderer).light_counts = (
                 (
@@ -543,11 +558,11 @@ class PyrenderRenderer:
                     rgba, depth_image = renderer.render(
                         scene, flags=flags | pyrender.RenderFlags.RGBA
                     )
-                    rgb = composite_background(rgba, sample.background_texture)
+                    rgb = composite_background(rgba, self._background(sample, view))
                 else:
                     rgb, depth_image = renderer.render(scene, flags=flags)
             finally:
-                self._modes.read_depth = True
+                self._modes.read_depth, self._modes.multisample = True, True
             rgb = np.ascontiguousarray(rgb)
             if depth:
                 depth_out = np.ascontiguousarray(depth_image, dtype=np.float32)

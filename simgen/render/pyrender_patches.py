@@ -59,8 +59,10 @@ The patches (what each changes, why, and the internals it relies on):
    ``Renderer._read_main_framebuffer(scene, flags)`` and
    ``Renderer._configure_forward_pass_viewport(flags)`` on the instance, so that
    :class:`~simgen.render.gl_passes.PassModes` chooses what is read back (colour only, red
-   only, nothing) and segmentation passes draw into the single-sample framebuffer. Relies on
-   ``Renderer._main_fb``, ``Renderer._main_fb_ms`` and ``Renderer._main_fb_dims``.
+   only, nothing) and segmentation passes draw into the single-sample framebuffer, as shaded
+   passes do when ``PassModes.multisample`` is off (``image.antialias: false``; their depth is
+   then read from it too, :func:`metric_depth`). Relies on ``Renderer._main_fb``,
+   ``Renderer._main_fb_ms`` and ``Renderer._main_fb_dims``.
 9. **Private members read** (accessors): ``OffscreenRenderer._renderer`` (the pyrender
    ``Renderer``; :func:`inner_renderer`), ``OffscreenRenderer._platform.make_current`` /
    ``make_uncurrent`` (:func:`current_context`), ``Renderer._compute_max_n_lights(flags)``
@@ -442,10 +444,24 @@ def install_shadow_reuse(renderer) -> ShadowReuse:
     return state
 
 
+def metric_depth(window: np.ndarray, znear: float, zfar: float | None) -> np.ndarray:
+    """(H, W) float32 distances along the camera's z axis in metres, 0 where nothing was
+    drawn, from (H, W) float32 window depths in [0, 1] of a perspective projection with
+    ``znear`` and ``zfar`` (``None``: infinite), as pyrender's own readback computes them."""
+    ndc = 2.0 * window - 1.0
+    hit = window != 1.0
+    out = np.zeros_like(window)
+    if zfar is None:
+        out[hit] = 2.0 * znear / (1.0 - ndc[hit])
+    else:
+        out[hit] = 2.0 * znear * zfar / (zfar + znear - ndc[hit] * (zfar - znear))
+    return out
+
+
 def install_pass_modes(renderer) -> PassModes:
     """Patch a pyrender ``Renderer`` so that :class:`~simgen.render.gl_passes.PassModes`
-    controls its readback, and segmentation passes draw into the single-sample framebuffer
-    (patch 8)."""
+    controls its readback, and segmentation passes (and shaded passes with
+    ``modes.multisample`` off) draw into the single-sample framebuffer (patch 8)."""
     from OpenGL import GL
     from pyrender.constants import RenderFlags
 
@@ -455,38 +471,49 @@ def install_pass_modes(renderer) -> PassModes:
 
     def configure_forward_pass_viewport(flags):
         configure_viewport(flags)
-        if flags & RenderFlags.SEG and flags & RenderFlags.OFFSCREEN:
+        single = flags & RenderFlags.SEG or not modes.multisample
+        if single and flags & RenderFlags.OFFSCREEN:
             # Segmentation passes rasterize with multisampling off (pixel centres): drawn into
             # the single-sample framebuffer they give the same pixels without writing,
-            # clearing and resolving four samples each.
+            # clearing and resolving four samples each. A shaded pass goes there too when
+            # modes.multisample is off.
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)
 
     def read_main_framebuffer(scene, flags):
-        if flags & RenderFlags.SEG:
-            if modes.read_depth:
-                raise ValueError("a segmentation pass reads colour only (read_depth=False)")
-        elif modes.read_depth or flags & RenderFlags.DEPTH_ONLY:
+        seg = flags & RenderFlags.SEG
+        if seg and modes.read_depth:
+            raise ValueError("a segmentation pass reads colour only (read_depth=False)")
+        wants_depth = not seg and (modes.read_depth or flags & RenderFlags.DEPTH_ONLY)
+        if wants_depth and modes.multisample:
             return read(scene, flags)
-        if modes.read_format == "none":
+        if not wants_depth and modes.read_format == "none":
             return None, None
         width, height = renderer._main_fb_dims
-        if not flags & RenderFlags.SEG:
+        if not seg and modes.multisample:
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb_ms)
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)
             GL.glBlitFramebuffer(
                 0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
             )
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb)
-        if modes.read_format == "red":
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        depth = None
+        if wants_depth:
+            window = np.empty((height, width), dtype=np.float32)
+            GL.glReadPixels(0, 0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, window)
+            camera = scene.main_camera_node.camera
+            depth = metric_depth(window[::-1], camera.znear, camera.zfar)
+            if flags & RenderFlags.DEPTH_ONLY:
+                return depth
+        if modes.read_format == "red" and not wants_depth:
             shape, fmt = (height, width), GL.GL_RED
         elif flags & RenderFlags.RGBA:
             shape, fmt = (height, width, 4), GL.GL_RGBA
         else:
             shape, fmt = (height, width, 3), GL.GL_RGB
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         pixels = np.empty(shape, dtype=np.uint8)
         GL.glReadPixels(0, 0, width, height, fmt, GL.GL_UNSIGNED_BYTE, pixels)
-        return pixels[::-1], None
+        return pixels[::-1], depth
 
     renderer._read_main_framebuffer = read_main_framebuffer
     renderer._configure_forward_pass_viewport = configure_forward_pass_viewport
