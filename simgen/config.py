@@ -51,7 +51,7 @@ class ImageConfig(_Model):
     antialias: bool = Field(
         True,
         description="Draw the shaded pass with 4x multisampling (smooth edges). false: one "
-        "sample per pixel, jagged edges, about a quarter less render time on a CPU "
+        "sample per pixel, jagged edges, a fifth to a quarter less time per image on a CPU "
         "(docs/benchmarks.md); labels are the same either way.",
     )
 
