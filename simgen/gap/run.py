@@ -250,9 +250,8 @@ def run_gap(
         advance = bar(f"loading {name} images", len(data.samples))
         prepared[name] = prepare(data, size, progress=advance)
     judge.prepare(prepared, bar)
-    entries = len(sets["synthetic"].samples) * getattr(judge, "cached_copies", {}).get(
-        "synthetic", 1
-    )
+    copies: dict[str, int] = getattr(judge, "cached_copies", {})  # judges that cache features
+    entries = len(sets["synthetic"].samples) * copies.get("synthetic", 1)
     passes = synthetic_passes(steps, batch, entries)
     if passes < 1:
         say(
@@ -406,7 +405,7 @@ def run_gap(
             "input_size": size[0] if size[0] == size[1] else size_text(size),
             "device": device,
             "threads": torch.get_num_threads(),
-            "cached_copies": getattr(judge, "cached_copies", None) or None,
+            "cached_copies": copies or None,
             "augment": None if backbone == "scratch" else judge.augment.model_dump(mode="json"),
             "adabn": {"layers": adapted, "images": len(sets["unlabeled"].samples)}
             if adabn
