@@ -7,7 +7,8 @@ import pytest
 
 from simgen.assets import load_entry
 from simgen.config import ObjectEntry
-from simgen.labels import annotate, mask_bbox, rasterize_triangles
+from simgen.geometry import project
+from simgen.labels import annotate, camera_points, mask_bbox, rasterize_triangles, silhouette
 from simgen.render.pyrender_egl import PyrenderRenderer
 from simgen.scene import CameraView, ObjectInstance, SceneSample
 
@@ -195,6 +196,58 @@ def test_rasterizer_equals_a_per_pixel_test(seed, vertices):
             rasterize_triangles(uv, faces, width, height),
             _per_pixel_rasterization(uv, faces, width, height),
         )
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("asset_index", [0, 1])
+def test_silhouette_box_reaches_past_the_border(assets, seed, asset_index):
+    # An object cut by the border: its mask is the silhouette inside the image, its box the
+    # tight box of the whole silhouette (pixel centres past the border too) clipped to the
+    # image, as a per-pixel test over a canvas one image size beyond each border gives them.
+    width, height = 40, 30
+    view = CameraView(
+        width=width,
+        height=height,
+        K=np.array([[60.0, 0, 20.3], [0, 63.0, 14.6], [0, 0, 1]]),
+        pose=np.eye(4),
+    )
+    rng = np.random.default_rng(seed)
+    asset = assets[asset_index]
+    for _ in range(4):
+        angles = rng.uniform(-np.pi, np.pi, 3)
+        pose = np.eye(4)
+        pose[:3, :3] = _rotation(angles)
+        pose[:3, 3] = (rng.uniform(-0.45, 0.45), rng.uniform(-0.35, 0.35), rng.uniform(0.7, 1.2))
+        mask, box = silhouette(asset, pose, 1.0, view)
+        uv = project(view.K, camera_points(asset, pose, 1.0, view))
+        canvas = _per_pixel_rasterization(
+            uv + np.array([width, height]), asset.faces, 3 * width, 3 * height
+        )
+        np.testing.assert_array_equal(mask, canvas[height : 2 * height, width : 2 * width])
+        if not canvas.any():
+            assert box is None
+            continue
+        x0, y0, x1, y1 = mask_bbox(canvas)
+        expected = (
+            min(max(x0 - width, 0), width),
+            min(max(y0 - height, 0), height),
+            min(max(x1 - width, 0), width),
+            min(max(y1 - height, 0), height),
+        )
+        if expected[0] >= expected[2] or expected[1] >= expected[3]:
+            assert box is None
+        else:
+            assert box == expected
+
+
+def _rotation(angles: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation about x, then y, then z by ``angles`` (radians)."""
+    cx, cy, cz = np.cos(angles)
+    sx, sy, sz = np.sin(angles)
+    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+    return rz @ ry @ rx
 
 
 def _outside(points: np.ndarray, hull_points: np.ndarray) -> float:
