@@ -14,7 +14,12 @@ from simgen.assets import load_entry
 from simgen.config import ObjectEntry
 from simgen.geometry import OPENGL_FROM_OPENCV, look_at
 from simgen.labels import annotate, silhouette
-from simgen.render.gl_passes import NO_SLOT, label_color
+from simgen.render.gl_passes import (
+    NO_SLOT,
+    SHADED_LABELS_DEFINE,
+    add_label_outputs,
+    label_color,
+)
 from simgen.render.pyrender_egl import PyrenderRenderer, composite_background
 from simgen.render.shadows import (
     LIGHT_COUNTS_DEFINE,
@@ -338,7 +343,8 @@ def test_single_sample_shaded_pass_changes_edges_only(renderer, shadows):
     )
     smooth = renderer.render(sample, 0)
     jagged = renderer.render(dataclasses.replace(sample, antialias=False), 0)
-    # The labels never come from the shaded pass.
+    # The labels do not depend on the shaded pass's sampling (the single-sampled one draws
+    # them itself, the multisampled one leaves them to a label pass).
     np.testing.assert_array_equal(smooth.instance_ids, jagged.instance_ids)
     assert smooth.amodal_slots == jagged.amodal_slots
     for a, b in zip(smooth.amodal_words, jagged.amodal_words, strict=True):
@@ -408,3 +414,101 @@ def test_a_scene_background_is_drawn_for_its_own_views(renderer):
         images.setdefault((id(scene), view), rgb)
         np.testing.assert_array_equal(rgb, images[id(scene), view])
     assert (images[id(first), 0] != images[id(second), 0]).any()
+
+
+def _scattered_sample(seed: int, background: str, shadows: bool):
+    """Cubes and balls scattered and piled (hiding each other, some cut by the border; 40
+    labeled: two silhouette words), single-sampled, on a ground plane with ``background``
+    ``colour``, ``composite`` (a texture behind, blended by coverage) or ``dome`` (a textured
+    sphere drawn with both faces)."""
+    from simgen.randomize.texture import TextureConfig, sample_texture
+
+    rng = np.random.default_rng(seed)
+    objects = [
+        make_object(
+            i + 1,
+            i % 2,
+            (*rng.uniform(-0.25, 0.25, 2), rng.uniform(0.0, 0.15)),
+            ("cube", "ball")[i % 2],
+        )
+        for i in range(44)
+    ]
+    objects += [dataclasses.replace(make_object(45, 0, (0.0, 0.1, 0.1)), labeled=False)]
+    sample = make_sample(
+        objects,
+        [make_light("directional", (0.6, 0.2, 1.0)), make_light("spot", (-0.4, 0.4, 1.0))],
+        [make_view((0.3, -0.5, 0.45)), make_view((-0.2, 0.15, 0.6), (0.1, 0.1, 0.0))],
+        shadows=shadows,
+        ground=0.6,
+    )
+    sample = dataclasses.replace(sample, antialias=False)
+    if background == "colour":
+        return sample
+    texture = sample_texture(TextureConfig(p=1.0), rng)
+    return dataclasses.replace(
+        sample, background_texture=texture, background_composite=background == "composite"
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(
+    ("background", "shadows"), [("colour", True), ("composite", True), ("dome", False)]
+)
+def test_one_geometry_pass_gives_the_label_pass_outputs(renderer, seed, background, shadows):
+    # A single-sampled view draws its labels in the shaded pass (one geometry pass): the
+    # image, depth, instance map and every silhouette bit equal those of a shaded pass
+    # followed by a label pass of its own.
+    sample = _scattered_sample(seed, background, shadows)
+    outputs = {}
+    for one_pass in (True, False):
+        renderer.one_pass_labels = one_pass
+        try:
+            outputs[one_pass] = [renderer.render(sample, v) for v in range(len(sample.views))]
+        finally:
+            renderer.one_pass_labels = True
+    for one, two in zip(outputs[True], outputs[False], strict=True):
+        assert len(one.amodal_words) == 2 and len(one.amodal_slots) > 10
+        assert one.amodal_slots == two.amodal_slots
+        np.testing.assert_array_equal(one.rgb, two.rgb)
+        np.testing.assert_array_equal(one.depth, two.depth)
+        np.testing.assert_array_equal(one.instance_ids, two.instance_ids)
+        for a, b in zip(one.amodal_words, two.amodal_words, strict=True):
+            np.testing.assert_array_equal(a, b)
+        hidden = [
+            k for k in one.amodal_slots if (one.amodal_mask(k) & (one.instance_ids != k)).any()
+        ]
+        assert hidden  # bits set where the object is hidden too
+    # A multisampled view of the same scene keeps its separate label pass: same labels.
+    smooth = renderer.render(dataclasses.replace(sample, antialias=True), 0)
+    np.testing.assert_array_equal(smooth.instance_ids, outputs[True][0].instance_ids)
+    # Colour only, labels only, and the image of a pass without labels stay the same.
+    np.testing.assert_array_equal(
+        renderer.render(sample, 0, labels=False).rgb, outputs[True][0].rgb
+    )
+    labels_only = renderer.render(sample, 1, color=False)
+    np.testing.assert_array_equal(labels_only.instance_ids, outputs[True][1].instance_ids)
+
+
+def test_label_outputs_are_compiled_apart(renderer):
+    # Shaded programs that write labels are other programs than those that do not; the
+    # material set the warm-up compiles for ignores the difference.
+    sample = _scattered_sample(0, "colour", True)
+    renderer.render(sample, 0, labels=False)
+    renderer.render(sample, 0)
+    cache = renderer._offscreen._renderer._program_cache
+    keys = [str(key) for key in cache._program_cache if LIGHT_COUNTS_DEFINE in str(key)]
+    with_labels = [key for key in keys if SHADED_LABELS_DEFINE in key]
+    assert with_labels and len(with_labels) < len(keys)
+    assert not any(SHADED_LABELS_DEFINE in str(material) for material in cache.materials)
+
+
+def test_label_outputs_patch_is_checked():
+    import pyrender
+
+    source = (Path(pyrender.__file__).parent / "shaders" / "mesh.frag").read_text()
+    patched = add_label_outputs(patch_mesh_shader(source, (1, 1, 0)))
+    assert patched.startswith("#version 430 core") and "void shade()" in patched
+    assert patched.count("void main()") == 1 and "imageAtomicOr" in patched
+    for broken in (source.replace("void main()", "void main ()"), "#version 450 core"):
+        with pytest.raises(RuntimeError, match=r"pyrender==0\.1\.45"):
+            add_label_outputs(broken)

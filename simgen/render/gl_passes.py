@@ -1,5 +1,5 @@
-"""Two extra modes for a pyrender ``Renderer``: colour-only readback and one label pass that
-gives both the instance map and every full (amodal) silhouette.
+"""Extra modes for a pyrender ``Renderer``: colour-only readback, one label pass that gives both
+the instance map and every full (amodal) silhouette, and those labels drawn by the shaded pass.
 
 * Colour only: pyrender resolves, reads and linearizes the depth buffer after every pass; when
   depth is not wanted (label passes, datasets without depth) only colour is read, and only the
@@ -13,9 +13,17 @@ gives both the instance map and every full (amodal) silhouette.
   and vertex transforms as the instance map. Segmentation passes draw into pyrender's
   single-sample framebuffer: with multisampling off the pixels are the same, and no four-sample
   buffer is written, cleared and resolved.
+* Labels in the shaded pass: a single-sampled view (``image.antialias: false``) needs no label
+  pass. Its shaded pass draws with :func:`add_label_outputs` programs, which also write the
+  instance id to a second colour attachment (:class:`InstanceTarget`) and set the silhouette
+  bits. Same primitives, vertex transforms, culling (back faces, but for double-sided meshes:
+  only the background dome, id 0, behind everything) and depth test as the label pass, so the
+  same instance map and bits (tested against the two-pass path); each mesh's vertices are
+  transformed and its triangles set up once per view instead of twice. The cost: fragments
+  that write to an image are shaded before the depth test, so hidden surfaces are shaded too.
 
-The code that installs both into pyrender (replacing private methods of its ``Renderer``) is in
-:mod:`simgen.render.pyrender_patches` (patches 4 and 8).
+The code that installs these into pyrender (replacing private methods of its ``Renderer``) is in
+:mod:`simgen.render.pyrender_patches` (patches 4, 8 and 10).
 """
 
 from __future__ import annotations
@@ -30,23 +38,86 @@ from simgen.render.base import AMODAL_BITS
 NO_SLOT = 0xFFFF
 """Slot of a node without a silhouette bit (unlabeled: the ground, props, distractors)."""
 
-LABEL_FRAG = """#version 430 core
-// simgen: instance id in red, and the node's bit in its full-silhouette word (atomic OR)
-uniform vec3 color;  // (instance id, slot & 255, slot >> 8) / 255
+SILHOUETTE_BIT = """
 layout(r32ui, binding = 0) uniform uimage2DArray silhouettes;
-out vec4 frag_color;
 
-void main()
+// Set a node's bit in its full-silhouette word: its label colour is (instance id, slot & 255,
+// slot >> 8) / 255, slot 65535 for a node without a bit.
+void set_silhouette_bit(vec3 label)
 {
-    uint slot = uint(round(color.g * 255.0)) + 256u * uint(round(color.b * 255.0));
+    uint slot = uint(round(label.g * 255.0)) + 256u * uint(round(label.b * 255.0));
     if (slot != 65535u) {
         ivec3 word = ivec3(ivec2(gl_FragCoord.xy), int(slot / 32u));
         imageAtomicOr(silhouettes, word, 1u << (slot % 32u));
     }
+}
+"""
+"""GLSL (4.3) declaration of the silhouette words and the function that sets a node's bit."""
+
+LABEL_FRAG = (
+    """#version 430 core
+// simgen: instance id in red, and the node's bit in its full-silhouette word (atomic OR)
+uniform vec3 color;  // (instance id, slot & 255, slot >> 8) / 255
+out vec4 frag_color;
+"""
+    + SILHOUETTE_BIT
+    + """
+void main()
+{
+    set_silhouette_bit(color);
     frag_color = vec4(color.r, 0.0, 0.0, 1.0);
 }
 """
+)
 """Fragment shader of the label pass (replaces pyrender's ``segmentation.frag``)."""
+
+SHADED_LABELS_DEFINE = "SIMGEN_SHADED_LABELS"
+"""Define (in a program's key) of the shaded programs that also write the label pass's
+outputs (:func:`add_label_outputs`)."""
+
+MESH_VERSION = "#version 330 core"
+MESH_OUTPUT = "out vec4 frag_color;"
+MESH_MAIN = "void main()"
+
+
+def add_label_outputs(text: str) -> str:
+    """A shaded fragment shader (pyrender's ``mesh.frag``) that also writes what
+    :data:`LABEL_FRAG` writes: the instance id (red of output 1, alpha 1 so that blending
+    leaves it whole) and the node's bit in its silhouette word, from the uniform
+    ``simgen_label`` (the node's label colour). Its ``main`` becomes ``shade``, called after.
+
+    The bits are set by every fragment, hidden or not, as in the label pass, so drawn in the
+    single-sample framebuffer with the same primitives, culling and vertex transforms, one
+    geometry pass gives the image, the instance map and the full silhouettes.
+
+    Raises:
+        RuntimeError: the source lacks the version, output or ``main`` it replaces.
+    """
+    missing = [part for part in (MESH_VERSION, MESH_OUTPUT, MESH_MAIN) if part not in text]
+    if missing:
+        raise RuntimeError(
+            f"pyrender's mesh.frag lacks {missing[0]!r}, which simgen patches; simgen expects "
+            "pyrender==0.1.45"
+        )
+    outputs = (
+        "layout(location = 0) out vec4 frag_color;\n"
+        "layout(location = 1) out vec4 simgen_label_id;  // simgen: the instance map\n"
+        "uniform vec3 simgen_label;  // (instance id, slot & 255, slot >> 8) / 255\n"
+        + SILHOUETTE_BIT
+    )
+    text = text.replace(MESH_VERSION, "#version 430 core", 1).replace(MESH_OUTPUT, outputs, 1)
+    text = text.replace(MESH_MAIN, "void shade()", 1)
+    return (
+        text
+        + """
+void main()
+{
+    set_silhouette_bit(simgen_label);
+    simgen_label_id = vec4(simgen_label.r, 0.0, 0.0, 1.0);
+    shade();
+}
+"""
+    )
 
 
 @dataclass
@@ -63,6 +134,12 @@ class PassModes:
     """Whether a shaded pass draws into the 4x multisampled framebuffer (then resolved) or
     straight into the single-sample one, one sample per pixel centre, as label passes always
     do."""
+    shaded_labels: dict | None = None
+    """node -> label colour bytes (:func:`slot_colors`) when the next shaded pass
+    (single-sample only) also writes the instance map and the silhouette bits of the label
+    pass; ``None``: it does not."""
+    label_ids: np.ndarray | None = None
+    """The (H, W) uint8 instance map that such a pass read (row 0 at the image's top)."""
 
 
 def label_color(instance_id: int, slot: int) -> tuple[int, int, int]:
@@ -113,6 +190,98 @@ class SilhouetteWords:
             self._texture, self._shape = None, None
 
 
+class InstanceTarget:
+    """The second colour attachment a shaded pass with label outputs writes the instance map
+    to: an R8 texture (one per GL context), attached to pyrender's single-sample framebuffer
+    for that pass only."""
+
+    def __init__(self) -> None:
+        self._texture = None
+        self._shape: tuple[int, int] | None = None
+
+    def attach(self, width: int, height: int) -> None:
+        """Attach a zeroed (height, width) R8 texture to the bound draw framebuffer as colour
+        attachment 1 and draw to both attachments; writes to it stay masked until
+        :meth:`unmask` (pyrender clears the colour buffers with the scene's background colour
+        after this)."""
+        from OpenGL import GL
+
+        if self._shape != (height, width):
+            self.delete()
+            self._texture = GL.glGenTextures(1)
+            GL.glBindTexture(GL.GL_TEXTURE_2D, self._texture)
+            GL.glTexStorage2D(GL.GL_TEXTURE_2D, 1, GL.GL_R8, width, height)
+            GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+            self._shape = (height, width)
+        GL.glClearTexImage(self._texture, 0, GL.GL_RED, GL.GL_UNSIGNED_BYTE, None)
+        GL.glFramebufferTexture2D(
+            GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT1, GL.GL_TEXTURE_2D, self._texture, 0
+        )
+        GL.glDrawBuffers(2, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1])
+        GL.glColorMaski(1, GL.GL_FALSE, GL.GL_FALSE, GL.GL_FALSE, GL.GL_FALSE)
+
+    @staticmethod
+    def unmask() -> None:
+        """Let draws write the instance map (after the pass's clear)."""
+        from OpenGL import GL
+
+        GL.glColorMaski(1, GL.GL_TRUE, GL.GL_TRUE, GL.GL_TRUE, GL.GL_TRUE)
+
+    def read(self) -> np.ndarray:
+        """The (H, W) uint8 instance map, row 0 at the image's top (from the bound read
+        framebuffer)."""
+        from OpenGL import GL
+
+        height, width = self._shape
+        pixels = np.empty((height, width), dtype=np.uint8)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT1)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        GL.glReadPixels(0, 0, width, height, GL.GL_RED, GL.GL_UNSIGNED_BYTE, pixels)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        return pixels[::-1]
+
+    @staticmethod
+    def detach() -> None:
+        """Draw to colour attachment 0 only again, as every other pass does; the texture is
+        detached from the bound draw framebuffer."""
+        from OpenGL import GL
+
+        GL.glColorMaski(1, GL.GL_TRUE, GL.GL_TRUE, GL.GL_TRUE, GL.GL_TRUE)
+        GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
+        GL.glFramebufferTexture2D(
+            GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT1, GL.GL_TEXTURE_2D, 0, 0
+        )
+
+    def delete(self) -> None:
+        """Free the texture (in the current context)."""
+        from OpenGL import GL
+
+        if self._texture is not None:
+            GL.glDeleteTextures([self._texture])
+            self._texture, self._shape = None, None
+
+
+def slot_colors(ids: dict, labeled: Sequence) -> dict:
+    """node -> label colour bytes (:func:`label_color`) of every node of ``ids`` (node ->
+    instance id, 0..255), where ``labeled[k]`` gets slot ``k`` and any other node
+    :data:`NO_SLOT`.
+
+    Raises:
+        ValueError: ``labeled`` has :data:`NO_SLOT` nodes or more.
+    """
+    if len(labeled) >= NO_SLOT:
+        raise ValueError(f"at most {NO_SLOT - 1} labeled objects per scene")
+    slots = {node: k for k, node in enumerate(labeled)}
+    return {node: label_color(value, slots.get(node, NO_SLOT)) for node, value in ids.items()}
+
+
+def bind_words(offscreen, words: SilhouetteWords, labeled: int) -> None:
+    """Bind ``words`` cleared, with a layer per :data:`~simgen.render.base.AMODAL_BITS` of
+    ``labeled`` nodes, at the ``OffscreenRenderer``'s size."""
+    layers = max(1, -(-labeled // AMODAL_BITS))
+    words.bind_cleared(offscreen.viewport_width, offscreen.viewport_height, layers)
+
+
 def label_pass(
     offscreen, modes: PassModes, words: SilhouetteWords, scene, ids: dict, labeled: Sequence
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
@@ -134,13 +303,8 @@ def label_pass(
     """
     from pyrender.constants import RenderFlags
 
-    if len(labeled) >= NO_SLOT:
-        raise ValueError(f"at most {NO_SLOT - 1} labeled objects per scene")
-    slots = {node: k for k, node in enumerate(labeled)}
-    colors = {node: label_color(value, slots.get(node, NO_SLOT)) for node, value in ids.items()}
-    layers = max(1, -(-len(labeled) // AMODAL_BITS))
-    width, height = offscreen.viewport_width, offscreen.viewport_height
-    words.bind_cleared(width, height, layers)
+    colors = slot_colors(ids, labeled)
+    bind_words(offscreen, words, len(labeled))
     modes.read_depth, modes.read_format = False, "red"
     try:
         seg, _ = offscreen.render(scene, flags=RenderFlags.SEG, seg_node_map=colors)

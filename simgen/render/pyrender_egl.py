@@ -29,7 +29,7 @@ from simgen.render.colour import (
     paint_vertex_colors,
     recolor_parts,
 )
-from simgen.render.gl_passes import SilhouetteWords, label_pass
+from simgen.render.gl_passes import SilhouetteWords, bind_words, label_pass, slot_colors
 from simgen.render.pyrender_patches import (
     current_context,
     import_pyrender,
@@ -116,6 +116,10 @@ class PyrenderRenderer:
     """
 
     constant_light_loops: bool = True
+    one_pass_labels: bool = True
+    """Draw a single-sampled view's labels (instance map and full silhouettes) in its shaded
+    pass, one geometry pass instead of two (same pixels and labels); ``False``: a label pass of
+    their own, as multisampled views always have (benchmarks, tests)."""
     warm_light_counts: Sequence[tuple[int, int, int]] = ()
     """(directional, spot, point) light counts to compile the shaded pass for, for every kind
     of material as soon as a scene brings it (:meth:`_warm_up`; set by :meth:`warm_shaders`);
@@ -461,6 +465,9 @@ class PyrenderRenderer:
         self._shadows.skip = True
         self._modes.read_depth, self._modes.read_format = False, "none"
         self._modes.multisample = sample.antialias  # the framebuffer the views draw into
+        if self.one_pass_labels and not sample.antialias:  # the programs the views draw with
+            self._modes.shaded_labels = {}  # every node without a silhouette bit
+            cache.label_outputs = True
         try:
             for n_directional, n_spot, n_point in counts:
                 lights = (
@@ -482,6 +489,8 @@ class PyrenderRenderer:
             self._shadows.skip = False
             self._modes.read_depth, self._modes.read_format = True, "rgb"
             self._modes.multisample = True
+            self._modes.shaded_labels = None
+            cache.label_outputs = False
             self._shadows.forget()  # the real scene's maps were taken out of the context
         self._warmed |= cache.materials
         self.programs_warmed += cache.compiled - before
@@ -535,7 +544,9 @@ class PyrenderRenderer:
         camera_node = scene.add(self._camera(view), pose=view.pose @ OPENGL_FROM_OPENCV)
         self._cached = (sample, scene, seg_map, camera_node)
 
-        rgb = depth_out = None
+        labeled = [node for node, value in seg_map.items() if value]
+        one_pass = color and labels and self.one_pass_labels and not sample.antialias
+        rgb = depth_out = ids = words = None
         if color:
             flags = pyrender.RenderFlags.NONE
             if sample.shadows:
@@ -553,6 +564,10 @@ class PyrenderRenderer:
                 if self.constant_light_loops
                 else None
             )
+            if one_pass:
+                bind_words(renderer, self._words, len(labeled))
+                self._modes.shaded_labels = slot_colors(seg_map, labeled)
+                program_cache(renderer).label_outputs = True
             try:
                 if sample.background_texture is not None and sample.background_composite:
                     rgba, depth_image = renderer.render(
@@ -563,15 +578,20 @@ class PyrenderRenderer:
                     rgb, depth_image = renderer.render(scene, flags=flags)
             finally:
                 self._modes.read_depth, self._modes.multisample = True, True
+                self._modes.shaded_labels = None
+                program_cache(renderer).label_outputs = False
             rgb = np.ascontiguousarray(rgb)
             if depth:
                 depth_out = np.ascontiguousarray(depth_image, dtype=np.float32)
+            if one_pass:
+                ids, words = self._modes.label_ids.astype(np.int32), self._words.read()
+                self._modes.label_ids = None
             if self.warm_light_counts and self.constant_light_loops:
                 self._warm_up(sample, flags)
         if not labels:
             return RenderOutput(rgb=rgb, depth=depth_out, instance_ids=None)
-        labeled = [node for node, value in seg_map.items() if value]
-        ids, words = label_pass(renderer, self._modes, self._words, scene, seg_map, labeled)
+        if ids is None or words is None:
+            ids, words = label_pass(renderer, self._modes, self._words, scene, seg_map, labeled)
         present = set(np.flatnonzero(np.bincount(ids.ravel())).tolist())
         return RenderOutput(
             rgb=rgb,

@@ -63,7 +63,16 @@ The patches (what each changes, why, and the internals it relies on):
    passes do when ``PassModes.multisample`` is off (``image.antialias: false``; their depth is
    then read from it too, :func:`metric_depth`). Relies on ``Renderer._main_fb``,
    ``Renderer._main_fb_ms`` and ``Renderer._main_fb_dims``.
-9. **Private members read** (accessors): ``OffscreenRenderer._renderer`` (the pyrender
+10. **Labels in the shaded pass** (:func:`install_pass_modes`): replaces the renderer's private
+    ``Renderer._bind_lighting(scene, program, node, flags)`` on the instance, which pyrender
+    calls for every primitive of a shaded pass after the pass's clear, to also set the node's
+    label colour (uniform ``simgen_label``). With ``PassModes.shaded_labels`` set, a
+    single-sample shaded pass draws with programs that also write the instance map (to an R8
+    texture attached as colour attachment 1 of ``Renderer._main_fb`` for that pass) and the
+    silhouette bits (:func:`~simgen.render.gl_passes.add_label_outputs`): one geometry pass
+    instead of a shaded and a label pass, with the same primitives, culling and vertex
+    transforms, so the same pixels.
+11. **Private members read** (accessors): ``OffscreenRenderer._renderer`` (the pyrender
    ``Renderer``; :func:`inner_renderer`), ``OffscreenRenderer._platform.make_current`` /
    ``make_uncurrent`` (:func:`current_context`), ``Renderer._compute_max_n_lights(flags)``
    (:func:`light_limits`) and ``Renderer._program_cache`` (:func:`program_cache`,
@@ -83,7 +92,15 @@ from importlib import metadata
 import numpy as np
 
 from simgen.errors import SimgenError
-from simgen.render.gl_passes import LABEL_FRAG, PassModes
+from simgen.render.gl_passes import (
+    LABEL_FRAG,
+    NO_SLOT,
+    SHADED_LABELS_DEFINE,
+    InstanceTarget,
+    PassModes,
+    add_label_outputs,
+    label_color,
+)
 from simgen.render.shadows import (
     LIGHT_COUNTS_DEFINE,
     MAX_SPECIALIZED_PROGRAMS,
@@ -240,8 +257,10 @@ def shader_cache_class(pyrender):
 
     Set the cache's ``light_counts`` (directional, spot, point lights bound by pyrender) before
     a shaded pass: programs are then compiled, and cached, per light counts (``None``:
-    pyrender's loops over uniform counts). ``materials`` collects the shaders and defines
-    (light counts aside) of every specialized program compiled: one per kind of material.
+    pyrender's loops over uniform counts). With ``label_outputs`` set, shaded programs also
+    write the label pass's outputs (:func:`~simgen.render.gl_passes.add_label_outputs`;
+    compiled apart). ``materials`` collects the shaders and defines (those of the pass aside)
+    of every specialized program compiled: one per kind of material.
     """
     from OpenGL import GL
     from pyrender.shader_program import ShaderProgram, ShaderProgramCache
@@ -255,6 +274,8 @@ def shader_cache_class(pyrender):
                 counts = self.defines.get(LIGHT_COUNTS_DEFINE)
                 counts = None if counts is None else tuple(int(c) for c in counts.split(","))
                 text = patch_mesh_shader(text, counts)
+                if SHADED_LABELS_DEFINE in self.defines:
+                    text = add_label_outputs(text)
             return text
 
         def _add_to_context(self):
@@ -302,6 +323,8 @@ def shader_cache_class(pyrender):
 
     class PatchedProgramCache(ShaderProgramCache):
         light_counts: tuple[int, int, int] | None = None
+        label_outputs: bool = False
+        """Whether shaded programs also write the label pass's outputs (compiled apart)."""
         max_specialized: int = MAX_SPECIALIZED_PROGRAMS
 
         def __init__(self, shader_dir=None):
@@ -310,11 +333,16 @@ def shader_cache_class(pyrender):
             self.materials: set[tuple] = set()
 
         def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
-            specialized = fragment_shader == "mesh.frag" and self.light_counts is not None
+            shaded = fragment_shader == "mesh.frag"
+            specialized = shaded and self.light_counts is not None
             material = defines or {}
+            extra = {}  # defines of the pass, not of the material
             if specialized:
-                counts = ",".join(str(int(c)) for c in self.light_counts)
-                defines = {**material, LIGHT_COUNTS_DEFINE: counts}
+                extra[LIGHT_COUNTS_DEFINE] = ",".join(str(int(c)) for c in self.light_counts)
+            if shaded and self.label_outputs:
+                extra[SHADED_LABELS_DEFINE] = "1"
+            if extra:
+                defines = {**material, **extra}
             program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
             if program._program_id is None:  # new: not compiled yet
                 program.__class__ = PatchedProgram
@@ -460,14 +488,21 @@ def metric_depth(window: np.ndarray, znear: float, zfar: float | None) -> np.nda
 
 def install_pass_modes(renderer) -> PassModes:
     """Patch a pyrender ``Renderer`` so that :class:`~simgen.render.gl_passes.PassModes`
-    controls its readback, and segmentation passes (and shaded passes with
-    ``modes.multisample`` off) draw into the single-sample framebuffer (patch 8)."""
+    controls its readback, segmentation passes (and shaded passes with ``modes.multisample``
+    off) draw into the single-sample framebuffer (patch 8), and a shaded pass given
+    ``modes.shaded_labels`` also writes the instance map and the silhouette bits (patch 10)."""
     from OpenGL import GL
     from pyrender.constants import RenderFlags
 
     modes = PassModes()
     read = renderer._read_main_framebuffer
     configure_viewport = renderer._configure_forward_pass_viewport
+    bind_lighting = renderer._bind_lighting
+    target = InstanceTarget()
+    unlabeled = label_color(0, NO_SLOT)
+
+    def labels_drawn(flags) -> bool:
+        return not flags & RenderFlags.SEG and modes.shaded_labels is not None
 
     def configure_forward_pass_viewport(flags):
         configure_viewport(flags)
@@ -478,8 +513,31 @@ def install_pass_modes(renderer) -> PassModes:
             # clearing and resolving four samples each. A shaded pass goes there too when
             # modes.multisample is off.
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)
+        if labels_drawn(flags):
+            if modes.multisample or not flags & RenderFlags.OFFSCREEN:
+                raise ValueError("a shaded pass writes labels only single-sampled, offscreen")
+            target.attach(*renderer._main_fb_dims)
+
+    def bind_lighting_and_label(scene, program, node, flags):
+        # pyrender binds the lights for every primitive of a shaded pass, after its clear
+        bind_lighting(scene, program, node, flags)
+        if labels_drawn(flags):
+            color = modes.shaded_labels.get(node, unlabeled)  # bytes, as pyrender's SEG pass
+            program.set_uniform("simgen_label", np.asarray(color, dtype=np.float64) / 255.0)
+            target.unmask()
 
     def read_main_framebuffer(scene, flags):
+        if not labels_drawn(flags):
+            return read_pass(scene, flags)
+        try:
+            result = read_pass(scene, flags)
+            if modes.read_depth or modes.read_format != "none":
+                modes.label_ids = target.read()  # the pass bound the framebuffer for reading
+            return result
+        finally:
+            target.detach()
+
+    def read_pass(scene, flags):
         seg = flags & RenderFlags.SEG
         if seg and modes.read_depth:
             raise ValueError("a segmentation pass reads colour only (read_depth=False)")
@@ -517,6 +575,7 @@ def install_pass_modes(renderer) -> PassModes:
 
     renderer._read_main_framebuffer = read_main_framebuffer
     renderer._configure_forward_pass_viewport = configure_forward_pass_viewport
+    renderer._bind_lighting = bind_lighting_and_label
     return modes
 
 
@@ -534,7 +593,7 @@ class PatchedContext:
 
 
 def patch_context(offscreen, pyrender) -> PatchedContext:
-    """Install patches 4, 6 and 8 in a new ``OffscreenRenderer``'s renderer (its program
+    """Install patches 4, 6, 8 and 10 in a new ``OffscreenRenderer``'s renderer (its program
     cache is replaced by a :func:`shader_cache_class` one)."""
     inner = inner_renderer(offscreen)
     inner._program_cache = shader_cache_class(pyrender)()
