@@ -1,14 +1,15 @@
 #!/usr/bin/env python
-"""Benchmark: settling the default scene's drops with pybullet, per scene.
+"""Benchmark: settling a scene's drops with pybullet, per scene.
 
-Samples ``--scenes`` scenes of the default tabletop scene (seed 0, or ``--set`` overrides) and
-settles them one after the other in one pybullet client, printing milliseconds per scene (wall
-and CPU), the mean and largest step counts and how many scenes hit ``physics.max_steps``.
+Samples ``--scenes`` scenes of the default tabletop scene (or ``--scene FILE``; seed 0, or
+``--set`` overrides) and settles them one after the other in one pybullet client, printing
+milliseconds per scene (wall and CPU), the mean and largest step counts and how many scenes
+hit ``physics.max_steps``.
 Collision hulls are simplified before the timed region. ``--max-hull-vertices N`` changes
 ``simgen.physics.collision.MAX_HULL_VERTICES`` (a large N keeps every vertex of the convex hull).
 
-Usage: python scripts/bench_physics.py [--scenes 24] [--set physics.rolling_friction=0.001]
-       [--max-hull-vertices 100000]
+Usage: python scripts/bench_physics.py [--scene scenes/lmo.yaml] [--scenes 24]
+       [--set physics.rolling_friction=0.001] [--max-hull-vertices 100000]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scene", default=None, help="scene file (default: the built-in scene)")
     parser.add_argument("--scenes", type=int, default=24)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
     parser.add_argument("--max-hull-vertices", type=int, default=None)
@@ -30,15 +32,16 @@ def main() -> None:
     from simgen.assets import load_catalog
     from simgen.config import load_config
     from simgen.physics.world import PhysicsWorld
+    from simgen.produce.physics_helper import catalog_masses
     from simgen.randomize import sample_scene
 
-    config = load_config(None, ["seed=0", *args.overrides])
+    config = load_config(args.scene, ["seed=0", *args.overrides])
     if args.max_hull_vertices is not None:
         simgen.physics.collision.MAX_HULL_VERTICES = args.max_hull_vertices
     assets = load_catalog(config)
     for asset in assets:
         asset.hull_vertices  # noqa: B018 - simplify outside the timed region
-    masses = [e.mass for e in config.objects.catalog]
+    masses = catalog_masses(config)  # distractors' entries too
     samples = [sample_scene(config, assets, j) for j in range(args.scenes)]
     with PhysicsWorld() as world:
         wall, cpu = time.perf_counter(), time.process_time()
