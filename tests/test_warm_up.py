@@ -35,18 +35,21 @@ def assets():
     ]
 
 
-@pytest.mark.parametrize("shadows", [True, False])
-def test_warm_up_compiles_every_light_count_and_changes_no_pixel(assets, shadows):
+@pytest.mark.parametrize(("shadows", "antialias"), [(True, True), (False, True), (True, False)])
+def test_warm_up_compiles_every_light_count_and_changes_no_pixel(assets, shadows, antialias):
     # A renderer that compiles its programs up front draws the same pixels (also for a
     # scene's second view, whose shadow maps the warm-up took out of the context) and
-    # compiles no program afterwards.
+    # compiles no program afterwards (single-sampled: the programs that also draw labels).
     objects = [
         make_object(1, 0, (0.0, 0.0, CUBE / 2)),
         make_object(2, 1, (0.12, 0.05, 0.025), "ball"),
     ]
     views = [make_view((0.3, -0.6, 0.7)), make_view((-0.5, 0.2, 0.6))]
     samples = [
-        make_sample(objects, [make_light(k, e) for k, e in lights], views, shadows=shadows)
+        dataclasses.replace(
+            make_sample(objects, [make_light(k, e) for k, e in lights], views, shadows=shadows),
+            antialias=antialias,
+        )
         for lights in LIGHT_SETS
     ]
     counts = reachable_light_counts(LightsConfig(count=(1, 3)))
