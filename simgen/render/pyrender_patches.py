@@ -70,8 +70,8 @@ The patches (what each changes, why, and the internals it relies on):
     single-sample shaded pass draws with programs that also write the instance map (to an R8
     texture attached as colour attachment 1 of ``Renderer._main_fb`` for that pass) and the
     silhouette bits (:func:`~simgen.render.gl_passes.add_label_outputs`): one geometry pass
-    instead of a shaded and a label pass, with the same primitives, culling and vertex
-    transforms, so the same pixels.
+    instead of a shaded and a label pass, with the same primitives and vertex transforms, so
+    the same pixels (culling differs only for double-sided meshes: the background dome).
 11. **Private members read** (accessors): ``OffscreenRenderer._renderer`` (the pyrender
    ``Renderer``; :func:`inner_renderer`), ``OffscreenRenderer._platform.make_current`` /
    ``make_uncurrent`` (:func:`current_context`), ``Renderer._compute_max_n_lights(flags)``
