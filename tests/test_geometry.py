@@ -9,6 +9,7 @@ from simgen.assets import load_entry
 from simgen.config import ObjectEntry
 from simgen.geometry import project
 from simgen.labels import annotate, camera_points, mask_bbox, rasterize_triangles, silhouette
+from simgen.randomize.pose import uniform_rotation
 from simgen.render.pyrender_egl import PyrenderRenderer
 from simgen.scene import CameraView, ObjectInstance, SceneSample
 
@@ -214,9 +215,8 @@ def test_silhouette_box_reaches_past_the_border(assets, seed, asset_index):
     rng = np.random.default_rng(seed)
     asset = assets[asset_index]
     for _ in range(4):
-        angles = rng.uniform(-np.pi, np.pi, 3)
         pose = np.eye(4)
-        pose[:3, :3] = _rotation(angles)
+        pose[:3, :3] = uniform_rotation(rng)
         pose[:3, 3] = (rng.uniform(-0.45, 0.45), rng.uniform(-0.35, 0.35), rng.uniform(0.7, 1.2))
         mask, box = silhouette(asset, pose, 1.0, view)
         uv = project(view.K, camera_points(asset, pose, 1.0, view))
@@ -238,16 +238,6 @@ def test_silhouette_box_reaches_past_the_border(assets, seed, asset_index):
             assert box is None
         else:
             assert box == expected
-
-
-def _rotation(angles: np.ndarray) -> np.ndarray:
-    """(3, 3) rotation about x, then y, then z by ``angles`` (radians)."""
-    cx, cy, cz = np.cos(angles)
-    sx, sy, sz = np.sin(angles)
-    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
-    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-    return rz @ ry @ rx
 
 
 def _outside(points: np.ndarray, hull_points: np.ndarray) -> float:

@@ -23,7 +23,7 @@ the instance map and every full (amodal) silhouette, and those labels drawn by t
   that write to an image are shaded before the depth test, so hidden surfaces are shaded too.
 
 The code that installs these into pyrender (replacing private methods of its ``Renderer``) is in
-:mod:`simgen.render.pyrender_patches` (patches 4, 8 and 10).
+:mod:`simgen.render.pyrender_patches` (patches 4, 8 and 9).
 """
 
 from __future__ import annotations
@@ -87,8 +87,9 @@ def add_label_outputs(text: str) -> str:
     ``simgen_label`` (the node's label colour). Its ``main`` becomes ``shade``, called after.
 
     The bits are set by every fragment, hidden or not, as in the label pass, so drawn in the
-    single-sample framebuffer with the same primitives, culling and vertex transforms, one
-    geometry pass gives the image, the instance map and the full silhouettes.
+    single-sample framebuffer with the same primitives and vertex transforms, one geometry
+    pass gives the image, the instance map and the full silhouettes (see the module's note on
+    double-sided meshes).
 
     Raises:
         RuntimeError: the source lacks the version, output or ``main`` it replaces.

@@ -590,7 +590,7 @@ class PyrenderRenderer:
                 self._warm_up(sample, flags)
         if not labels:
             return RenderOutput(rgb=rgb, depth=depth_out, instance_ids=None)
-        if ids is None or words is None:
+        if not one_pass:
             ids, words = label_pass(renderer, self._modes, self._words, scene, seg_map, labeled)
         present = set(np.flatnonzero(np.bincount(ids.ravel())).tolist())
         return RenderOutput(

@@ -63,16 +63,16 @@ The patches (what each changes, why, and the internals it relies on):
    passes do when ``PassModes.multisample`` is off (``image.antialias: false``; their depth is
    then read from it too, :func:`metric_depth`). Relies on ``Renderer._main_fb``,
    ``Renderer._main_fb_ms`` and ``Renderer._main_fb_dims``.
-10. **Labels in the shaded pass** (:func:`install_pass_modes`): replaces the renderer's private
-    ``Renderer._bind_lighting(scene, program, node, flags)`` on the instance, which pyrender
-    calls for every primitive of a shaded pass after the pass's clear, to also set the node's
-    label colour (uniform ``simgen_label``). With ``PassModes.shaded_labels`` set, a
-    single-sample shaded pass draws with programs that also write the instance map (to an R8
-    texture attached as colour attachment 1 of ``Renderer._main_fb`` for that pass) and the
-    silhouette bits (:func:`~simgen.render.gl_passes.add_label_outputs`): one geometry pass
-    instead of a shaded and a label pass, with the same primitives and vertex transforms, so
-    the same pixels (culling differs only for double-sided meshes: the background dome).
-11. **Private members read** (accessors): ``OffscreenRenderer._renderer`` (the pyrender
+9. **Labels in the shaded pass** (:func:`install_pass_modes`): replaces the renderer's private
+   ``Renderer._bind_lighting(scene, program, node, flags)`` on the instance, which pyrender
+   calls for every primitive of a shaded pass after the pass's clear, to also set the node's
+   label colour (uniform ``simgen_label``). With ``PassModes.shaded_labels`` set, a
+   single-sample shaded pass draws with programs that also write the instance map (to an R8
+   texture attached as colour attachment 1 of ``Renderer._main_fb`` for that pass) and the
+   silhouette bits (:func:`~simgen.render.gl_passes.add_label_outputs`): one geometry pass
+   instead of a shaded and a label pass, with the same primitives and vertex transforms, so
+   the same pixels (culling differs only for double-sided meshes: the background dome).
+10. **Private members read** (accessors): ``OffscreenRenderer._renderer`` (the pyrender
    ``Renderer``; :func:`inner_renderer`), ``OffscreenRenderer._platform.make_current`` /
    ``make_uncurrent`` (:func:`current_context`), ``Renderer._compute_max_n_lights(flags)``
    (:func:`light_limits`) and ``Renderer._program_cache`` (:func:`program_cache`,
@@ -490,7 +490,7 @@ def install_pass_modes(renderer) -> PassModes:
     """Patch a pyrender ``Renderer`` so that :class:`~simgen.render.gl_passes.PassModes`
     controls its readback, segmentation passes (and shaded passes with ``modes.multisample``
     off) draw into the single-sample framebuffer (patch 8), and a shaded pass given
-    ``modes.shaded_labels`` also writes the instance map and the silhouette bits (patch 10)."""
+    ``modes.shaded_labels`` also writes the instance map and the silhouette bits (patch 9)."""
     from OpenGL import GL
     from pyrender.constants import RenderFlags
 
@@ -593,7 +593,7 @@ class PatchedContext:
 
 
 def patch_context(offscreen, pyrender) -> PatchedContext:
-    """Install patches 4, 6, 8 and 10 in a new ``OffscreenRenderer``'s renderer (its program
+    """Install patches 4, 6, 8 and 9 in a new ``OffscreenRenderer``'s renderer (its program
     cache is replaced by a :func:`shader_cache_class` one)."""
     inner = inner_renderer(offscreen)
     inner._program_cache = shader_cache_class(pyrender)()
