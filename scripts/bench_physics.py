@@ -6,7 +6,7 @@ Samples ``--scenes`` scenes of the default tabletop scene (or ``--scene FILE``; 
 milliseconds per scene (wall and CPU), the mean and largest step counts and how many scenes
 hit ``physics.max_steps``.
 Collision hulls are simplified before the timed region. ``--max-hull-vertices N`` changes
-``simgen.physics.collision.MAX_HULL_VERTICES`` (a large N keeps every vertex of the convex hull).
+the hull bound ``MAX_HULL_VERTICES`` (a large N keeps every vertex of the convex hull).
 
 Usage: python scripts/bench_physics.py [--scene scenes/lmo.yaml] [--scenes 24]
        [--set physics.rolling_friction=0.001] [--max-hull-vertices 100000]
@@ -28,7 +28,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import simgen.assets
-    import simgen.physics.collision
     from simgen.assets import load_catalog
     from simgen.config import load_config
     from simgen.physics.world import PhysicsWorld
@@ -37,7 +36,8 @@ def main() -> None:
 
     config = load_config(args.scene, ["seed=0", *args.overrides])
     if args.max_hull_vertices is not None:
-        simgen.physics.collision.MAX_HULL_VERTICES = args.max_hull_vertices
+        # Asset.hull_vertices reads the name simgen.assets imported from collision
+        simgen.assets.MAX_HULL_VERTICES = args.max_hull_vertices
     assets = load_catalog(config)
     for asset in assets:
         asset.hull_vertices  # noqa: B018 - simplify outside the timed region
@@ -51,7 +51,7 @@ def main() -> None:
     summary = {
         "scenes": args.scenes,
         "overrides": args.overrides,
-        "max_hull_vertices": simgen.physics.collision.MAX_HULL_VERTICES,
+        "max_hull_vertices": simgen.assets.MAX_HULL_VERTICES,
         "ms_per_scene_wall": round(1000 * wall / args.scenes, 1),
         "ms_per_scene_cpu": round(1000 * cpu / args.scenes, 1),
         "mean_steps": round(sum(steps) / len(steps), 1),
