@@ -18,6 +18,7 @@ from simgen.render.gl_passes import (
     NO_SLOT,
     SHADED_LABELS_DEFINE,
     add_label_outputs,
+    draw_distance,
     label_color,
 )
 from simgen.render.pyrender_egl import PyrenderRenderer, composite_background
@@ -489,17 +490,42 @@ def test_one_geometry_pass_gives_the_label_pass_outputs(renderer, seed, backgrou
     np.testing.assert_array_equal(labels_only.instance_ids, outputs[True][1].instance_ids)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("antialias", [False, True])
+def test_nearest_first_changes_only_ties(renderer, seed, antialias):
+    # Drawing opaque nodes nearest first (pyrender: farthest centre first) lets the depth test
+    # reject hidden fragments earlier. The depth test keeps the first of equal depths, so where
+    # two surfaces meet (their depths round to the same value: a pixel or two per view here)
+    # the other one may show; the depth, and every full silhouette, stay the same.
+    sample = dataclasses.replace(_scattered_sample(seed, "composite", True), antialias=antialias)
+    outputs = {}
+    for nearest_first in (True, False):
+        renderer.nearest_first = nearest_first
+        try:
+            outputs[nearest_first] = [renderer.render(sample, v) for v in range(2)]
+        finally:
+            renderer.nearest_first = True
+    for near, far in zip(outputs[True], outputs[False], strict=True):
+        np.testing.assert_array_equal(near.depth, far.depth)
+        assert [w.tobytes() for w in near.amodal_words] == [w.tobytes() for w in far.amodal_words]
+        changed = (near.rgb != far.rgb).any(axis=2) | (near.instance_ids != far.instance_ids)
+        assert changed.sum() <= 4
+
+
 def test_label_outputs_are_compiled_apart(renderer):
-    # Shaded programs that write labels are other programs than those that do not; the
-    # material set the warm-up compiles for ignores the difference.
+    # Shaded programs that write labels are other programs than those that do not, and the
+    # nodes without a silhouette bit (the ground, an unlabeled cube) draw with programs that
+    # set none; the kinds the warm-up compiles for tell the three apart.
     sample = _scattered_sample(0, "colour", True)
     renderer.render(sample, 0, labels=False)
     renderer.render(sample, 0)
     cache = renderer._offscreen._renderer._program_cache
     keys = [str(key) for key in cache._program_cache if LIGHT_COUNTS_DEFINE in str(key)]
     with_labels = [key for key in keys if SHADED_LABELS_DEFINE in key]
-    assert with_labels and len(with_labels) < len(keys)
-    assert not any(SHADED_LABELS_DEFINE in str(material) for material in cache.materials)
+    variants = {value for key in with_labels for value in ("bits", "ids") if f"'{value}')" in key}
+    assert len(with_labels) < len(keys) and variants == {"bits", "ids"}
+    kinds = {dict(material[3:]).get(SHADED_LABELS_DEFINE, "") for material in cache.materials}
+    assert kinds == {"", "bits", "ids"}
 
 
 def test_label_outputs_patch_is_checked():
@@ -509,6 +535,30 @@ def test_label_outputs_patch_is_checked():
     patched = add_label_outputs(patch_mesh_shader(source, (1, 1, 0)))
     assert patched.startswith("#version 430 core") and "void shade()" in patched
     assert patched.count("void main()") == 1 and "imageAtomicOr" in patched
+    no_bits = add_label_outputs(patch_mesh_shader(source, (1, 1, 0)), bits=False)
+    assert "simgen_label_id" in no_bits and "image" not in no_bits.lower()
     for broken in (source.replace("void main()", "void main ()"), "#version 450 core"):
         with pytest.raises(RuntimeError, match=r"pyrender==0\.1\.45"):
             add_label_outputs(broken)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_draw_distance_is_the_far_side_of_the_bounding_sphere(seed):
+    from simgen.geometry import pose_matrix
+    from simgen.randomize.pose import uniform_rotation
+
+    rng = np.random.default_rng(seed)
+    lo = rng.uniform(-0.2, 0.0, 3)
+    bounds = np.stack([lo, lo + rng.uniform(0.01, 0.3, 3)])
+    pose = pose_matrix(uniform_rotation(rng), rng.uniform(-1.0, 1.0, 3))
+    eye = rng.uniform(-2.0, 2.0, 3)
+    centre = pose[:3, :3] @ bounds.mean(axis=0) + pose[:3, 3]
+    expected = np.linalg.norm(centre - eye) + np.linalg.norm(bounds[1] - bounds[0]) / 2
+    assert draw_distance(bounds, pose, eye) == pytest.approx(expected, rel=1e-12)
+    # A small object standing on a large ground, both centred below the eye: the object first.
+    ground = np.array([[-1.5, -1.5, -0.05], [1.5, 1.5, 0.0]])
+    cube = np.array([[-0.03, -0.03, 0.0], [0.03, 0.03, 0.06]])
+    at = pose_matrix(np.eye(3), np.array([0.4, 0.0, 0.0]))
+    assert draw_distance(cube, at, np.array([0.0, 0.0, 1.0])) < draw_distance(
+        ground, np.eye(4), np.array([0.0, 0.0, 1.0])
+    )

@@ -21,9 +21,13 @@ the instance map and every full (amodal) silhouette, and those labels drawn by t
   same instance map and bits (tested against the two-pass path); each mesh's vertices are
   transformed and its triangles set up once per view instead of twice. The cost: fragments
   that write to an image are shaded before the depth test, so hidden surfaces are shaded too.
+  Only nodes with a silhouette bit pay it: the others (the ground, unlabeled clutter) draw with
+  programs that write to no image (``add_label_outputs(text, bits=False)``), and opaque nodes
+  are drawn nearest first (:func:`draw_distance`), so the depth test rejects most of their
+  hidden fragments before shading.
 
 The code that installs these into pyrender (replacing private methods of its ``Renderer``) is in
-:mod:`simgen.render.pyrender_patches` (patches 4, 8 and 9).
+:mod:`simgen.render.pyrender_patches` (patches 4, 8, 9 and 10).
 """
 
 from __future__ import annotations
@@ -80,11 +84,14 @@ MESH_OUTPUT = "out vec4 frag_color;"
 MESH_MAIN = "void main()"
 
 
-def add_label_outputs(text: str) -> str:
+def add_label_outputs(text: str, bits: bool = True) -> str:
     """A shaded fragment shader (pyrender's ``mesh.frag``) that also writes what
     :data:`LABEL_FRAG` writes: the instance id (red of output 1, alpha 1 so that blending
-    leaves it whole) and the node's bit in its silhouette word, from the uniform
+    leaves it whole) and, with ``bits``, the node's bit in its silhouette word, from the uniform
     ``simgen_label`` (the node's label colour). Its ``main`` becomes ``shade``, called after.
+
+    Without ``bits`` (for nodes that have no silhouette bit) the shader writes to no image, so
+    the depth test may reject a hidden fragment before it is shaded.
 
     The bits are set by every fragment, hidden or not, as in the label pass, so drawn in the
     single-sample framebuffer with the same primitives and vertex transforms, one geometry
@@ -104,16 +111,16 @@ def add_label_outputs(text: str) -> str:
         "layout(location = 0) out vec4 frag_color;\n"
         "layout(location = 1) out vec4 simgen_label_id;  // simgen: the instance map\n"
         "uniform vec3 simgen_label;  // (instance id, slot & 255, slot >> 8) / 255\n"
-        + SILHOUETTE_BIT
+        + (SILHOUETTE_BIT if bits else "")
     )
     text = text.replace(MESH_VERSION, "#version 430 core", 1).replace(MESH_OUTPUT, outputs, 1)
     text = text.replace(MESH_MAIN, "void shade()", 1)
+    set_bit = "set_silhouette_bit(simgen_label);" if bits else "// no silhouette bit"
     return (
         text
+        + "\nvoid main()\n{\n    "
+        + set_bit
         + """
-void main()
-{
-    set_silhouette_bit(simgen_label);
     simgen_label_id = vec4(simgen_label.r, 0.0, 0.0, 1.0);
     shade();
 }
@@ -141,6 +148,25 @@ class PassModes:
     pass; ``None``: it does not."""
     label_ids: np.ndarray | None = None
     """The (H, W) uint8 instance map that such a pass read (row 0 at the image's top)."""
+    nearest_first: bool = True
+    """Whether every pass draws its opaque nodes in :func:`draw_distance` order (pyrender's
+    own order, farthest centre first, otherwise)."""
+
+
+def draw_distance(bounds: np.ndarray, pose: np.ndarray, eye: np.ndarray) -> float:
+    """Distance from ``eye`` (3,) to the far side of a mesh's bounding sphere: the (2, 3)
+    local axis-aligned ``bounds``, placed by the (4, 4) ``pose``; metres.
+
+    Drawing opaque meshes in increasing order of this distance draws what is in front first
+    (a small object before the large ground it stands on), so that the depth test can reject a
+    hidden fragment before it is shaded. Equal depths aside (the first mesh drawn keeps the
+    pixel), the order changes no pixel.
+    """
+    corners = np.stack(np.meshgrid(*np.asarray(bounds, dtype=np.float64).T), axis=-1)
+    corners = corners.reshape(-1, 3) @ pose[:3, :3].T + pose[:3, 3]
+    centre = corners.mean(axis=0)
+    radius = float(np.linalg.norm(corners - centre, axis=1).max())
+    return float(np.linalg.norm(centre - eye)) + radius
 
 
 def label_color(instance_id: int, slot: int) -> tuple[int, int, int]:

@@ -120,6 +120,10 @@ class PyrenderRenderer:
     """Draw a single-sampled view's labels (instance map and full silhouettes) in its shaded
     pass, one geometry pass instead of two (same pixels and labels); ``False``: a label pass of
     their own, as multisampled views always have (benchmarks, tests)."""
+    nearest_first: bool = True
+    """Draw opaque meshes nearest first (:func:`~simgen.render.gl_passes.draw_distance`), so
+    that the depth test rejects hidden fragments before they are shaded; ``False``: pyrender's
+    order, farthest centre first (benchmarks, tests). Only equal depths can differ."""
     warm_light_counts: Sequence[tuple[int, int, int]] = ()
     """(directional, spot, point) light counts to compile the shaded pass for, for every kind
     of material as soon as a scene brings it (:meth:`_warm_up`; set by :meth:`warm_shaders`);
@@ -453,7 +457,7 @@ class PyrenderRenderer:
         if len(counts) * len(cache.materials) > cache.max_specialized:
             self._warmed |= materials  # too many to keep: compile lazily
             return
-        scene, _ = self._build(replace(sample, lights=()))
+        scene, seg_map = self._build(replace(sample, lights=()))
         view = sample.views[0]
         away = np.diag([1.0, -1.0, -1.0, 1.0])  # looks up, from above everything
         away[2, 3] = 4 * DOME_RADIUS + view.zfar
@@ -466,7 +470,9 @@ class PyrenderRenderer:
         self._modes.read_depth, self._modes.read_format = False, "none"
         self._modes.multisample = sample.antialias  # the framebuffer the views draw into
         if self.one_pass_labels and not sample.antialias:  # the programs the views draw with
-            self._modes.shaded_labels = {}  # every node without a silhouette bit
+            labeled = [node for node, value in seg_map.items() if value]
+            bind_words(self._offscreen, self._words, len(labeled))
+            self._modes.shaded_labels = slot_colors(seg_map, labeled)
             cache.label_outputs = True
         try:
             for n_directional, n_spot, n_point in counts:
@@ -535,6 +541,7 @@ class PyrenderRenderer:
         pyrender = self._pyrender
         view = sample.views[view_index]
         renderer = self._renderer(view.width, view.height)
+        self._modes.nearest_first = self.nearest_first
         if self._cached is None or self._cached[0] is not sample:
             scene, seg_map = self._build(sample)
             self._cached = (sample, scene, seg_map, None)

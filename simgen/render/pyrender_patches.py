@@ -72,7 +72,18 @@ The patches (what each changes, why, and the internals it relies on):
    silhouette bits (:func:`~simgen.render.gl_passes.add_label_outputs`): one geometry pass
    instead of a shaded and a label pass, with the same primitives and vertex transforms, so
    the same pixels (culling differs only for double-sided meshes: the background dome).
-10. **Private members read** (accessors): ``OffscreenRenderer._renderer`` (the pyrender
+   Also replaces ``Renderer._get_primitive_program(primitive, flags, program_flags)``, which
+   pyrender calls once per primitive before binding its program: a node without a silhouette
+   bit (the ground, unlabeled clutter) draws with programs that set none and write to no
+   image, so the depth test may reject its hidden fragments before they are shaded.
+10. **Nearest first** (:func:`install_pass_modes`): replaces the renderer's private
+   ``Renderer._sorted_mesh_nodes(scene)``, which pyrender calls once at the start of every
+   pass for the order it draws in, to draw opaque nodes in
+   :func:`~simgen.render.gl_passes.draw_distance` order instead of farthest centre first
+   (``PassModes.nearest_first``; transparent nodes stay last, in pyrender's order), so that
+   hidden fragments of nodes drawn later fail the depth test before they are shaded. It also
+   notes which primitives the pass draws with silhouette bits (patch 9).
+11. **Private members read** (accessors): ``OffscreenRenderer._renderer`` (the pyrender
    ``Renderer``; :func:`inner_renderer`), ``OffscreenRenderer._platform.make_current`` /
    ``make_uncurrent`` (:func:`current_context`), ``Renderer._compute_max_n_lights(flags)``
    (:func:`light_limits`) and ``Renderer._program_cache`` (:func:`program_cache`,
@@ -99,6 +110,7 @@ from simgen.render.gl_passes import (
     InstanceTarget,
     PassModes,
     add_label_outputs,
+    draw_distance,
     label_color,
 )
 from simgen.render.shadows import (
@@ -274,8 +286,9 @@ def shader_cache_class(pyrender):
                 counts = self.defines.get(LIGHT_COUNTS_DEFINE)
                 counts = None if counts is None else tuple(int(c) for c in counts.split(","))
                 text = patch_mesh_shader(text, counts)
-                if SHADED_LABELS_DEFINE in self.defines:
-                    text = add_label_outputs(text)
+                labels = self.defines.get(SHADED_LABELS_DEFINE)
+                if labels is not None:
+                    text = add_label_outputs(text, bits=labels == "bits")
             return text
 
         def _add_to_context(self):
@@ -325,6 +338,9 @@ def shader_cache_class(pyrender):
         light_counts: tuple[int, int, int] | None = None
         label_outputs: bool = False
         """Whether shaded programs also write the label pass's outputs (compiled apart)."""
+        label_bits: bool = True
+        """With ``label_outputs``: whether the next program also sets silhouette bits (for a
+        node that has one; compiled apart from the program without)."""
         max_specialized: int = MAX_SPECIALIZED_PROGRAMS
 
         def __init__(self, shader_dir=None):
@@ -340,14 +356,16 @@ def shader_cache_class(pyrender):
             if specialized:
                 extra[LIGHT_COUNTS_DEFINE] = ",".join(str(int(c)) for c in self.light_counts)
             if shaded and self.label_outputs:
-                extra[SHADED_LABELS_DEFINE] = "1"
+                extra[SHADED_LABELS_DEFINE] = "bits" if self.label_bits else "ids"
             if extra:
                 defines = {**material, **extra}
             program = super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
             if program._program_id is None:  # new: not compiled yet
                 program.__class__ = PatchedProgram
                 if specialized:
-                    names = sorted((name, str(value)) for name, value in material.items())
+                    kind = {**material, **extra}
+                    kind.pop(LIGHT_COUNTS_DEFINE)
+                    names = sorted((name, str(value)) for name, value in kind.items())
                     self.materials.add((vertex_shader, fragment_shader, geometry_shader, *names))
             if specialized:
                 self._touch(program)
@@ -490,7 +508,8 @@ def install_pass_modes(renderer) -> PassModes:
     """Patch a pyrender ``Renderer`` so that :class:`~simgen.render.gl_passes.PassModes`
     controls its readback, segmentation passes (and shaded passes with ``modes.multisample``
     off) draw into the single-sample framebuffer (patch 8), and a shaded pass given
-    ``modes.shaded_labels`` also writes the instance map and the silhouette bits (patch 9)."""
+    ``modes.shaded_labels`` also writes the instance map and the silhouette bits (patch 9),
+    and every pass draws its opaque nodes nearest first (patch 10)."""
     from OpenGL import GL
     from pyrender.constants import RenderFlags
 
@@ -573,6 +592,34 @@ def install_pass_modes(renderer) -> PassModes:
         GL.glReadPixels(0, 0, width, height, fmt, GL.GL_UNSIGNED_BYTE, pixels)
         return pixels[::-1], depth
 
+    sort_nodes = renderer._sorted_mesh_nodes
+    get_program = renderer._get_primitive_program
+    with_bits: set[int] = set()  # id() of the primitives of the pass's nodes with a bit
+
+    def sorted_mesh_nodes(scene):
+        # pyrender calls this once per pass, before the pass draws its first primitive
+        nodes = sort_nodes(scene)  # farthest centre first, transparent meshes last
+        with_bits.clear()
+        for node, color in (modes.shaded_labels or {}).items():
+            if tuple(color[1:]) != unlabeled[1:]:
+                with_bits.update(id(primitive) for primitive in node.mesh.primitives)
+        if not modes.nearest_first:
+            return nodes
+        eye = scene.get_pose(scene.main_camera_node)[:3, 3]
+        solid = [node for node in nodes if not node.mesh.is_transparent]
+        solid.sort(key=lambda node: draw_distance(node.mesh.bounds, scene.get_pose(node), eye))
+        return solid + nodes[len(solid) :]
+
+    def get_primitive_program(primitive, flags, program_flags):
+        cache = renderer._program_cache
+        cache.label_bits = id(primitive) in with_bits
+        try:
+            return get_program(primitive, flags, program_flags)
+        finally:
+            cache.label_bits = True
+
+    renderer._sorted_mesh_nodes = sorted_mesh_nodes
+    renderer._get_primitive_program = get_primitive_program
     renderer._read_main_framebuffer = read_main_framebuffer
     renderer._configure_forward_pass_viewport = configure_forward_pass_viewport
     renderer._bind_lighting = bind_lighting_and_label
@@ -593,7 +640,7 @@ class PatchedContext:
 
 
 def patch_context(offscreen, pyrender) -> PatchedContext:
-    """Install patches 4, 6, 8 and 9 in a new ``OffscreenRenderer``'s renderer (its program
+    """Install patches 4, 6, 8, 9 and 10 in a new ``OffscreenRenderer``'s renderer (its program
     cache is replaced by a :func:`shader_cache_class` one)."""
     inner = inner_renderer(offscreen)
     inner._program_cache = shader_cache_class(pyrender)()
