@@ -470,7 +470,7 @@ class PyrenderRenderer:
         self._modes.read_depth, self._modes.read_format = False, "none"
         self._modes.multisample = sample.antialias  # the framebuffer the views draw into
         if self.one_pass_labels and not sample.antialias:  # the programs the views draw with
-            labeled = [node for node, value in seg_map.items() if value]
+            labeled = labeled_nodes(seg_map)
             bind_words(self._offscreen, self._words, len(labeled))
             self._modes.shaded_labels = slot_colors(seg_map, labeled)
             cache.label_outputs = True
@@ -551,7 +551,7 @@ class PyrenderRenderer:
         camera_node = scene.add(self._camera(view), pose=view.pose @ OPENGL_FROM_OPENCV)
         self._cached = (sample, scene, seg_map, camera_node)
 
-        labeled = [node for node, value in seg_map.items() if value]
+        labeled = labeled_nodes(seg_map)
         one_pass = color and labels and self.one_pass_labels and not sample.antialias
         rgb = depth_out = ids = words = None
         if color:
@@ -609,6 +609,12 @@ class PyrenderRenderer:
                 seg_map[node]: k for k, node in enumerate(labeled) if seg_map[node] in present
             },
         )
+
+
+def labeled_nodes(seg_map: dict) -> list:
+    """The nodes of ``seg_map`` (node -> instance id, 0 for unlabeled) that get a silhouette
+    bit, in the map's order (slot ``k`` is the ``k``-th)."""
+    return [node for node, value in seg_map.items() if value]
 
 
 def _has_obj_material(mesh) -> bool:
