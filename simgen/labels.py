@@ -108,7 +108,11 @@ def _row_spans(tri: np.ndarray, py: np.ndarray, lo: np.ndarray, hi: np.ndarray, 
 
 
 def triangle_runs(
-    uv: np.ndarray, faces: np.ndarray, width: int, height: int
+    uv: np.ndarray,
+    faces: np.ndarray,
+    width: int,
+    height: int,
+    rows: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The runs of pixels a set of 2D triangles covers, row by row.
 
@@ -117,6 +121,9 @@ def triangle_runs(
             ``(col, row)``.
         faces: (M, 3) int vertex indices.
         width, height: image size.
+        rows: ``(top, bottom)``, inclusive, within the image: walk only these rows (each row's
+            runs are computed on their own, so they are exactly the runs of the whole walk
+            that lie in these rows). Default: every row.
 
     Returns:
         ``(rows, first, last)``: (R,) int64 arrays, one entry per non-empty run (runs of
@@ -130,10 +137,11 @@ def triangle_runs(
     # np.minimum of the three corners: far faster than a reduction over an axis of length 3
     lo = np.ceil(np.minimum(np.minimum(a, b), c) - 1e-9)
     hi = np.floor(np.maximum(np.maximum(a, b), c) + 1e-9)
+    top, bottom = (0, height - 1) if rows is None else rows
     x0 = np.clip(lo[:, 0], 0, width - 1)
-    y0 = np.clip(lo[:, 1], 0, height - 1).astype(np.int64)
+    y0 = np.clip(lo[:, 1], top, bottom).astype(np.int64)
     x1 = np.clip(hi[:, 0], -1, width - 1)
-    y1 = np.clip(hi[:, 1], -1, height - 1).astype(np.int64)
+    y1 = np.clip(hi[:, 1], top - 1, bottom).astype(np.int64)
     doubled_area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (
         c[:, 0] - a[:, 0]
     )
@@ -158,7 +166,7 @@ def triangle_runs(
         1.0: ~sure | (doubled_area > 0),
         -1.0: ~sure | (doubled_area < 0),
     }
-    rows: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    run_rows: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     firsts: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     lasts: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     rows_per = y1[idx] - y0[idx] + 1
@@ -178,11 +186,11 @@ def triangle_runs(
             t, rows_y = t_all[pick], py[pick]
             first, last = _row_spans(tri[t], rows_y, x0[t], x1[t], sign)
             run = first <= last
-            rows.append(rows_y[run].astype(np.int64))
+            run_rows.append(rows_y[run].astype(np.int64))
             firsts.append(first[run].astype(np.int64))
             lasts.append(last[run].astype(np.int64))
         start = stop
-    return np.concatenate(rows), np.concatenate(firsts), np.concatenate(lasts)
+    return np.concatenate(run_rows), np.concatenate(firsts), np.concatenate(lasts)
 
 
 def paint_runs(
@@ -256,29 +264,127 @@ def silhouette(
     y_lo = int(np.clip(np.floor(v.min()), -height, 0))
     x_hi = int(np.clip(np.ceil(u.max()), width - 1, 2 * width))
     y_hi = int(np.clip(np.ceil(v.max()), height - 1, 2 * height))
-    # The runs on a canvas around the image and the silhouette: their box is the unclipped
-    # silhouette's (within the canvas), the part inside the image is the mask.
-    rows, first, last = triangle_runs(uv - (x_lo, y_lo), faces, x_hi - x_lo + 1, y_hi - y_lo + 1)
-    rows, first, last = rows + y_lo, first + x_lo, last + x_lo
-    inside = (rows >= 0) & (rows < height) & (last >= 0) & (first < width)
+    # Runs are found on a canvas around the image and the silhouette (the coordinates stay
+    # those of that canvas whatever is walked, so every pixel centre is tested with the same
+    # float64 numbers): the runs inside the image are the mask, and the unclipped silhouette's
+    # box, clipped to the image, is the box (_clipped_box walks only what can change it).
+    canvas = uv - (x_lo, y_lo)
+    size = (x_hi - x_lo + 1, y_hi - y_lo + 1)
+    image = (-x_lo, -y_lo, width - 1 - x_lo, height - 1 - y_lo)  # inclusive, canvas pixels
+    lo, hi = _pixel_bounds(canvas, faces)
+    over = (hi[:, 0] >= image[0]) & (lo[:, 0] <= image[2])
+    over &= (hi[:, 1] >= image[1]) & (lo[:, 1] <= image[3])
+    rows, first, last = triangle_runs(canvas, faces[over], *size, rows=(image[1], image[3]))
+    inside = (last >= image[0]) & (first <= image[2])
     mask = paint_runs(
-        rows[inside],
-        np.maximum(first[inside], 0),
-        np.minimum(last[inside], width - 1),
+        rows[inside] - image[1],
+        np.maximum(first[inside], image[0]) - image[0],
+        np.minimum(last[inside], image[2]) - image[0],
         width,
         height,
     )
-    if len(rows) == 0:
+    bounds = _clipped_box(canvas, faces, size, image, lo, hi, (rows, first, last))
+    if bounds is None:
         return mask, None
     box = (
-        min(max(int(first.min()), 0), width),
-        min(max(int(rows.min()), 0), height),
-        min(max(int(last.max()) + 1, 0), width),
-        min(max(int(rows.max()) + 1, 0), height),
+        bounds[0] - image[0],
+        bounds[1] - image[1],
+        bounds[2] + 1 - image[0],
+        bounds[3] + 1 - image[1],
     )
     if box[0] >= box[2] or box[1] >= box[3]:
         return mask, None
     return mask, box
+
+
+SILHOUETTE_BATCH = 512
+"""Triangles walked per round when :func:`_clipped_box` looks past the image for a box side."""
+
+
+def _pixel_bounds(uv: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(M, 2) float64 ``(lo, hi)``: the first and last pixel column and row whose centres each
+    triangle's box holds (the bounds :func:`triangle_runs` walks, before clipping)."""
+    a, b, c = uv[faces[:, 0]], uv[faces[:, 1]], uv[faces[:, 2]]
+    lo = np.ceil(np.minimum(np.minimum(a, b), c) - 1e-9)
+    hi = np.floor(np.maximum(np.maximum(a, b), c) + 1e-9)
+    return lo, hi
+
+
+def _reach(found: list[float], image: Box, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(M,) float64: how far past the sides found so far each triangle's box reaches, in
+    pixels, counting only the sides not yet at the image's border (<= 0: it cannot move any)."""
+    reach = np.full(len(lo), -np.inf)
+    if found[0] > image[0]:
+        reach = np.maximum(reach, found[0] - lo[:, 0])
+    if found[1] > image[1]:
+        reach = np.maximum(reach, found[1] - lo[:, 1])
+    if found[2] < image[2]:
+        reach = np.maximum(reach, hi[:, 0] - found[2])
+    if found[3] < image[3]:
+        reach = np.maximum(reach, hi[:, 1] - found[3])
+    return reach
+
+
+def _clipped_box(
+    uv: np.ndarray,
+    faces: np.ndarray,
+    size: tuple[int, int],
+    image: Box,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    walked: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> Box | None:
+    """The box of every run of ``faces`` on a canvas, each side clipped to ``image``.
+
+    Args:
+        uv, faces: canvas positions (N, 2) float64 and (M, 3) int triangles.
+        size: the canvas' ``(width, height)``.
+        image: ``(x0, y0, x1, y1)`` inclusive pixel bounds of the image on the canvas.
+        lo, hi: :func:`_pixel_bounds` of ``faces``.
+        walked: ``(rows, first, last)``: some of the runs (those in the image's rows).
+
+    Returns:
+        ``(first column, first row, last column, last row)`` (inclusive, canvas pixels) of all
+        the runs, each clipped to ``image``; ``None`` when no triangle covers a pixel centre.
+        A side already at the image's border cannot move once clipped, and a triangle whose
+        box does not reach past a side that can cannot move it, so only the triangles that
+        reach farthest past a side are walked, whole, a batch at a time, until none is left
+        that could move one (a triangle's runs lie within its box, so this is exact).
+    """
+    rows, first, last = walked
+    if len(rows):
+        found = [float(first.min()), float(rows.min()), float(last.max()), float(rows.max())]
+    else:
+        found = [np.inf, np.inf, -np.inf, -np.inf]
+    remaining = np.arange(len(faces))
+    while len(remaining):
+        reach = _reach(found, image, lo[remaining], hi[remaining])
+        past = reach > 0
+        remaining, reach = remaining[past], reach[past]
+        if len(remaining) == 0:
+            break
+        if len(remaining) > SILHOUETTE_BATCH:
+            order = np.argpartition(-reach, SILHOUETTE_BATCH)
+            batch = remaining[order[:SILHOUETTE_BATCH]]
+            remaining = remaining[order[SILHOUETTE_BATCH:]]
+        else:
+            batch, remaining = remaining, remaining[:0]
+        rows, first, last = triangle_runs(uv, faces[batch], *size)
+        if len(rows):
+            found = [
+                min(found[0], float(first.min())),
+                min(found[1], float(rows.min())),
+                max(found[2], float(last.max())),
+                max(found[3], float(rows.max())),
+            ]
+    if not np.isfinite(found[0]):
+        return None
+    return (
+        int(min(max(found[0], image[0]), image[2] + 1)),
+        int(min(max(found[1], image[1]), image[3] + 1)),
+        int(min(max(found[2], image[0] - 1), image[2])),
+        int(min(max(found[3], image[1] - 1), image[3])),
+    )
 
 
 def inside_window(

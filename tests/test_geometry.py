@@ -5,10 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import simgen.labels
 from simgen.assets import load_entry
 from simgen.config import ObjectEntry
 from simgen.geometry import project
-from simgen.labels import annotate, camera_points, mask_bbox, rasterize_triangles, silhouette
+from simgen.labels import (
+    annotate,
+    camera_points,
+    mask_bbox,
+    paint_runs,
+    rasterize_triangles,
+    silhouette,
+    triangle_runs,
+)
 from simgen.randomize.pose import uniform_rotation
 from simgen.render.pyrender_egl import PyrenderRenderer
 from simgen.scene import CameraView, ObjectInstance, SceneSample
@@ -238,6 +247,79 @@ def test_silhouette_box_reaches_past_the_border(assets, seed, asset_index):
             assert box is None
         else:
             assert box == expected
+
+
+def _whole_canvas_silhouette(asset, pose, view):
+    """The silhouette as it was found before only the triangles that can change the box were
+    walked past the image: every triangle, every row of the canvas, the same coordinates."""
+    width, height = view.width, view.height
+    cam = camera_points(asset, pose, 1.0, view)
+    front = cam[:, 2] > view.znear
+    faces = asset.faces[front[asset.faces].all(axis=1)]
+    uv = np.zeros((len(cam), 2))
+    uv[front] = project(view.K, cam[front])
+    u, v = uv[np.unique(faces), 0], uv[np.unique(faces), 1]
+    x_lo = int(np.clip(np.floor(u.min()), -width, 0))
+    y_lo = int(np.clip(np.floor(v.min()), -height, 0))
+    x_hi = int(np.clip(np.ceil(u.max()), width - 1, 2 * width))
+    y_hi = int(np.clip(np.ceil(v.max()), height - 1, 2 * height))
+    rows, first, last = triangle_runs(uv - (x_lo, y_lo), faces, x_hi - x_lo + 1, y_hi - y_lo + 1)
+    rows, first, last = rows + y_lo, first + x_lo, last + x_lo
+    inside = (rows >= 0) & (rows < height) & (last >= 0) & (first < width)
+    mask = paint_runs(
+        rows[inside],
+        np.maximum(first[inside], 0),
+        np.minimum(last[inside], width - 1),
+        width,
+        height,
+    )
+    if len(rows) == 0:
+        return mask, None
+    box = (
+        min(max(int(first.min()), 0), width),
+        min(max(int(rows.min()), 0), height),
+        min(max(int(last.max()) + 1, 0), width),
+        min(max(int(rows.max()) + 1, 0), height),
+    )
+    return mask, (None if box[0] >= box[2] or box[1] >= box[3] else box)
+
+
+@pytest.mark.parametrize("batch", [1, 5, 512])
+@pytest.mark.parametrize("seed", range(3))
+def test_silhouette_walks_past_the_image_only_what_moves_the_box(assets, monkeypatch, seed, batch):
+    # Objects cut by every border (and some wholly outside or inside): the mask and the box
+    # are exactly those of walking every triangle over the whole canvas, whatever the batch.
+    monkeypatch.setattr(simgen.labels, "SILHOUETTE_BATCH", batch)
+    width, height = 48, 36
+    view = CameraView(
+        width=width,
+        height=height,
+        K=np.array([[70.0, 0, 23.7], [0, 71.0, 17.2], [0, 0, 1]]),
+        pose=np.eye(4),
+    )
+    rng = np.random.default_rng(seed)
+    for asset in assets:
+        for _ in range(12):
+            pose = np.eye(4)
+            pose[:3, :3] = uniform_rotation(rng)
+            pose[:3, 3] = (rng.uniform(-0.6, 0.6), rng.uniform(-0.45, 0.45), rng.uniform(0.4, 1.2))
+            mask, box = silhouette(asset, pose, 1.0, view)
+            expected_mask, expected_box = _whole_canvas_silhouette(asset, pose, view)
+            np.testing.assert_array_equal(mask, expected_mask)
+            assert box == expected_box
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_triangle_runs_in_some_rows_are_the_whole_walks_runs_there(seed):
+    rng = np.random.default_rng(seed)
+    uv = rng.uniform(-8, 40, (60, 2))
+    faces = rng.integers(0, 60, (80, 3))
+    whole = np.stack(triangle_runs(uv, faces, 32, 24), axis=1)
+    for top, bottom in [(0, 23), (5, 5), (3, 17), (20, 23)]:
+        some = np.stack(triangle_runs(uv, faces, 32, 24, rows=(top, bottom)), axis=1)
+        there = whole[(whole[:, 0] >= top) & (whole[:, 0] <= bottom)]
+        np.testing.assert_array_equal(np.unique(some, axis=0), np.unique(there, axis=0))
+        assert len(some) == len(there)
 
 
 def _outside(points: np.ndarray, hull_points: np.ndarray) -> float:
