@@ -125,8 +125,11 @@ def load_mesh_file(
     """
     import trimesh
 
+    from simgen.ply_ascii import install
+
     if not path.is_file():
         raise SimgenError(f"mesh file not found: {path}", file=source, field=field_name)
+    install()  # ASCII PLY bodies parsed in one pass (trimesh's own results)
     try:
         loaded = trimesh.load(str(path), force="mesh", process=False)
     except Exception as exc:  # trimesh raises many types for corrupt files
