@@ -562,3 +562,42 @@ def test_draw_distance_is_the_far_side_of_the_bounding_sphere(seed):
     assert draw_distance(cube, at, np.array([0.0, 0.0, 1.0])) < draw_distance(
         ground, np.eye(4), np.array([0.0, 0.0, 1.0])
     )
+
+
+def test_shadow_map_passes_keep_pyrenders_order(renderer, monkeypatch):
+    # Shadow maps hold depth only, which the drawing order does not change: those passes
+    # draw in pyrender's own order, and only the colour passes sort their nodes.
+    sample = _scattered_sample(1, "colour", True)
+    renderer.render(sample, 0)  # builds the scene and the patched renderer
+    inner = renderer._offscreen._renderer
+    patched = inner._sorted_mesh_nodes
+    orders = []
+
+    def recording(scene):
+        nodes = patched(scene)
+        orders.append((renderer._shadows.drawing, [id(n) for n in nodes]))
+        return nodes
+
+    monkeypatch.setattr(inner, "_sorted_mesh_nodes", recording)
+    renderer._shadows.forget()  # draw every shadow map again
+    renderer.render(sample, 1)
+    shadow = [order for drawing, order in orders if drawing]
+    colour = [order for drawing, order in orders if not drawing]
+    assert shadow and colour
+    assert all(order == shadow[0] for order in shadow)
+    assert colour[0] != shadow[0]  # sorted nearest first (pyrender: farthest centre first)
+
+
+def test_bounding_spheres_are_remembered_by_value():
+    from simgen.render.gl_passes import bounding_sphere
+
+    bounds = np.array([[-0.1, -0.2, 0.0], [0.1, 0.2, 0.3]])
+    pose = np.eye(4)
+    pose[:3, 3] = (0.5, -0.25, 0.1)
+    centre, radius = bounding_sphere(bounds, pose)
+    np.testing.assert_array_equal(centre, [0.5, -0.25, 0.25])
+    assert radius == pytest.approx(np.linalg.norm([0.1, 0.2, 0.15]), rel=1e-15)
+    again = bounding_sphere(bounds.copy(), pose.copy())
+    assert again[0] is centre  # the same values: remembered
+    pose[2, 3] = 1.1
+    np.testing.assert_array_equal(bounding_sphere(bounds, pose)[0], [0.5, -0.25, 1.25])

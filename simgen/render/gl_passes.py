@@ -162,11 +162,33 @@ def draw_distance(bounds: np.ndarray, pose: np.ndarray, eye: np.ndarray) -> floa
     hidden fragment before it is shaded. Equal depths aside (the first mesh drawn keeps the
     pixel), the order changes no pixel.
     """
-    corners = np.stack(np.meshgrid(*np.asarray(bounds, dtype=np.float64).T), axis=-1)
-    corners = corners.reshape(-1, 3) @ pose[:3, :3].T + pose[:3, 3]
-    centre = corners.mean(axis=0)
-    radius = float(np.linalg.norm(corners - centre, axis=1).max())
+    centre, radius = bounding_sphere(bounds, pose)
     return float(np.linalg.norm(centre - eye)) + radius
+
+
+_SPHERES: dict[bytes, tuple[np.ndarray, float]] = {}
+MAX_CACHED_SPHERES = 4096
+"""Bounding spheres :func:`bounding_sphere` keeps (the meshes of a few scenes' views)."""
+
+
+def bounding_sphere(bounds: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, float]:
+    """The centre (3,) float64 and radius (metres) of the sphere around the corners of the
+    (2, 3) local ``bounds`` placed by the (4, 4) ``pose``: the corners' mean and their largest
+    distance from it. Remembered by value (a scene's meshes keep their poses while its views
+    are drawn, and every pass of a view sorts them again)."""
+    bounds = np.asarray(bounds, dtype=np.float64)
+    pose = np.asarray(pose, dtype=np.float64)
+    key = bounds.tobytes() + pose.tobytes()
+    found = _SPHERES.get(key)
+    if found is None:
+        corners = np.stack(np.meshgrid(*bounds.T), axis=-1)
+        corners = corners.reshape(-1, 3) @ pose[:3, :3].T + pose[:3, 3]
+        centre = corners.mean(axis=0)
+        radius = float(np.linalg.norm(corners - centre, axis=1).max())
+        if len(_SPHERES) >= MAX_CACHED_SPHERES:
+            _SPHERES.clear()
+        found = _SPHERES[key] = (centre, radius)
+    return found
 
 
 def label_color(instance_id: int, slot: int) -> tuple[int, int, int]:

@@ -81,8 +81,9 @@ The patches (what each changes, why, and the internals it relies on):
    pass for the order it draws in, to draw opaque nodes in
    :func:`~simgen.render.gl_passes.draw_distance` order instead of farthest centre first
    (``PassModes.nearest_first``; transparent nodes stay last, in pyrender's order), so that
-   hidden fragments of nodes drawn later fail the depth test before they are shaded. It also
-   notes which primitives the pass draws with silhouette bits (patch 9).
+   hidden fragments of nodes drawn later fail the depth test before they are shaded (not in
+   shadow-map passes, which write depth only). It also notes which primitives the pass draws
+   with silhouette bits (patch 9).
 11. **Private members read** (accessors): ``OffscreenRenderer._renderer`` (the pyrender
    ``Renderer``; :func:`inner_renderer`), ``OffscreenRenderer._platform.make_current`` /
    ``make_uncurrent`` (:func:`current_context`), ``Renderer._compute_max_n_lights(flags)``
@@ -479,9 +480,11 @@ def install_shadow_reuse(renderer) -> ShadowReuse:
         hidden = [n.mesh for n in getattr(scene, "non_casters", ()) if n.mesh.is_visible]
         for mesh in hidden:
             mesh.is_visible = False
+        state.drawing = True  # a depth-only pass: the order meshes are drawn in changes nothing
         try:
             original(scene, light_node, flags)
         finally:
+            state.drawing = False
             for mesh in hidden:
                 mesh.is_visible = True
         state.done.add(light_node)
@@ -504,12 +507,14 @@ def metric_depth(window: np.ndarray, znear: float, zfar: float | None) -> np.nda
     return out
 
 
-def install_pass_modes(renderer) -> PassModes:
+def install_pass_modes(renderer, shadows: ShadowReuse | None = None) -> PassModes:
     """Patch a pyrender ``Renderer`` so that :class:`~simgen.render.gl_passes.PassModes`
     controls its readback, segmentation passes (and shaded passes with ``modes.multisample``
     off) draw into the single-sample framebuffer (patch 8), and a shaded pass given
     ``modes.shaded_labels`` also writes the instance map and the silhouette bits (patch 9),
-    and every pass draws its opaque nodes nearest first (patch 10)."""
+    and every pass draws its opaque nodes nearest first (patch 10), except the shadow-map
+    passes that ``shadows`` (patch 6) says are drawing: they write depth only, which the order
+    does not change."""
     from OpenGL import GL
     from pyrender.constants import RenderFlags
 
@@ -603,7 +608,7 @@ def install_pass_modes(renderer) -> PassModes:
         for node, color in (modes.shaded_labels or {}).items():
             if tuple(color[1:]) != unlabeled[1:]:
                 with_bits.update(id(primitive) for primitive in node.mesh.primitives)
-        if not modes.nearest_first:
+        if not modes.nearest_first or (shadows is not None and shadows.drawing):
             return nodes
         eye = scene.get_pose(scene.main_camera_node)[:3, 3]
         solid = [node for node in nodes if not node.mesh.is_transparent]
@@ -645,7 +650,7 @@ def patch_context(offscreen, pyrender) -> PatchedContext:
     inner = inner_renderer(offscreen)
     inner._program_cache = shader_cache_class(pyrender)()
     shadows = install_shadow_reuse(inner)
-    return PatchedContext(shadows=shadows, modes=install_pass_modes(inner))
+    return PatchedContext(shadows=shadows, modes=install_pass_modes(inner, shadows))
 
 
 def inner_renderer(offscreen):

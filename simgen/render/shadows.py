@@ -145,12 +145,14 @@ class ShadowReuse:
     """What :func:`~simgen.render.pyrender_patches.install_shadow_reuse` remembers: the scene
     whose maps are drawn, and the lights done. ``skip`` draws no map at all (compiling
     programs, whose output is thrown away); :meth:`forget` makes the next pass draw every map
-    again."""
+    again. ``drawing`` is true while a map is drawn (the nearest-first order is not needed
+    there)."""
 
     def __init__(self) -> None:
         self.scene = None
         self.done: set = set()
         self.skip = False
+        self.drawing = False
 
     def forget(self) -> None:
         """Draw every map again on the next pass (another scene was drawn in between)."""
