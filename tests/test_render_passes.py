@@ -393,6 +393,11 @@ def test_background_is_blended_by_coverage(seed):
     np.testing.assert_array_equal(out, np.clip(expected, 0, 255).astype(np.uint8))
     np.testing.assert_array_equal(out[alpha == 255], rgb[alpha == 255])
     np.testing.assert_array_equal(out[alpha == 0], background[alpha == 0])
+    # Colour where nothing covers a pixel (not premultiplied): still rgb + background, clipped.
+    bright = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    out = composite_background(np.dstack([bright, alpha]), background)
+    expected = np.rint(bright.astype(np.float32) + (1.0 - a) * background.astype(np.float32))
+    np.testing.assert_array_equal(out, np.clip(expected, 0, 255).astype(np.uint8))
 
 
 def test_a_scene_background_is_drawn_for_its_own_views(renderer):
@@ -601,3 +606,22 @@ def test_bounding_spheres_are_remembered_by_value():
     assert again[0] is centre  # the same values: remembered
     pose[2, 3] = 1.1
     np.testing.assert_array_equal(bounding_sphere(bounds, pose)[0], [0.5, -0.25, 1.25])
+
+
+def test_light_cameras_are_computed_once_per_scene(renderer):
+    # pyrender computes each light's shadow camera for every primitive drawn; it depends on
+    # the scene's meshes and the light only, so the patched renderer keeps it per scene.
+    import pyrender
+
+    sample = _scattered_sample(2, "colour", True)
+    renderer.render(sample, 0)
+    renderer.render(sample, 1)
+    inner = renderer._offscreen._renderer
+    scene = renderer._cached[1]
+    assert scene.light_nodes
+    for node in scene.light_nodes:
+        kept = inner._get_light_cam_matrices(scene, node, 0)
+        assert inner._get_light_cam_matrices(scene, node, 0) is kept
+        fresh = pyrender.Renderer._get_light_cam_matrices(inner, scene, node, 0)
+        for a, b in zip(kept, fresh, strict=True):
+            np.testing.assert_array_equal(a, b)

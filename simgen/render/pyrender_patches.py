@@ -50,7 +50,9 @@ The patches (what each changes, why, and the internals it relies on):
 6. **Shadow maps once per scene** (:func:`install_shadow_reuse`): replaces the renderer's
    private ``Renderer._shadow_mapping_pass(scene, light_node, flags)`` on the instance: each
    light's map is drawn once per scene, with the scene's ``non_casters`` hidden, and reused by
-   its later views.
+   its later views; the private ``Renderer._get_light_cam_matrices(scene, light_node, flags)``
+   is wrapped too, so that each light's shadow camera is computed once per scene (pyrender
+   computed it for every primitive drawn).
 7. **Pooled shadow textures** (:func:`pooled_texture_class`): a ``Texture`` subclass that is
    uploaded once (private ``Texture._add_to_context``, ``Texture._texid``) and survives
    pyrender's ``delete`` (called when no light of a pass uses it), so that scenes share the
@@ -489,7 +491,22 @@ def install_shadow_reuse(renderer) -> ShadowReuse:
                 mesh.is_visible = True
         state.done.add(light_node)
 
+    light_cam_matrices = renderer._get_light_cam_matrices
+    kept: dict = {}  # light node -> (V, P), for kept["scene"]
+
+    def remembered_light_cam_matrices(scene, light_node, flags):
+        # A light's shadow camera depends on the scene's meshes and the light only (the maps
+        # drawn with it are reused by every view), yet pyrender computes it again for every
+        # primitive each view draws.
+        if kept.get("scene") is not scene:
+            kept.clear()
+            kept["scene"] = scene
+        if light_node not in kept:
+            kept[light_node] = light_cam_matrices(scene, light_node, flags)
+        return kept[light_node]
+
     renderer._shadow_mapping_pass = shadow_mapping_pass
+    renderer._get_light_cam_matrices = remembered_light_cam_matrices
     return state
 
 
