@@ -208,6 +208,13 @@ def test_rasterizer_equals_a_per_pixel_test(seed, vertices):
         )
 
 
+def _view_at_origin(width: int, height: int, intrinsics: tuple[float, float, float, float]):
+    """A camera at the origin looking down +z with ``(fx, fy, cx, cy)``."""
+    fx, fy, cx, cy = intrinsics
+    K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
+    return CameraView(width=width, height=height, K=K, pose=np.eye(4))
+
+
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("asset_index", [0, 1])
 def test_silhouette_box_reaches_past_the_border(assets, seed, asset_index):
@@ -215,12 +222,7 @@ def test_silhouette_box_reaches_past_the_border(assets, seed, asset_index):
     # tight box of the whole silhouette (pixel centres past the border too) clipped to the
     # image, as a per-pixel test over a canvas one image size beyond each border gives them.
     width, height = 40, 30
-    view = CameraView(
-        width=width,
-        height=height,
-        K=np.array([[60.0, 0, 20.3], [0, 63.0, 14.6], [0, 0, 1]]),
-        pose=np.eye(4),
-    )
+    view = _view_at_origin(width, height, (60.0, 63.0, 20.3, 14.6))
     rng = np.random.default_rng(seed)
     asset = assets[asset_index]
     for _ in range(4):
@@ -290,13 +292,7 @@ def test_silhouette_walks_past_the_image_only_what_moves_the_box(assets, monkeyp
     # Objects cut by every border (and some wholly outside or inside): the mask and the box
     # are exactly those of walking every triangle over the whole canvas, whatever the batch.
     monkeypatch.setattr(simgen.labels, "SILHOUETTE_BATCH", batch)
-    width, height = 48, 36
-    view = CameraView(
-        width=width,
-        height=height,
-        K=np.array([[70.0, 0, 23.7], [0, 71.0, 17.2], [0, 0, 1]]),
-        pose=np.eye(4),
-    )
+    view = _view_at_origin(48, 36, (70.0, 71.0, 23.7, 17.2))
     rng = np.random.default_rng(seed)
     for asset in assets:
         for _ in range(12):
