@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "simgen.geometry",
             "simgen.rng",
             "simgen.io",
+            "simgen.ply_ascii",
             "simgen.errors",
             "simgen.logs",
         ],
