@@ -134,9 +134,7 @@ def triangle_runs(
     """
     tri = uv[faces].astype(np.float64)  # (M, 3, 2)
     a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
-    # np.minimum of the three corners: far faster than a reduction over an axis of length 3
-    lo = np.ceil(np.minimum(np.minimum(a, b), c) - 1e-9)
-    hi = np.floor(np.maximum(np.maximum(a, b), c) + 1e-9)
+    lo, hi = _pixel_bounds(a, b, c)
     top, bottom = (0, height - 1) if rows is None else rows
     x0 = np.clip(lo[:, 0], 0, width - 1)
     y0 = np.clip(lo[:, 1], top, bottom).astype(np.int64)
@@ -271,7 +269,7 @@ def silhouette(
     canvas = uv - (x_lo, y_lo)
     size = (x_hi - x_lo + 1, y_hi - y_lo + 1)
     image = (-x_lo, -y_lo, width - 1 - x_lo, height - 1 - y_lo)  # inclusive, canvas pixels
-    lo, hi = _pixel_bounds(canvas, faces)
+    lo, hi = _pixel_bounds(canvas[faces[:, 0]], canvas[faces[:, 1]], canvas[faces[:, 2]])
     over = (hi[:, 0] >= image[0]) & (lo[:, 0] <= image[2])
     over &= (hi[:, 1] >= image[1]) & (lo[:, 1] <= image[3])
     rows, first, last = triangle_runs(canvas, faces[over], *size, rows=(image[1], image[3]))
@@ -301,10 +299,11 @@ SILHOUETTE_BATCH = 512
 """Triangles walked per round when :func:`_clipped_box` looks past the image for a box side."""
 
 
-def _pixel_bounds(uv: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(M, 2) float64 ``(lo, hi)``: the first and last pixel column and row whose centres each
-    triangle's box holds (the bounds :func:`triangle_runs` walks, before clipping)."""
-    a, b, c = uv[faces[:, 0]], uv[faces[:, 1]], uv[faces[:, 2]]
+def _pixel_bounds(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(M, 2) float64 ``(lo, hi)``: the first and last pixel column and row whose centres the
+    box of each triangle with (M, 2) float64 corners ``a``, ``b``, ``c`` holds (the bounds
+    :func:`triangle_runs` walks, before clipping)."""
+    # np.minimum of the three corners: far faster than a reduction over an axis of length 3
     lo = np.ceil(np.minimum(np.minimum(a, b), c) - 1e-9)
     hi = np.floor(np.maximum(np.maximum(a, b), c) + 1e-9)
     return lo, hi
@@ -340,7 +339,7 @@ def _clipped_box(
         uv, faces: canvas positions (N, 2) float64 and (M, 3) int triangles.
         size: the canvas' ``(width, height)``.
         image: ``(x0, y0, x1, y1)`` inclusive pixel bounds of the image on the canvas.
-        lo, hi: :func:`_pixel_bounds` of ``faces``.
+        lo, hi: :func:`_pixel_bounds` of the triangles ``faces``.
         walked: ``(rows, first, last)``: some of the runs (those in the image's rows).
 
     Returns:

@@ -492,18 +492,20 @@ def install_shadow_reuse(renderer) -> ShadowReuse:
         state.done.add(light_node)
 
     light_cam_matrices = renderer._get_light_cam_matrices
-    kept: dict = {}  # light node -> (V, P), for kept["scene"]
+    cameras: dict = {}  # light node -> (V, P), of cameras_scene's lights
+    cameras_scene = None
 
     def remembered_light_cam_matrices(scene, light_node, flags):
         # A light's shadow camera depends on the scene's meshes and the light only (the maps
         # drawn with it are reused by every view), yet pyrender computes it again for every
         # primitive each view draws.
-        if kept.get("scene") is not scene:
-            kept.clear()
-            kept["scene"] = scene
-        if light_node not in kept:
-            kept[light_node] = light_cam_matrices(scene, light_node, flags)
-        return kept[light_node]
+        nonlocal cameras_scene
+        if cameras_scene is not scene:
+            cameras.clear()
+            cameras_scene = scene
+        if light_node not in cameras:
+            cameras[light_node] = light_cam_matrices(scene, light_node, flags)
+        return cameras[light_node]
 
     renderer._shadow_mapping_pass = shadow_mapping_pass
     renderer._get_light_cam_matrices = remembered_light_cam_matrices
