@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "simgen.rng",
             "simgen.io",
             "simgen.ply_ascii",
+            "simgen.simplify",
             "simgen.errors",
             "simgen.logs",
         ],

@@ -177,10 +177,23 @@ def _asset_from_mesh(name: str, mesh, primitive: str | None) -> Asset:
     )
 
 
+def _simplified(mesh, fraction: float, *, source: str | Path | None, field_name: str | None):
+    """:func:`simgen.simplify.simplify_mesh`, its refusals as a :class:`SimgenError` on the
+    entry's ``simplify`` field."""
+    from simgen.simplify import simplify_mesh
+
+    field = None if field_name is None else field_name.rsplit(".", 1)[0] + ".simplify"
+    try:
+        return simplify_mesh(mesh, fraction)
+    except ValueError as exc:
+        raise SimgenError(str(exc), file=source, field=field) from None
+
+
 def load_entry(
     entry: MeshSource, *, source: str | Path | None = None, field_name: str | None = None
 ) -> Asset:
-    """Load one catalog entry: centred on its bounding box, in metres, rescaled to ``size``."""
+    """Load one catalog entry: simplified (``simplify``), centred on its bounding box, in
+    metres, rescaled to ``size``."""
     if entry.primitive is not None:
         mesh = _primitive_mesh(entry.primitive)
         name = f"primitive:{entry.primitive}"
@@ -188,6 +201,8 @@ def load_entry(
         path = resolve_mesh_path(entry.mesh or "", source=source, field_name=field_name)
         mesh = load_mesh_file(path, units=entry.units, source=source, field_name=field_name)
         name = entry.mesh or str(path)
+        if entry.simplify is not None:
+            mesh = _simplified(mesh, entry.simplify, source=source, field_name=field_name)
     lo, hi = mesh.bounds
     mesh.apply_translation(-(lo + hi) / 2.0)
     if entry.aspect is not None:
@@ -219,7 +234,7 @@ def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> li
     """Load every mesh of a scene once per process; errors name e.g. ``objects.catalog.I.mesh``."""
     assets = []
     for path, entry in catalog_entries(config):
-        key = (entry.mesh, entry.primitive, entry.units, entry.size, entry.aspect)
+        key = (entry.mesh, entry.primitive, entry.units, entry.size, entry.aspect, entry.simplify)
         if key not in _CACHE:
             _CACHE[key] = load_entry(entry, source=source, field_name=f"{path}.mesh")
         asset = _CACHE[key]

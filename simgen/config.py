@@ -125,6 +125,15 @@ class MeshSource(_Model):
     )
     primitive: Primitive | None = Field(None, description="A unit primitive instead of a mesh.")
     units: Literal["m", "cm", "mm"] = Field("m", description="Units of the mesh file.")
+    simplify: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="If set, keep this fraction of a mesh file's triangles (quadric edge "
+        "collapse; vertex colours averaged) when it is loaded; renders, labels and physics all "
+        "use the simplified mesh. For dense scans: scenes/lmo.yaml keeps 0.25 of LM-O's, whose "
+        "boxes at BOP's poses then match the full models' to within 1 px (docs/benchmarks.md).",
+    )
     size: float | None = Field(
         None,
         gt=0,
@@ -172,6 +181,8 @@ class MeshSource(_Model):
             raise ValueError("give exactly one of 'mesh' or 'primitive'")
         if self.primitive is not None and self.size is None:
             raise ValueError("a primitive needs 'size' (metres)")
+        if self.primitive is not None and self.simplify is not None:
+            raise ValueError("'simplify' applies to mesh files, not primitives")
         return self
 
 
