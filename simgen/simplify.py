@@ -15,6 +15,10 @@ from typing import Any
 
 import numpy as np
 
+SPAN = 1000.0
+"""Longest bounding-box side a mesh is scaled to while it is simplified (its own units do
+not matter; docs/benchmarks.md, "Simplified scans")."""
+
 
 def _fast_simplification():
     try:
@@ -60,16 +64,23 @@ def collapse_vertices(
         used[np.unique(faces)] = np.unique(faces)
         return vertices.copy(), faces.copy(), used
     fs = _fast_simplification()
+    # The library's collapse thresholds are absolute: the same shape in millimetres and in
+    # metres would be simplified differently (in metres, far worse). It works on the mesh
+    # moved and scaled to a fixed span instead, so units and placement do not matter.
+    lo, hi = vertices[faces].reshape(-1, 3).min(axis=0), vertices[faces].reshape(-1, 3).max(axis=0)
+    centre, span = (lo + hi) / 2.0, float(np.max(hi - lo))
+    scale = SPAN / span if span > 0 else 1.0
+    normalized = (vertices - centre) * scale
     kept, kept_faces, collapses = fs.simplify(
-        vertices, faces.astype(np.int32), target_reduction=1.0 - fraction, return_collapses=True
+        normalized, faces.astype(np.int32), target_reduction=1.0 - fraction, return_collapses=True
     )
     replayed, replayed_faces, mapping = fs.replay_simplification(
-        vertices, faces.astype(np.int32), collapses
+        normalized, faces.astype(np.int32), collapses
     )
     if len(replayed) != len(kept) or not np.array_equal(replayed_faces, kept_faces):
         raise RuntimeError("fast-simplification's replay disagrees with its simplification")
     return (
-        np.asarray(kept, dtype=np.float64),
+        np.asarray(kept, dtype=np.float64) / scale + centre,
         np.asarray(kept_faces, dtype=np.int64),
         np.asarray(mapping, dtype=np.int64),
     )
