@@ -152,3 +152,17 @@ def test_simplify_outside_zero_one_is_a_config_error(value: float) -> None:
 def test_simplify_is_for_mesh_files() -> None:
     with pytest.raises(ValueError, match="mesh files"):
         MeshSource.model_validate({"primitive": "box", "size": 0.1, "simplify": 0.5})
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_units_and_placement_do_not_change_the_collapses(seed: int) -> None:
+    """The same bumpy ball in metres, in millimetres and moved gives the same collapses
+    (fast-simplification's thresholds are absolute; simgen scales every mesh to one span)."""
+    rng = np.random.default_rng(seed)
+    sphere = _sphere()
+    bumpy = sphere.vertices * rng.uniform(0.97, 1.03, (len(sphere.vertices), 1))
+    first = collapse_vertices(bumpy * 0.1, sphere.faces, 0.25)
+    for scale, shift in [(100.0, 0.0), (0.1, 5.0)]:
+        vertices, faces, mapping = collapse_vertices(bumpy * scale + shift, sphere.faces, 0.25)
+        assert np.array_equal(faces, first[1]) and np.array_equal(mapping, first[2])
+        assert np.allclose((vertices - shift) / scale, first[0] / 0.1, atol=1e-9)
