@@ -11,7 +11,8 @@
 2. Speed (``--num N``, optional). ``simgen render scenes/lmo.yaml --num N --workers W`` with
    the scans as shipped (``simplify: 0.25``) and with ``simplify=null`` on every target,
    alternating ``--rounds`` times, printing labeled images/s and CPU seconds per image (the
-   command's process tree) and the median ratio over the rounds.
+   command's process tree; the wall time of the whole command, start-up included) and the
+   median ratio over the rounds.
 
 Needs ``shared/datasets/lmo-dev`` beside the repository (research-only data: referred to by
 path, never copied) and the test extras (the box helpers of tests/test_import_bop.py).
@@ -146,7 +147,7 @@ def render_once(out: Path, num: int, workers: int, full: bool) -> tuple[float, f
         ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
