@@ -130,9 +130,9 @@ def simplify_mesh(mesh: Any, fraction: float) -> Any:
 
     kind = getattr(mesh.visual, "kind", None)
     if kind not in (None, "vertex"):
+        has = {"texture": "a texture image", "face": "face colours"}.get(kind, f"{kind} visuals")
         raise ValueError(
-            f"only meshes with vertex colours or none can be simplified (this one has {kind} "
-            "colours)"
+            f"only meshes with vertex colours or none can be simplified (this one has {has})"
         )
     if fraction == 1.0:
         return mesh

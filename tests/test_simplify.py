@@ -166,3 +166,20 @@ def test_units_and_placement_do_not_change_the_collapses(seed: int) -> None:
         vertices, faces, mapping = collapse_vertices(bumpy * scale + shift, sphere.faces, 0.25)
         assert np.array_equal(faces, first[1]) and np.array_equal(mapping, first[2])
         assert np.allclose((vertices - shift) / scale, first[0] / 0.1, atol=1e-9)
+
+
+def test_a_texture_image_is_refused() -> None:
+    sphere = _sphere(2)
+    image = trimesh.visual.texture.TextureVisuals(
+        uv=np.zeros((len(sphere.vertices), 2)),
+        material=trimesh.visual.material.SimpleMaterial(image=_pil_image()),
+    )
+    textured = trimesh.Trimesh(sphere.vertices, sphere.faces, visual=image, process=False)
+    with pytest.raises(ValueError, match="a texture image"):
+        simplify_mesh(textured, 0.5)
+
+
+def _pil_image():
+    from PIL import Image
+
+    return Image.new("RGB", (4, 4), (200, 10, 10))
