@@ -59,15 +59,16 @@ def collapse_vertices(
         raise ValueError(
             f"expected (V, 3) vertices and (F, 3) faces, got {vertices.shape}, {faces.shape}"
         )
+    used = np.unique(faces)
     if fraction == 1.0 or len(faces) < 2:
-        used = np.full(len(vertices), -1, dtype=np.int64)
-        used[np.unique(faces)] = np.unique(faces)
-        return vertices.copy(), faces.copy(), used
+        mapping = np.full(len(vertices), -1, dtype=np.int64)
+        mapping[used] = used
+        return vertices.copy(), faces.copy(), mapping
     fs = _fast_simplification()
     # The library's collapse thresholds are absolute: the same shape in millimetres and in
     # metres would be simplified differently (in metres, far worse). It works on the mesh
     # moved and scaled to a fixed span instead, so units and placement do not matter.
-    lo, hi = vertices[faces].reshape(-1, 3).min(axis=0), vertices[faces].reshape(-1, 3).max(axis=0)
+    lo, hi = vertices[used].min(axis=0), vertices[used].max(axis=0)
     centre, span = (lo + hi) / 2.0, float(np.max(hi - lo))
     scale = SPAN / span if span > 0 else 1.0
     normalized = (vertices - centre) * scale
