@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def simplified_models(models: Path, fraction: float, out: Path) -> int:
-    """Write ``models``' PLYs simplified to ``fraction`` into ``out``; return triangles kept."""
+def simplified_models(models: Path, fraction: float, out: Path) -> Path:
+    """Write ``models``' PLYs simplified to ``fraction`` into ``out``; return ``out``."""
     import trimesh
 
     from simgen.assets import load_mesh_file
@@ -49,14 +49,19 @@ def simplified_models(models: Path, fraction: float, out: Path) -> int:
 
     out.mkdir(parents=True)
     shutil.copy(models / "models_info.json", out)
-    kept = 0
     for path in sorted(models.glob("obj_*.ply")):
         # as a catalog entry with units: mm loads it: in metres, then simplified
         mesh = simplify_mesh(load_mesh_file(path, units="mm"), fraction)
         mesh.apply_scale(1000.0)  # back to the millimetres BOP's models are in
         (out / path.name).write_bytes(trimesh.exchange.ply.export_ply(mesh))
-        kept += len(mesh.faces)
-    return kept
+    return out
+
+
+def triangles(models: Path) -> int:
+    """Triangles of every model in a BOP models folder."""
+    import trimesh
+
+    return sum(len(trimesh.load(p, process=False).faces) for p in models.glob("obj_*.ply"))
 
 
 def agreement(lmo: Path, fractions: list[float], work: Path) -> list[dict]:
@@ -68,19 +73,12 @@ def agreement(lmo: Path, fractions: list[float], work: Path) -> list[dict]:
     from tests.test_import_bop import IMAGE_SIZE, bop_box_xyxy, coco_box_xyxy, iou
 
     info = json.loads((lmo / "test" / "000002" / "scene_gt_info.json").read_text())
-    full_faces = 0
     imported = {}
     for fraction in [1.0, *fractions]:
         models = lmo / "models"
         if fraction < 1.0:
-            models = work / f"models_{fraction}"
-            faces = simplified_models(lmo / "models", fraction, models)
-        else:
-            import trimesh
-
-            faces = full_faces = sum(
-                len(trimesh.load(p, process=False).faces) for p in (lmo / "models").glob("*.ply")
-            )
+            models = simplified_models(models, fraction, work / f"models_{fraction}")
+        faces = triangles(models)
         summary = import_bop(lmo / "test", models, work / f"import_{fraction}")
         coco = json.loads(summary["annotations"].read_text())
         ids = {image["id"]: image["bop_im_id"] for image in coco["images"]}
@@ -88,7 +86,7 @@ def agreement(lmo: Path, fractions: list[float], work: Path) -> list[dict]:
             faces,
             {(ids[a["image_id"]], a["bop_gt_index"]): a for a in coco["annotations"]},
         )
-    _, full = imported[1.0]
+    full_faces, full = imported[1.0]
     rows = []
     for fraction, (faces, anns) in imported.items():
         to_bop = [
