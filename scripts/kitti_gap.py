@@ -101,44 +101,17 @@ def _vehicle_distractors(scene: Path) -> list[int]:
     return [i for i, entry in enumerate(catalog) if "/vehicles/" in entry.get("mesh", "")]
 
 
+VEHICLES = _vehicle_distractors(ROOT / "scenes" / "kitti.yaml")
+"""Indices of ``scenes/kitti.yaml``'s unlabeled vans, trucks and buses."""
+
 ROWS["painted"] = (
     ROWS["structured_photos"][0],
     [
         *ROWS["structured_photos"][1],
         *(f"objects.catalog.{i}.color=paint" for i in CARS),
-        *(
-            f"distractors.catalog.{i}.color=paint"
-            for i in _vehicle_distractors(ROOT / "scenes" / "kitti.yaml")
-        ),
+        *(f"distractors.catalog.{i}.color=paint" for i in VEHICLES),
     ],
 )
-VEHICLE_WEIGHT = 0.1
-"""Draw weight of each van, truck and bus in row ``few_vehicles`` (the props keep 1): about one
-unlabeled vehicle per street instead of five, nearer KITTI's mix (in the 50 development frames
-25 Van, Truck and Tram boxes against 147 Car boxes)."""
-
-ROWS["few_vehicles"] = (
-    ROWS["parked"][0],
-    [
-        *ROWS["parked"][1],
-        *(
-            f"distractors.catalog.{i}.weight={VEHICLE_WEIGHT}"
-            for i in _vehicle_distractors(ROOT / "scenes" / "kitti.yaml")
-        ),
-    ],
-)
-CONTRAST = [
-    "effects.0.p=1.0",
-    "effects.0.contrast=[0.3,0.7]",
-    "effects.0.brightness=[-0.3,-0.1]",
-]
-"""Row ``contrast``: every render through ``brightness_contrast`` with a contrast gain of
-1.3-1.7 and a brightness offset of -0.3 to -0.1 (the scene: 60 % of renders, gain 0.8-1.2).
-Chosen on pixel statistics of the 25 training frames, grey level per image, median over images:
-standard deviation 78.6 in the photos, 43.3 in the recipe's renders, 60.8 with this; 5th / 50th /
-95th percentile 13 / 64 / 255, 44 / 96 / 183 and 8 / 88 / 224 (40 renders each)."""
-
-ROWS["contrast"] = (ROWS["parked"][0], [*ROWS["parked"][1], *CONTRAST])
 ROWS["parked_painted"] = (
     ROWS["structured_photos"][0],
     [*ROWS["parked"][1], *ROWS["painted"][1][len(ROWS["structured_photos"][1]) :]],
@@ -207,6 +180,31 @@ with street trees, conifers and hedges at the curbs (simgen's procedural plants)
 streets are lined with them; ``outfits``: ``structured_photos`` with every person and cyclist
 in clothes, skin tone and bicycle colours drawn part by part (``color: parts``, the default
 ``materials.parts``) instead of one outfit for all or one flat random colour."""
+
+VEHICLE_WEIGHT = 0.1
+"""Draw weight of each van, truck and bus in row ``few_vehicles`` (the props keep 1): about one
+unlabeled vehicle per street instead of five, nearer KITTI's mix (in the 50 development frames
+25 Van, Truck and Tram boxes against 147 Car boxes)."""
+
+ROWS["few_vehicles"] = (
+    ROWS["parked"][0],
+    [
+        *ROWS["parked"][1],
+        *(f"distractors.catalog.{i}.weight={VEHICLE_WEIGHT}" for i in VEHICLES),
+    ],
+)
+CONTRAST = [
+    "effects.0.p=1.0",
+    "effects.0.contrast=[0.3,0.7]",
+    "effects.0.brightness=[-0.3,-0.1]",
+]
+"""Row ``contrast``: every render through ``brightness_contrast`` with a contrast gain of
+1.3-1.7 and a brightness offset of -0.3 to -0.1 (the scene: 60 % of renders, gain 0.8-1.2).
+Chosen on pixel statistics of the 25 training frames, grey level per image, median over images:
+standard deviation 78.6 in the photos, 43.3 in the recipe's renders, 60.8 with this; 5th / 50th /
+95th percentile 13 / 64 / 255, 44 / 96 / 183 and 8 / 88 / 224 (40 renders each)."""
+
+ROWS["contrast"] = (ROWS["parked"][0], [*ROWS["parked"][1], *CONTRAST])
 
 
 def simgen(*args: str) -> None:
