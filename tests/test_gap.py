@@ -214,6 +214,12 @@ def test_bad_gap_input(gap_sets, tmp_path):
             gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2, real_counts="0,65",
             real_train=gap_sets / "train",
         )  # fmt: skip
+    for wrong in ({"backbone": "scratch"}, {"finetune_stages": 1}):
+        with pytest.raises(SimgenError, match=r"--adabn-backbone: .* needs the frozen lite0"):
+            run_gap(
+                gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2,
+                real_train=gap_sets / "test", real_counts="0", adabn_backbone=True, **wrong,
+            )  # fmt: skip
     (tmp_path / "no_images").mkdir()
     with pytest.raises(SimgenError, match="no images in the folder"):
         run_gap(

@@ -148,3 +148,21 @@ def test_lite0_learns_on_a_wide_input_through_the_command(gap_sets, tmp_path):
     assert written["settings"]["input_size"] == "256x128"
     (row,) = written["rows"]
     assert row["AP50"] > 0.5, row
+
+
+def test_adabn_in_the_backbone_through_the_command(gap_sets, tmp_path):
+    """``--adabn-backbone`` implies ``--adabn`` (the real pool's images, without labels) and
+    is recorded; the models still learn the easy task."""
+    from simgen.cli import main
+
+    out = tmp_path / "out"
+    argv = ["gap", "--train", str(gap_sets / "train"), "--test", str(gap_sets / "test"),
+            "--real-train", str(gap_sets / "test"), "--real-counts", "0", "--out", str(out),
+            "--steps", "150", "--size", "128", "--seeds", "1", "--copies", "2",
+            "--adabn-backbone"]  # fmt: skip
+    assert main(argv) == 0
+    written = json.loads((out / "gap.json").read_text())
+    adabn = written["settings"]["adabn"]
+    assert adabn["backbone"] is True and adabn["images"] == 16 and adabn["layers"] > 0
+    (row,) = written["rows"]
+    assert row["AP50"] > 0.5, row

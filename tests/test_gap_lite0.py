@@ -35,8 +35,10 @@ from simgen.gap.detector import FPNHead, Lite0Detector  # noqa: E402
 from simgen.gap.features import (  # noqa: E402
     bytes_per_entry,
     cache_features,
+    domain_backbone,
     fitting_copies,
 )
+from simgen.gap.judges import JudgeSettings, Lite0Judge  # noqa: E402
 from simgen.gap.train import train  # noqa: E402
 from simgen.gap.train_head import adapt_batchnorm, predict_features, train_head  # noqa: E402
 from tests.helpers import SHARED_DATASETS, require_shared  # noqa: E402
@@ -267,6 +269,79 @@ def test_adabn_recomputes_only_trainable_batchnorm(lite0):
     assert torch.equal(model.backbone._blocks[0]._bn1.running_mean, frozen)
     assert head_bn.num_batches_tracked.item() == 2 and head_bn.momentum == 0.1
     assert not torch.equal(head_bn.running_mean, torch.zeros_like(head_bn.running_mean))
+
+
+def _norms(model) -> list:
+    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_domain_backbone_takes_its_images_statistics(lite0, seed):
+    """AdaBN in the backbone: the stem's BatchNorm gets the images' exact channel statistics,
+    the network it was copied from keeps ImageNet's, and the classifier's unused one too."""
+    images = _tiny_prepared(count=5, seed=seed).images
+    before = [n.running_mean.clone() for n in _norms(lite0)]
+    adapted = domain_backbone(lite0, images, batch_size=8)
+    assert all(torch.equal(a, n.running_mean) for a, n in zip(before, _norms(lite0), strict=True))
+    assert not adapted.training and all(n.momentum == 0.01 for n in _norms(adapted))
+    with torch.no_grad():
+        tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float()
+        stem = lite0._conv_stem(lite0.normalize(tensor))
+    torch.testing.assert_close(adapted._bn0.running_mean, stem.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(
+        adapted._bn0.running_var, stem.var(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5
+    )
+    assert torch.equal(adapted._bn1.running_mean, lite0._bn1.running_mean)
+    changed = [not torch.equal(a.running_var, b.running_var) for a, b in
+               zip(_norms(adapted), _norms(lite0), strict=True)]  # fmt: skip
+    assert sum(changed) == len(changed) - 1  # all but the classifier's
+    again = domain_backbone(lite0, images, batch_size=8)
+    assert all(torch.equal(a.running_var, b.running_var)
+               for a, b in zip(_norms(adapted), _norms(again), strict=True))  # fmt: skip
+
+
+def test_domain_backbone_batches_and_bad_input(lite0):
+    """A trailing batch of one image (no variance) joins the batch before it, so five images
+    in batches of four are one batch of five; one image in all is refused."""
+    images = _tiny_prepared(count=5).images
+    fours = domain_backbone(lite0, images, batch_size=4)
+    one = domain_backbone(lite0, images, batch_size=8)
+    twos = domain_backbone(lite0, images, batch_size=2)
+    pairs = zip(_norms(fours), _norms(one), _norms(twos), strict=True)
+    assert all(torch.equal(a.running_var, b.running_var) for a, b, _ in pairs)
+    assert not torch.equal(_norms(twos)[-2].running_var, _norms(one)[-2].running_var)
+    with pytest.raises(SimgenError, match="at least 2 images, got 1"):
+        domain_backbone(lite0, images[:1])
+
+
+def test_judge_with_domain_statistics_caches_each_domain_through_its_own(lite0):
+    """Synthetic features through synthetic statistics, the scored and unlabeled sets through
+    those of the unlabeled images; without the option both go through ImageNet's."""
+    prepared = {"synthetic": _tiny_prepared(count=6, seed=3), "test": _tiny_prepared(seed=4),
+                "unlabeled": _tiny_prepared(seed=5)}  # fmt: skip
+    settings = JudgeSettings(2, 64, "cpu", 2)
+    judges = {
+        on: Lite0Judge(settings, copies={"synthetic": 1}, domain_statistics=on)
+        for on in (False, True)
+    }
+    for judge in judges.values():
+        judge.prepare(prepared)
+    real = domain_backbone(lite0, prepared["unlabeled"].images)
+    expected = cache_features(real, prepared["test"], copies=1, augment=None,
+                              rng=np.random.default_rng(0))  # fmt: skip
+    got = judges[True].features["test"]
+    assert all(torch.equal(a, b) for a, b in zip(got.levels, expected.levels, strict=True))
+    plain = cache_features(lite0, prepared["test"], copies=1, augment=None,
+                           rng=np.random.default_rng(0))  # fmt: skip
+    kept = judges[False].features["test"]
+    assert all(torch.equal(a, b) for a, b in zip(kept.levels, plain.levels, strict=True))
+    for name in ("synthetic", "test", "unlabeled"):
+        new, old = judges[True].features[name].levels[0], judges[False].features[name].levels[0]
+        assert not torch.equal(new, old), name
+    with pytest.raises(SimgenError, match="needs unlabeled real images"):
+        judges[True].prepare({k: v for k, v in prepared.items() if k != "unlabeled"})
+    with pytest.raises(SimgenError, match="needs a frozen backbone"):
+        Lite0Judge(settings, finetune_stages=1, domain_statistics=True)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -131,6 +131,14 @@ def register(app: typer.Typer) -> None:
                 "(--real-unlabeled, else the real training pool without labels).",
             ),
         ] = False,
+        adabn_backbone: Annotated[
+            bool,
+            typer.Option(
+                "--adabn-backbone",
+                help="AdaBN in the frozen backbone too (implies --adabn): synthetic and real "
+                "features each through their own domain's BatchNorm statistics.",
+            ),
+        ] = False,
         device: Annotated[
             str | None, typer.Option(help="cpu or cuda (default: cuda when available).")
         ] = None,
@@ -229,6 +237,7 @@ def register(app: typer.Typer) -> None:
                 real_unlabeled=real_unlabeled,
                 val=val,
                 adabn=adabn,
+                adabn_backbone=adabn_backbone,
                 device=device,
                 size=size,
                 boxes=boxes,

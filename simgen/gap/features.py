@@ -87,6 +87,57 @@ def fitting_copies(images: int, copies: int, size: int | InputSize, max_bytes: i
     return int(fit)
 
 
+def _input_batch(batch: np.ndarray, device: str):
+    """(B, H, W, 3) uint8 RGB -> the backbone's (B, 3, H, W) float input, channels-last."""
+    tensor = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float()
+    return tensor.contiguous(memory_format=torch.channels_last)
+
+
+def domain_backbone(backbone, images: np.ndarray, *, batch_size: int = 16, device: str = "cpu"):
+    """A copy of ``backbone`` whose BatchNorm statistics are those of ``images`` (AdaBN).
+
+    AdaBN (Li et al. 2016) normalizes each domain by its own statistics: the weights stay the
+    ImageNet ones, and every BatchNorm layer's running mean and variance are recomputed from
+    one domain's images, layer after layer (each layer sees its inputs normalized by the
+    statistics already recomputed upstream), averaged over batches (``momentum=None``).
+
+    Args:
+        backbone: :class:`~simgen.gap.backbone.EfficientNetLite0`; left unchanged.
+        images: (N, H, W, 3) uint8 letterboxed RGB images of the domain, N >= 2.
+        batch_size: images per forward pass.
+        device: ``cpu`` or ``cuda``.
+
+    Returns:
+        The adapted copy, in eval mode.
+    """
+    import copy
+
+    if len(images) < 2:
+        raise SimgenError(
+            f"BatchNorm statistics need at least 2 images, got {len(images)}", file="--adabn"
+        )
+    model = copy.deepcopy(backbone).to(device).eval()
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, m.running_mean.clone(), m.running_var.clone()) for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+        m.train()
+    starts = list(range(0, len(images), batch_size))
+    if len(images) - starts[-1] == 1:  # one image has no variance: it joins the batch before
+        starts.pop()
+    ends = [*starts[1:], len(images)]
+    with torch.no_grad():
+        for start, end in zip(starts, ends, strict=True):
+            model.features(_input_batch(np.ascontiguousarray(images[start:end]), device))
+    for m, (momentum, mean, var) in zip(norms, saved, strict=True):
+        m.momentum = momentum
+        if int(m.num_batches_tracked) == 0:  # not on the features' path (the classifier's)
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
+    return model.eval()
+
+
 def cache_features(
     backbone,
     prepared: Prepared,
@@ -148,9 +199,8 @@ def cache_features(
                 boxes.append(moved.astype(np.float32))
                 labels.append(prepared.labels[i][keep])
                 ignore.append(prepared.ignore[i][keep])
-            tensor = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float()
-            tensor = tensor.contiguous(memory_format=torch.channels_last)
-            for store, feature in zip(levels, backbone.features(tensor), strict=True):
+            features = backbone.features(_input_batch(batch, device))
+            for store, feature in zip(levels, features, strict=True):
                 store[start : start + len(chunk)] = feature.to("cpu", torch.float16)
             if progress is not None:
                 progress(len(chunk))

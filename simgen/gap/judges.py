@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simgen.errors import SimgenError
 from simgen.gap import import_torch
 from simgen.gap.data import Prepared, subset_prepared
 from simgen.gap.train import TrainResult
@@ -32,6 +33,11 @@ Source = tuple[str, np.ndarray | None]
 
 Progress = Callable[[str, int], Callable[[int], None]]
 """``progress(description, total)`` returns a callback advancing that bar by n."""
+
+DOMAIN_IMAGES = 256
+"""Synthetic images (drawn once, without replacement) whose BatchNorm statistics the synthetic
+domain's backbone takes, with ``domain_statistics``: enough for per-channel means at every
+layer, a few backbone passes of cost."""
 
 
 def _no_progress(description: str, total: int) -> Callable[[int], None]:
@@ -134,6 +140,10 @@ class Lite0Judge(ImageJudge):
             "real": 16}``); each is capped so that the cache fits ``cache_bytes``.
         cache_bytes: memory bound of all cached features together.
         cache_seed: seeds the cached copies' augmentation (one cache serves every seed's rows).
+        domain_statistics: AdaBN in the frozen backbone: the ``synthetic`` set's features
+            through BatchNorm statistics of :data:`DOMAIN_IMAGES` of its own images, every
+            other set's through those of the ``unlabeled`` set (real images), instead of
+            ImageNet's for both (:func:`simgen.gap.features.domain_backbone`).
     """
 
     name = "lite0"
@@ -147,11 +157,17 @@ class Lite0Judge(ImageJudge):
         copies: dict[str, int] | None = None,
         cache_bytes: int = 4 << 30,
         cache_seed: int = 0,
+        domain_statistics: bool = False,
     ) -> None:
         from simgen.gap.augment import AugmentConfig
         from simgen.gap.backbone import load_lite0
 
+        if domain_statistics and finetune_stages:
+            raise SimgenError(
+                "AdaBN in the backbone needs a frozen backbone", file="--finetune-stages"
+            )
         super().__init__(settings)
+        self.domain_statistics = domain_statistics
         self.finetune_stages = finetune_stages
         self.augment = augment if augment is not None else AugmentConfig()
         self.copies = copies or {}
@@ -170,11 +186,35 @@ class Lite0Judge(ImageJudge):
 
         The scored sets (``test``, ``val``) and ``unlabeled`` are cached as one plain copy each.
         """
-        from simgen.gap.features import bytes_per_entry, cache_features, fitting_copies
+        from simgen.gap.features import (
+            bytes_per_entry,
+            cache_features,
+            domain_backbone,
+            fitting_copies,
+        )
 
         self.prepared = prepared
         if not self.frozen:
             return
+        backbones = {"synthetic": self.backbone, "real": self.backbone}
+        if self.domain_statistics:
+            if "unlabeled" not in prepared:
+                raise SimgenError(
+                    "AdaBN in the backbone needs unlabeled real images", file="--adabn"
+                )
+            synthetic = prepared["synthetic"].images
+            pick = np.random.default_rng([self.cache_seed, 0xADAB]).choice(
+                len(synthetic), size=min(DOMAIN_IMAGES, len(synthetic)), replace=False
+            )
+            for domain, images in (
+                ("synthetic", synthetic[np.sort(pick)]),
+                ("real", prepared["unlabeled"].images),
+            ):
+                advance = progress(f"BatchNorm statistics: {domain}", 1)
+                backbones[domain] = domain_backbone(
+                    self.backbone, images, device=self.settings.device
+                )
+                advance(1)
         budget = self.cache_bytes
         plain_sets = ("test", "unlabeled", "val")
         # ``val`` goes last, so the training sets' cache seeds do not depend on it: a run with
@@ -189,7 +229,7 @@ class Lite0Judge(ImageJudge):
             self.cached_copies[name] = copies
             rng = np.random.default_rng([self.cache_seed, index, 0xFEA7])
             self.features[name] = cache_features(
-                self.backbone,
+                backbones["synthetic" if name == "synthetic" else "real"],
                 data,
                 copies=copies,
                 augment=None if plain else self.augment,

@@ -102,6 +102,7 @@ def run_gap(
     cache_mib: int = 4096,
     real_unlabeled: str | Path | None = None,
     adabn: bool = False,
+    adabn_backbone: bool = False,
     device: str | None = None,
     size: int | str | tuple[int, int] = 256,
     boxes: BoxKind = "modal",
@@ -142,6 +143,9 @@ def run_gap(
         real_unlabeled: a folder of unlabeled real images for AdaBN (implies ``adabn``).
         adabn: recompute trainable BatchNorm statistics on real images before scoring
             (``real_unlabeled``, else the real training pool without its labels).
+        adabn_backbone: AdaBN in the frozen lite0 backbone too (implies ``adabn``): synthetic
+            features through BatchNorm statistics of synthetic images, real ones through
+            those of the unlabeled real images, instead of ImageNet's for both.
         device: ``cpu``/``cuda``; ``None`` picks CUDA when available.
         size: input size: ``S`` (square), ``"WxH"`` text or ``(height, width)``; images are
             letterboxed into it (lite0 needs multiples of 32). Wide inputs suit wide photos
@@ -219,6 +223,12 @@ def run_gap(
                 file=sets[name].source,
                 field="annotations",
             )
+    if adabn_backbone:
+        if backbone != "lite0" or finetune_stages:
+            raise SimgenError(
+                "AdaBN in the backbone needs the frozen lite0 backbone", file="--adabn-backbone"
+            )
+        adabn = True
     if real_unlabeled is not None:
         sets["unlabeled"] = _unlabeled_set(Path(real_unlabeled), classes)
         adabn = True
@@ -241,6 +251,7 @@ def run_gap(
             copies={"synthetic": synthetic_copies, "real": real_copies},
             cache_bytes=cache_mib << 20,
             cache_seed=seed,
+            domain_statistics=adabn_backbone,
         )
     else:
         judge = ScratchJudge(settings, width=width)
@@ -407,7 +418,11 @@ def run_gap(
             "threads": torch.get_num_threads(),
             "cached_copies": copies or None,
             "augment": None if backbone == "scratch" else judge.augment.model_dump(mode="json"),
-            "adabn": {"layers": adapted, "images": len(sets["unlabeled"].samples)}
+            "adabn": {
+                "layers": adapted,
+                "images": len(sets["unlabeled"].samples),
+                "backbone": adabn_backbone,
+            }
             if adabn
             else None,
             "width": width if backbone == "scratch" else None,
