@@ -166,3 +166,24 @@ def test_adabn_in_the_backbone_through_the_command(gap_sets, tmp_path):
     assert adabn["backbone"] is True and adabn["images"] == 16 and adabn["layers"] > 0
     (row,) = written["rows"]
     assert row["AP50"] > 0.5, row
+
+
+def test_self_training_through_the_command(gap_sets, tmp_path):
+    """``--self-train``: the synthetic row trains on, with its own confident detections on the
+    unlabeled images as labels; the steps and pseudo-label counts are recorded."""
+    from simgen.cli import main
+
+    out = tmp_path / "out"
+    argv = ["gap", "--train", str(gap_sets / "train"), "--test", str(gap_sets / "test"),
+            "--real-train", str(gap_sets / "test"), "--real-counts", "0", "--out", str(out),
+            "--steps", "150", "--size", "128", "--seeds", "1", "--copies", "2",
+            "--self-train", "0.3"]  # fmt: skip
+    assert main(argv) == 0
+    written = json.loads((out / "gap.json").read_text())
+    assert written["settings"]["self_train"]["score"] == 0.3
+    (boxes,) = written["settings"]["self_train"]["pseudo_boxes"].values()
+    assert boxes > 0
+    assert written["settings"]["adabn"] is None
+    assert written["training"]["synthetic k=0 seed=0"]["steps"] == 150 + 75
+    (row,) = written["rows"]
+    assert row["AP50"] > 0.5, row

@@ -344,6 +344,42 @@ def test_judge_with_domain_statistics_caches_each_domain_through_its_own(lite0):
         Lite0Judge(settings, finetune_stages=1, domain_statistics=True)
 
 
+@pytest.mark.parametrize("quantile", [0.0, 0.5, None])
+def test_pseudo_labels_are_the_models_detections_above_the_score(lite0, quantile):
+    """Self-training's labels: the head's detections on the unlabeled images with at least the
+    score, in letterboxed pixels, on the unlabeled set's cached features."""
+    unlabeled = _tiny_prepared(seed=5)
+    unlabeled.scales[:] = 0.5  # as if letterboxed from 128 px originals
+    prepared = {"synthetic": _tiny_prepared(seed=3), "test": _tiny_prepared(seed=4),
+                "unlabeled": unlabeled}  # fmt: skip
+    judge = Lite0Judge(JudgeSettings(2, 64, "cpu", 2), copies={"synthetic": 1})
+    judge.prepare(prepared)
+    torch.manual_seed(0)
+    head = FPNHead(2)
+    found = predict_features(head, judge.features["unlabeled"], unlabeled)
+    every = np.concatenate([s for _, s, _ in found])
+    every = every[every > 0]  # decoding pads with zero scores
+    score = 1.0 if quantile is None else float(np.quantile(every, quantile))
+    count = judge.pseudo_label(head, score)
+    pseudo = judge.features["pseudo"]
+    assert pseudo.levels is judge.features["unlabeled"].levels
+    expected = [(b[s >= score] * 0.5, c[s >= score]) for b, s, c in found]
+    assert count == sum(len(b) for b, _ in expected) == sum(len(b) for b in pseudo.boxes)
+    for (boxes, classes), got, labels, ignore in zip(
+        expected, pseudo.boxes, pseudo.labels, pseudo.ignore, strict=True
+    ):
+        np.testing.assert_array_equal(got, boxes.astype(np.float32))
+        np.testing.assert_array_equal(labels, classes)
+        assert not ignore.any() and len(ignore) == len(labels)
+    if quantile is None:
+        assert count == 0
+    else:  # every detection, or about half of them
+        assert count == len(every) if quantile == 0.0 else 0 < count < len(every)
+    del judge.features["unlabeled"]
+    with pytest.raises(SimgenError, match="--self-train: self-training needs"):
+        judge.pseudo_label(head, score)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_real_subsets_are_nested_and_seeded(seed):
     subsets = nested_subsets(30, [5, 10, 30], seed)

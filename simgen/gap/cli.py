@@ -139,6 +139,14 @@ def register(app: typer.Typer) -> None:
                 "features each through their own domain's BatchNorm statistics.",
             ),
         ] = False,
+        self_train: Annotated[
+            float | None,
+            typer.Option(
+                "--self-train",
+                help="Self-training of the synthetic-only row: its detections on the unlabeled "
+                "real images with at least this score become labels for more training.",
+            ),
+        ] = None,
         device: Annotated[
             str | None, typer.Option(help="cpu or cuda (default: cuda when available).")
         ] = None,
@@ -238,6 +246,7 @@ def register(app: typer.Typer) -> None:
                 val=val,
                 adabn=adabn,
                 adabn_backbone=adabn_backbone,
+                self_train=self_train,
                 device=device,
                 size=size,
                 boxes=boxes,

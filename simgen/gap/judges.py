@@ -300,6 +300,39 @@ class Lite0Judge(ImageJudge):
         )
         return adapt_batchnorm(model, batches)
 
+    def pseudo_label(self, model, score: float) -> int:
+        """Self-training: ``model``'s detections on the ``unlabeled`` set become labels.
+
+        Detections with a score of at least ``score`` are the boxes of a new feature set,
+        ``pseudo``: the ``unlabeled`` set's cached features (one plain copy per image) with
+        those boxes, in letterboxed pixels, and no ignore regions.
+
+        Returns:
+            The number of pseudo-labelled boxes.
+        """
+        import dataclasses
+
+        from simgen.gap.train_head import predict_features
+
+        if not self.frozen or "unlabeled" not in self.features:
+            raise SimgenError(
+                "self-training needs the frozen lite0 backbone and unlabeled real images",
+                file="--self-train",
+            )
+        features, prepared = self.features["unlabeled"], self.prepared["unlabeled"]
+        found = predict_features(model, features, prepared, device=self.settings.device)
+        boxes, labels, ignore = [], [], []
+        for entry, (b, scores, classes) in enumerate(found):
+            keep = scores >= score
+            scale = prepared.scales[int(features.image_index[entry])]
+            boxes.append((b[keep] * scale).astype(np.float32))
+            labels.append(classes[keep].astype(np.int64))
+            ignore.append(np.zeros(int(keep.sum()), dtype=bool))
+        self.features["pseudo"] = dataclasses.replace(
+            features, boxes=boxes, labels=labels, ignore=ignore
+        )
+        return sum(len(b) for b in boxes)
+
     def predict(self, model, name: str = "test"):
         """Detections on a scored set, ``test`` or ``val`` (:func:`simgen.gap.train.predict`)."""
         if not self.frozen:

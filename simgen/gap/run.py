@@ -17,6 +17,7 @@ one sentence, and written with pictures to ``OUT`` (``gap.json``, ``label_effici
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -103,6 +104,7 @@ def run_gap(
     real_unlabeled: str | Path | None = None,
     adabn: bool = False,
     adabn_backbone: bool = False,
+    self_train: float | None = None,
     device: str | None = None,
     size: int | str | tuple[int, int] = 256,
     boxes: BoxKind = "modal",
@@ -146,6 +148,12 @@ def run_gap(
         adabn_backbone: AdaBN in the frozen lite0 backbone too (implies ``adabn``): synthetic
             features through BatchNorm statistics of synthetic images, real ones through
             those of the unlabeled real images, instead of ImageNet's for both.
+        self_train: self-training of the synthetic-only row (frozen lite0 only): after its
+            training (and AdaBN, if on) the model's detections on the unlabeled real images
+            with at least this score become their labels, and the model trains ``steps -
+            steps // 2`` more steps at a quarter of the learning rate on synthetic and
+            pseudo-labelled images (``mix`` synthetic). Needs ``real_unlabeled`` or
+            ``real_train`` (used without its labels), like AdaBN.
         device: ``cpu``/``cuda``; ``None`` picks CUDA when available.
         size: input size: ``S`` (square), ``"WxH"`` text or ``(height, width)``; images are
             letterboxed into it (lite0 needs multiples of 32). Wide inputs suit wide photos
@@ -229,12 +237,22 @@ def run_gap(
                 "AdaBN in the backbone needs the frozen lite0 backbone", file="--adabn-backbone"
             )
         adabn = True
+    if self_train is not None:
+        if not 0.0 < self_train < 1.0:
+            raise SimgenError(
+                f"expected a score between 0 and 1, got {self_train}", file="--self-train"
+            )
+        if backbone != "lite0" or finetune_stages:
+            raise SimgenError("self-training needs the frozen lite0 backbone", file="--self-train")
     if real_unlabeled is not None:
         sets["unlabeled"] = _unlabeled_set(Path(real_unlabeled), classes)
         adabn = True
-    elif adabn:
+    elif adabn or self_train is not None:
         if "real" not in sets:
-            raise SimgenError("AdaBN needs --real-unlabeled or --real-train", file="--adabn")
+            raise SimgenError(
+                f"{'AdaBN' if adabn else 'self-training'} needs --real-unlabeled or --real-train",
+                file="--adabn" if adabn else "--self-train",
+            )
         sets["unlabeled"] = sets["real"]
     device = pick_device(device)
     torch.set_num_threads(threads or os.cpu_count() or 1)
@@ -277,6 +295,7 @@ def run_gap(
     training: dict[str, dict[str, Any]] = {}
     positive = [k for k in counts if k > 0]
     adapted = 0
+    pseudo_boxes: dict[int, int] = {}
 
     def score(model, name: str, k: int, run_seed: int, result_steps: int, seconds: float):
         nonlocal adapted
@@ -330,6 +349,29 @@ def run_gap(
                 run_seed,
                 f"synthetic (seed {run_seed})",
             )
+            if self_train is not None:
+                if adabn:
+                    judge.adapt(model)
+                found = pseudo_boxes[run_seed] = judge.pseudo_label(model, self_train)
+                say(
+                    f"  self-training (seed {run_seed}): {found} boxes with a score of at least "
+                    f"{self_train} on {len(sets['unlabeled'].samples)} unlabeled images"
+                )
+                more = fit(
+                    model,
+                    [("synthetic", None), ("pseudo", None)],
+                    [mix, 1.0 - mix],
+                    steps - half,
+                    lr / 4,
+                    run_seed,
+                    f"self-training (seed {run_seed})",
+                )
+                result = dataclasses.replace(
+                    more,
+                    steps=result.steps + more.steps,
+                    images=result.images + more.images,
+                    seconds=result.seconds + more.seconds,
+                )
             score(model, "synthetic", 0, run_seed, result.steps, result.seconds)
         pretrained = None
         if positive and "synthetic→real" in wanted:
@@ -424,6 +466,9 @@ def run_gap(
                 "backbone": adabn_backbone,
             }
             if adabn
+            else None,
+            "self_train": {"score": self_train, "pseudo_boxes": pseudo_boxes}
+            if self_train is not None
             else None,
             "width": width if backbone == "scratch" else None,
             "data": {
