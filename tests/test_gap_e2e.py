@@ -164,6 +164,8 @@ def test_adabn_in_the_backbone_through_the_command(gap_sets, tmp_path):
     written = json.loads((out / "gap.json").read_text())
     adabn = written["settings"]["adabn"]
     assert adabn["backbone"] is True and adabn["images"] == 16 and adabn["layers"] > 0
+    # counts 0 only: the real pool is cached as the unlabeled set alone, without its 16 copies
+    assert written["settings"]["cached_copies"] == {"test": 1, "unlabeled": 1, "synthetic": 2}
     (row,) = written["rows"]
     assert row["AP50"] > 0.5, row
 

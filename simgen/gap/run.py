@@ -254,6 +254,10 @@ def run_gap(
                 file="--adabn" if adabn else "--self-train",
             )
         sets["unlabeled"] = sets["real"]
+    if "real" in sets and not any(k > 0 for k in counts):
+        # No row trains on the pool's labels: it is neither prepared nor cached (an unlabeled
+        # set taken from it keeps its images). The other sets' caches come out the same.
+        del sets["real"]
     device = pick_device(device)
     torch.set_num_threads(threads or os.cpu_count() or 1)
     batch = batch_size or 16
