@@ -17,6 +17,7 @@ strides 8, 16 and 32 (40, 112 and 320 channels).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -243,3 +244,21 @@ def backbone_train_mode(model, finetune_stages: int) -> None:
         start = model.stage_ends[first - 1] if first else 0
         for block in model._blocks[start:]:
             block.train()
+
+
+def recompute_batchnorm(norms: list, run: Callable[[], object]) -> None:
+    """AdaBN's core: fresh running statistics for the BatchNorm layers ``norms``.
+
+    Each layer is reset and put in train mode with ``momentum=None`` (a plain average over
+    batches) while ``run()`` makes its forward passes, without gradients; then each gets its
+    momentum back. The layers stay in train mode: the caller sets the modes it wants.
+    """
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+        m.train()
+    with torch.no_grad():
+        run()
+    for m, momentum in zip(norms, saved, strict=True):
+        m.momentum = momentum

@@ -17,7 +17,7 @@ import numpy as np
 
 from simgen.errors import SimgenError
 from simgen.gap import import_torch
-from simgen.gap.backbone import FEATURE_CHANNELS, FEATURE_STRIDES
+from simgen.gap.backbone import FEATURE_CHANNELS, FEATURE_STRIDES, recompute_batchnorm
 from simgen.gap.data import InputSize, Prepared, input_size
 
 torch = import_torch()
@@ -118,20 +118,18 @@ def domain_backbone(backbone, images: np.ndarray, *, batch_size: int = 16, devic
         )
     model = copy.deepcopy(backbone).to(device).eval()
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.momentum, m.running_mean.clone(), m.running_var.clone()) for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-        m.train()
+    saved = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]
     starts = list(range(0, len(images), batch_size))
     if len(images) - starts[-1] == 1:  # one image has no variance: it joins the batch before
         starts.pop()
     ends = [*starts[1:], len(images)]
-    with torch.no_grad():
+
+    def run() -> None:
         for start, end in zip(starts, ends, strict=True):
             model.features(_input_batch(np.ascontiguousarray(images[start:end]), device))
-    for m, (momentum, mean, var) in zip(norms, saved, strict=True):
-        m.momentum = momentum
+
+    recompute_batchnorm(norms, run)
+    for m, (mean, var) in zip(norms, saved, strict=True):
         if int(m.num_batches_tracked) == 0:  # not on the features' path (the classifier's)
             m.running_mean.copy_(mean)
             m.running_var.copy_(var)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from simgen.gap import import_torch
+from simgen.gap.backbone import recompute_batchnorm
 from simgen.gap.data import Prepared, make_targets
 from simgen.gap.detector import STRIDE
 from simgen.gap.features import FeatureSet
@@ -141,16 +142,12 @@ def adapt_batchnorm(module, batches) -> int:
         return 0
     was_training = module.training
     module.eval()
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-        m.train()
-    with torch.no_grad():
+
+    def run() -> None:
         for batch in batches:
             module(batch)
-    for m, momentum in zip(norms, saved, strict=True):
-        m.momentum = momentum
+
+    recompute_batchnorm(norms, run)
     module.train(was_training)
     if not was_training:
         module.eval()
