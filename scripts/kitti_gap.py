@@ -6,7 +6,10 @@
 2. split them by frame: the first 25 are the real training pool, the last 25 the test set;
 3. per row, render a synthetic training set and run ``simgen gap`` (pretrained judge, amodal
    boxes as KITTI's, classes Car, Pedestrian, Cyclist) scored on the last 25 frames and, with
-   ``--val``, on the training pool (choices are made there, never on the test frames);
+   ``--val``, on the training pool (choices are made there, never on the test frames); with
+   ``--difficulty LEVEL`` both are scored as KITTI scores that level (objects too small,
+   occluded or truncated for it are ignored, and detections lower than its minimum height),
+   while the real rows still train on every labelled object of the pool;
 4. ``WORK/summary.md``: one table of every row.
 
 Rows (the ablation of the scene):
@@ -34,7 +37,8 @@ Rows (the ablation of the scene):
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
        [--counts 0,5,10,25] [--seeds 3] [--quick] [--set KEY=VALUE ...] [--reuse]
-       [--kinds real,synthetic+real] [--tag NAME] [--gap-arg=--flip ...]
+       [--kinds real,synthetic+real] [--tag NAME] [--difficulty moderate]
+       [--gap-arg=--flip ...]
 """
 
 from __future__ import annotations
@@ -268,6 +272,11 @@ def main() -> None:
     )
     parser.add_argument("--tag", help="write WORK/ROW/gap_TAG instead of WORK/ROW/gap")
     parser.add_argument(
+        "--difficulty",
+        choices=("easy", "moderate", "hard"),
+        help="score the test frames and the pool at this KITTI level (default: every object)",
+    )
+    parser.add_argument(
         "--gap-arg", action="append", default=[], metavar="ARG", help="passed to simgen gap"
     )
     args = parser.parse_args()
@@ -276,6 +285,13 @@ def main() -> None:
     if not (real / "annotations.json").is_file():
         simgen("import-kitti", str(args.kitti), "--out", str(real), "--quiet")
     train_first, test_rest = split(real / "annotations.json", 25)
+    val_first = train_first
+    if args.difficulty:  # the same frames, scored at the level; training keeps every label
+        scored = args.work / f"real_{args.difficulty}"
+        if not (scored / "annotations.json").is_file():
+            simgen("import-kitti", str(args.kitti), "--out", str(scored),
+                   "--difficulty", args.difficulty, "--quiet")  # fmt: skip
+        val_first, test_rest = split(scored / "annotations.json", 25)
     header = [
         "| row | training data | real frames | seeds | AP | AP50 | Car AP | Car AP50 "
         "| Pedestrian AP50 | Cyclist AP50 | pool AP50 |",
@@ -295,7 +311,7 @@ def main() -> None:
         out = work / f"gap{suffix}"
         if not (args.reuse and (out / "gap.json").is_file()):
             gap = ["gap", "--train", str(synthetic), "--real-train", str(train_first),
-                   "--test", str(test_rest), "--val", str(train_first), "--out", str(out),
+                   "--test", str(test_rest), "--val", str(val_first), "--out", str(out),
                    "--steps", str(args.steps), "--size", args.size,
                    "--boxes", "amodal"]  # fmt: skip
             gap += ["--quick"] if args.quick else ["--seeds", str(args.seeds)]
@@ -308,8 +324,9 @@ def main() -> None:
             gap += args.gap_arg
             simgen(*gap)
         result = json.loads((out / "gap.json").read_text())
+        level = f", KITTI {args.difficulty} difficulty" if args.difficulty else ""
         notes.append(f"- {name}: {result['summary']} (render {render_s / 60:.1f} min, gap "
-                     f"{result['minutes']:.1f} min)")  # fmt: skip
+                     f"{result['minutes']:.1f} min{level})")  # fmt: skip
         # Every row measured in WORK with this tag, not only this call's (a later call with
         # other --rows used to overwrite the table).
         lines = list(header)

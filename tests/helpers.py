@@ -343,3 +343,18 @@ def render_two_quads_ambient(
     left, right = inner.copy(), inner.copy()
     left[:, 80:], right[:, :80] = False, False
     return output.rgb, left, right
+
+
+# ----------------------------------------------------------------------------- KITTI folders
+
+
+def kitti_folder(root: Path, labels: dict[str, str], images: tuple[str, ...] | None = None) -> Path:
+    """A KITTI folder at ``root``: black 200x100 photos ``image_2/STEM.png`` (one per label
+    file, or ``images``) and ``label_2/STEM.txt`` holding ``labels[STEM]``."""
+    (root / "image_2").mkdir(parents=True)
+    (root / "label_2").mkdir()
+    for stem in images if images is not None else tuple(labels):
+        cv2.imwrite(str(root / "image_2" / f"{stem}.png"), np.zeros((100, 200, 3), np.uint8))
+    for stem, text in labels.items():
+        (root / "label_2" / f"{stem}.txt").write_text(text)
+    return root

@@ -7,7 +7,6 @@ import json
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -27,7 +26,7 @@ from simgen.formats.kitti_import import import_kitti, parse_label_line
 from simgen.geometry import look_at
 from simgen.produce.runner import load_records, render_dataset
 from simgen.scene import SceneSample
-from tests.helpers import SHARED_DATASETS, require_shared
+from tests.helpers import SHARED_DATASETS, kitti_folder, require_shared
 
 K = np.array([[721.5377, 0.0, 609.5593], [0.0, 721.5377, 172.854], [0.0, 0.0, 1.0]])
 """KITTI's P2 intrinsics (frame 000000)."""
@@ -234,25 +233,13 @@ def test_import_round_trips_the_writer(road: Path, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- import
 
 
-def _kitti_folder(
-    root: Path, labels: dict[str, str], images: tuple[str, ...] | None = None
-) -> Path:
-    (root / "image_2").mkdir(parents=True)
-    (root / "label_2").mkdir()
-    for stem in images if images is not None else tuple(labels):
-        cv2.imwrite(str(root / "image_2" / f"{stem}.png"), np.zeros((100, 200, 3), np.uint8))
-    for stem, text in labels.items():
-        (root / "label_2" / f"{stem}.txt").write_text(text)
-    return root
-
-
 CAR = "Car 0.00 0 -1.50 10.00 20.00 59.00 69.00 1.50 1.60 3.90 1.00 1.60 20.00 -1.55\n"
 VAN = "Van 0.00 1 -1.50 100.00 20.00 149.00 59.00 2.00 1.80 4.50 3.00 1.60 20.00 -1.55\n"
 DONT = "DontCare -1 -1 -10 150.20 10.00 170.70 30.40 -1 -1 -1 -1000 -1000 -1000 -10\n"
 
 
 def test_import_classes_and_dont_care(tmp_path: Path) -> None:
-    root = _kitti_folder(tmp_path / "k", {"000000": CAR + VAN + DONT, "000001": ""})
+    root = kitti_folder(tmp_path / "k", {"000000": CAR + VAN + DONT, "000001": ""})
     summary = import_kitti(root, tmp_path / "out")
     coco = json.loads((tmp_path / "out" / "annotations.json").read_text())
     names = {c["id"]: c["name"] for c in coco["categories"]}
@@ -277,7 +264,7 @@ def test_dont_care_neither_rewards_nor_penalizes(tmp_path: Path) -> None:
     from simgen.gap.data import load_detection_set
     from simgen.gap.evaluate import evaluate
 
-    root = _kitti_folder(tmp_path / "k", {"000000": CAR + DONT})
+    root = kitti_folder(tmp_path / "k", {"000000": CAR + DONT})
     import_kitti(root, tmp_path / "out")
     test = load_detection_set(tmp_path / "out", categories=["Car"])
     sample = test.samples[0]
@@ -308,7 +295,7 @@ def test_bad_label_line_is_one_line_naming_file_and_line(
 ) -> None:
     from simgen.cli import main
 
-    root = _kitti_folder(tmp_path / "k", {"000000": CAR, "000001": CAR + text})
+    root = kitti_folder(tmp_path / "k", {"000000": CAR, "000001": CAR + text})
     out = tmp_path / "out"
     assert main(["import-kitti", str(root), "--out", str(out), "-q"]) == 2
     err = capsys.readouterr().err.strip()
@@ -320,10 +307,10 @@ def test_bad_label_line_is_one_line_naming_file_and_line(
 @pytest.mark.parametrize("missing", ["label", "image"])
 def test_unpaired_files_are_refused(tmp_path: Path, missing: str) -> None:
     if missing == "label":
-        root = _kitti_folder(tmp_path / "k", {"000000": CAR}, images=("000000", "000001"))
+        root = kitti_folder(tmp_path / "k", {"000000": CAR}, images=("000000", "000001"))
         match = "000001.png: photo without a label file"
     else:
-        root = _kitti_folder(tmp_path / "k", {"000000": CAR, "000001": CAR}, images=("000000",))
+        root = kitti_folder(tmp_path / "k", {"000000": CAR, "000001": CAR}, images=("000000",))
         match = "000001.txt: label file without a photo"
     with pytest.raises(SimgenError, match=match):
         import_kitti(root, tmp_path / "out")

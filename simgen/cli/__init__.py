@@ -301,6 +301,14 @@ def import_kitti_command(
             "default KITTI's rule: Van=Car, Person_sitting=Pedestrian).",
         ),
     ] = None,
+    difficulty: Annotated[
+        str | None,
+        typer.Option(
+            "--difficulty",
+            help="Score only what this KITTI level scores (easy, moderate, hard): smaller, more "
+            "occluded or truncated objects, and lower detections, are ignored (default: all).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Turn KITTI photos and labels into COCO; DontCare regions become ignore regions."""
@@ -313,7 +321,12 @@ def import_kitti_command(
         "import-kitti",
         quiet,
         lambda progress: import_kitti(
-            root, out, mapping=rename, ignore_as=ignore, progress=progress
+            root,
+            out,
+            mapping=rename,
+            ignore_as=ignore,
+            difficulty=difficulty,
+            progress=progress,
         ),
     )
     typer.echo(

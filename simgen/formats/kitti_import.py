@@ -22,6 +22,11 @@ same here (a van becomes a ``Car`` instance flagged ``ignore``; ``ignore_as`` ov
 are that rectangle's) of every category, so a detection inside one
 is not a false positive under pycocotools and ``simgen gap``.
 
+Difficulty: with ``difficulty`` (``--difficulty easy|moderate|hard``), objects too small, too
+occluded or too truncated for that KITTI level are flagged ``ignore`` as well, and the level is
+recorded in the COCO ``info`` so that ``simgen gap`` ignores detections below its minimum height
+(:mod:`simgen.formats.kitti_difficulty`). Without it every object is scored.
+
 Every file is checked before anything is written: a label line with a field count other than
 15 (16 with a result score), a field that is not a number, an inverted box or one outside its
 image, a photo without its label file or a label file without its photo is one line naming the
@@ -44,6 +49,7 @@ from simgen.dataset.lifecycle import (
     start_dataset,
 )
 from simgen.errors import SimgenError
+from simgen.formats.kitti_difficulty import DIFFICULTIES, INFO_KEY, Difficulty
 from simgen.io import dump_json
 
 KITTI_TYPES = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc")
@@ -296,8 +302,10 @@ def frame_annotations(
     category_ids: Mapping[str, int],
     rename: Mapping[str, str],
     ignore: Mapping[str, str],
+    difficulty: Difficulty | None = None,
 ) -> list[dict[str, Any]]:
-    """COCO annotations (without ids) of one frame."""
+    """COCO annotations (without ids) of one frame; with ``difficulty``, objects that level
+    does not score are flagged ``ignore``."""
     out = []
     for obj in frame.objects:
         bbox = coco_box(obj.box)
@@ -320,8 +328,10 @@ def frame_annotations(
                     }
                 )
             continue
-        flagged = obj.type in ignore
-        name = ignore[obj.type] if flagged else rename.get(obj.type, obj.type)
+        name = ignore.get(obj.type) or rename.get(obj.type, obj.type)
+        flagged = obj.type in ignore or (
+            difficulty is not None and not difficulty.scores(obj.truncated, obj.occluded, obj.box)
+        )
         left, top, _, _ = obj.box
         right_edge, bottom_edge = left + bbox[2], top + bbox[3]
         out.append(
@@ -348,6 +358,7 @@ def import_kitti(
     *,
     mapping: Mapping[str, str] | None = None,
     ignore_as: Mapping[str, str] | None = None,
+    difficulty: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Turn a KITTI folder into a COCO dataset at ``out_dir`` (see the module docstring).
@@ -357,6 +368,8 @@ def import_kitti(
         out_dir: dataset directory (created).
         mapping: KITTI type -> category name (merges types).
         ignore_as: KITTI type -> category whose ignored instances it becomes.
+        difficulty: ``easy``, ``moderate`` or ``hard``: objects beyond that KITTI level are
+            flagged ``ignore`` too; ``None`` scores every object.
         progress: optional callback ``(done, total)``.
 
     Returns:
@@ -368,6 +381,12 @@ def import_kitti(
     from simgen.version import __version__
 
     root, out_dir = Path(root), Path(out_dir)
+    if difficulty is not None and difficulty not in DIFFICULTIES:
+        raise SimgenError(
+            f"unknown difficulty {difficulty!r} (one of {', '.join(DIFFICULTIES)})",
+            field="--difficulty",
+        )
+    level = DIFFICULTIES[difficulty] if difficulty is not None else None
     prepare_new(out_dir, overwritable=OUTPUT_ENTRIES, earlier="import")
     rename, ignore = class_rules(mapping, ignore_as)
     frames = read_frames(root)
@@ -394,7 +413,7 @@ def import_kitti(
                 "kitti_frame": frame.image.stem,
             }
         )
-        for ann in frame_annotations(frame, category_ids, rename, ignore):
+        for ann in frame_annotations(frame, category_ids, rename, ignore, level):
             annotations.append({"id": len(annotations) + 1, "image_id": index + 1, **ann})
         if progress is not None:
             progress(index + 1, len(frames))
@@ -405,6 +424,7 @@ def import_kitti(
             "num_images": len(images),
             "mapping": rename,
             "ignore_as": ignore,
+            **({INFO_KEY: level.info()} if level is not None else {}),
         },
         "images": images,
         "annotations": annotations,

@@ -6,7 +6,9 @@ the flag after pycocotools' preparation: a detection matched to an ignored insta
 a true nor a false positive, and an unmatched ignored instance is not a miss (BOP's behaviour).
 IoU is computed as usual (``iscrowd`` stays 0). Crowd regions (``iscrowd`` 1, e.g. KITTI's
 DontCare imported by ``simgen import-kitti``) keep pycocotools' meaning: a detection inside one
-(intersection over the detection's area) is neither a true nor a false positive.
+(intersection over the detection's area) is neither a true nor a false positive. A test set
+imported with a KITTI difficulty level (``simgen import-kitti --difficulty``) ignores, as KITTI
+does, detections lower than the level's minimum height: they are dropped before scoring.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from simgen.formats.kitti_difficulty import min_detection_height
 from simgen.gap.data import BoxKind, DetectionSet
 
 
@@ -87,11 +90,14 @@ def evaluate(
     flags = {
         a["id"]: bool(a.get("ignore", False)) and honour_ignore for a in gt_dict["annotations"]
     }
+    floor = min_detection_height(dataset.coco) if honour_ignore else None
     results = []
     for sample, (b, s, lab) in zip(dataset.samples, detections, strict=True):
         for box, score, label in zip(b, s, lab, strict=True):
             x0, y0, x1, y1 = (float(v) for v in box)
             if x1 - x0 <= 0 or y1 - y0 <= 0:
+                continue
+            if floor is not None and y1 - y0 - 1.0 < floor:  # KITTI's height: bottom - top
                 continue
             results.append(
                 {
