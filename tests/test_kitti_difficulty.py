@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from simgen.errors import SimgenError
-from simgen.formats.kitti_difficulty import DIFFICULTIES, INFO_KEY, min_detection_height
+from simgen.formats.kitti_difficulty import (
+    DIFFICULTIES,
+    INFO_KEY,
+    min_detection_height,
+    recorded_level,
+)
 from simgen.formats.kitti_import import import_kitti
 from tests.helpers import kitti_folder
 
@@ -71,8 +76,8 @@ def test_import_flags_what_the_level_does_not_score(
     instances = [a for a in coco["annotations"] if not a["iscrowd"]]
     assert [a["ignore"] for a in instances] == flags
     assert summary["ignored"] == sum(flags)
-    recorded = coco["info"].get(INFO_KEY)
-    assert recorded == (DIFFICULTIES[level].info() if level else None)
+    expected = DIFFICULTIES[level].info() if level else None
+    assert coco["info"].get(INFO_KEY) == recorded_level(coco) == expected
     assert min_detection_height(coco) == (DIFFICULTIES[level].min_height if level else None)
 
 
@@ -125,3 +130,22 @@ def test_a_detection_below_the_minimum_height_is_ignored(
     ap = _ap50(tmp_path, "moderate", [low, BIG_CAR])
     # Counted, the false positive ranked first halves the precision at every recall.
     assert ap == pytest.approx(0.5 if counted else 1.0)
+
+
+@pytest.mark.parametrize("level", [None, "moderate"])
+def test_gap_json_names_the_level_its_test_set_was_scored_at(
+    tmp_path: Path, level: str | None
+) -> None:
+    pytest.importorskip("torch")
+    from simgen.gap.run import run_gap
+
+    root = kitti_folder(tmp_path / "k", {f"{i:06d}": car(20, 69) + car(75, 95) for i in range(4)})
+    import_kitti(root, tmp_path / "train")
+    import_kitti(root, tmp_path / "test", difficulty=level)
+    result = run_gap(
+        tmp_path / "train", tmp_path / "test", tmp_path / "out", backbone="scratch", steps=2,
+        size=64, seeds=1,
+    )  # fmt: skip
+    written = json.loads((tmp_path / "out" / "gap.json").read_text())["conventions"]
+    assert written == result["conventions"]
+    assert written.get("kitti_difficulty") == (DIFFICULTIES[level].info() if level else None)

@@ -72,10 +72,17 @@ DIFFICULTIES = {
 ``MAX_TRUNCATION``)."""
 
 
-def min_detection_height(coco: Mapping[str, Any]) -> float | None:
-    """The minimum detection height (KITTI's ``bottom - top``, pixels) of a COCO dict imported
-    with a difficulty level, else ``None`` (every detection counts)."""
+def recorded_level(coco: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The difficulty level a COCO dict was imported at (:meth:`Difficulty.info`), else
+    ``None``."""
     level = (coco.get("info") or {}).get(INFO_KEY)
     if not isinstance(level, Mapping) or "min_height" not in level:
         return None
-    return float(level["min_height"])
+    return dict(level)
+
+
+def min_detection_height(coco: Mapping[str, Any]) -> float | None:
+    """The minimum detection height (KITTI's ``bottom - top``, pixels) of a COCO dict imported
+    with a difficulty level, else ``None`` (every detection counts)."""
+    level = recorded_level(coco)
+    return None if level is None else float(level["min_height"])

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from simgen.errors import SimgenError
+from simgen.formats.kitti_difficulty import recorded_level
 from simgen.gap.data import BoxKind, input_size, load_detection_set, prepare, size_text
 
 CONVENTIONS_IGNORE = (
@@ -423,6 +424,7 @@ def run_gap(
     curve = aggregate(rows, classes)
     sentence = summary_sentence(curve)
     say(sentence)
+    level = recorded_level(sets["test"].coco) if honour_ignore else None
     result = {
         "rows": [{k: v for k, v in row.items() if k != "pr"} for row in rows],
         "curve": curve,
@@ -446,6 +448,7 @@ def run_gap(
             "classes": classes,
             "test_images": len(sets["test"].samples),
             "test_instances": int(sum(len(s.boxes) for s in sets["test"].samples)),
+            **({"kitti_difficulty": level} if level is not None else {}),
         },
         "training": training,
         "settings": {
