@@ -246,6 +246,8 @@ def row_line(name: str, result: dict) -> list[str]:
                   for c in CLASSES[1:]]  # fmt: skip
         val = row.get("val_AP50")
         cells.append(f"{val:.3f}" if val is not None else "-")
+        val_car = (row.get("val_per_class_AP50") or {}).get("Car")  # older gap.json: -
+        cells.append(f"{val_car:.3f}" if val_car is not None else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -294,8 +296,8 @@ def main() -> None:
         val_first, test_rest = split(scored / "annotations.json", 25)
     header = [
         "| row | training data | real frames | seeds | AP | AP50 | Car AP | Car AP50 "
-        "| Pedestrian AP50 | Cyclist AP50 | pool AP50 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| Pedestrian AP50 | Cyclist AP50 | pool AP50 | pool Car AP50 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes: list[str] = []
     suffix = f"_{args.tag}" if args.tag else ""

@@ -122,9 +122,11 @@ def test_val_set_is_scored_like_the_test_set(gap_sets, tmp_path, backbone):
     )  # fmt: skip
     assert len(result["rows"]) == 2
     for row in [*result["rows"], *result["curve"]]:
-        for metric in ("AP", "AP50", "AP75"):
+        for metric in ("AP", "AP50", "AP75", "per_class_AP50"):
             assert row[f"val_{metric}"] == row[metric]
     assert result["curve"][0]["val_AP_std"] == result["curve"][0]["AP_std"]
+    curve = result["curve"][0]
+    assert curve["val_per_class_AP50_std"] == curve["per_class_AP50_std"]
     assert result["settings"]["data"]["val"] == str(gap_sets / "test")
     without = run_gap(
         gap_sets / "train", gap_sets / "test", tmp_path / "out2", backbone=backbone,

@@ -425,6 +425,17 @@ def test_aggregate_means_and_spreads():
     assert synthetic["per_class"] == {"a": pytest.approx(0.2), "b": None}
     assert synthetic["per_class_std"] == {"a": pytest.approx(0.1), "b": None}
     assert real["AP_std"] == 0.0 and real["real_images"] == 5
+    assert "val_per_class_AP50" not in synthetic  # no val set scored
+
+
+def test_aggregate_val_per_class():
+    rows = [
+        {**_row("synthetic", 0, seed, ap), "val_per_class_AP50": {"a": ap, "b": None}}
+        for seed, ap in enumerate((0.2, 0.6))
+    ]
+    (synthetic,) = aggregate(rows, ["a", "b"])
+    assert synthetic["val_per_class_AP50"] == {"a": pytest.approx(0.4), "b": None}
+    assert synthetic["val_per_class_AP50_std"] == {"a": pytest.approx(0.2), "b": None}
 
 
 def _curve(values: dict[tuple[str, int], float]) -> list[dict]:

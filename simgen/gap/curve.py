@@ -84,14 +84,15 @@ def aggregate(rows: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[di
     Args:
         rows: one row per trained model with ``train``, ``real_images``, ``seed``, ``backbone``,
             the :data:`METRICS` (and ``val_`` + each, when a validation set was scored),
-            ``per_class`` and ``per_class_AP50``.
+            ``per_class`` and ``per_class_AP50`` (and ``val_per_class_AP50``).
         classes: class names (for the per-class means).
 
     Returns:
         Rows in first-seen order with ``train``, ``real_images``, ``backbone``, ``seeds``, each
         metric's mean and its ``_std`` (population standard deviation over seeds; 0 for one
         seed), ``per_class`` and ``per_class_AP50`` means (``None`` where a class has no
-        ground truth) and their spreads ``per_class_std`` and ``per_class_AP50_std``.
+        ground truth) and their spreads ``per_class_std`` and ``per_class_AP50_std`` (and the
+        same for ``val_per_class_AP50``).
     """
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for row in rows:
@@ -109,7 +110,10 @@ def aggregate(rows: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[di
             values = [m[metric] for m in members]
             entry[metric] = statistics.fmean(values)
             entry[f"{metric}_std"] = statistics.pstdev(values)
-        for key in ("per_class", "per_class_AP50"):
+        per_class = ["per_class", "per_class_AP50"]
+        if "val_per_class_AP50" in members[0]:
+            per_class.append("val_per_class_AP50")
+        for key in per_class:
             means, spreads = {}, {}
             for name in classes:
                 values = [m[key][name] for m in members if m[key].get(name) is not None]

@@ -126,9 +126,9 @@ def run_gap(
         out: output folder (written only after every row is scored).
         real_train: the real training pool (needed for counts above 0).
         val: a second real set every model is also scored on (``val_AP``, ``val_AP50``,
-            ``val_AP75`` in the rows and the curve), so that recipes can be chosen on it and
-            the test set is only reported. Meant for synthetic-only rows: when it is the real
-            training pool, rows trained on real images have seen it.
+            ``val_AP75`` and ``val_per_class_AP50`` in the rows and the curve), so that recipes
+            can be chosen on it and the test set is only reported. Meant for synthetic-only
+            rows: when it is the real training pool, rows trained on real images have seen it.
         backbone: ``lite0`` (pretrained, default) or ``scratch``.
         real_counts: counts of real training images, e.g. ``"0,5,10,30"`` (``all`` = the whole
             pool); default :data:`DEFAULT_COUNTS` with a pool, else ``0``.
@@ -320,6 +320,7 @@ def run_gap(
                 sets["val"], judge.predict(model, "val"), boxes=boxes, honour_ignore=honour_ignore
             )
             row.update({f"val_{m}": on_val[m] for m in ("AP", "AP50", "AP75")})
+            row["val_per_class_AP50"] = on_val["per_class_AP50"]
         rows.append(row)
         key = f"{name} k={k} seed={run_seed}"
         detections[key] = found
