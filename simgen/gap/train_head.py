@@ -149,6 +149,4 @@ def adapt_batchnorm(module, batches) -> int:
 
     recompute_batchnorm(norms, run)
     module.train(was_training)
-    if not was_training:
-        module.eval()
     return len(norms)
