@@ -460,6 +460,13 @@ class RoadConfig(_Model):
     lane_clearance: float = Field(
         4.0, ge=0, description="Objects in lanes start this many metres further ahead."
     )
+    distance_power: float = Field(
+        1.0,
+        ge=0.25,
+        le=4.0,
+        description="Distances ahead are drawn as start + span * u ** p (u uniform): 1 spreads "
+        "objects evenly along the road, above 1 puts more of them near the camera.",
+    )
     sidewalk_width: PositiveRange = Field((2.0, 4.5), description="Metres, each side.")
     curb_height: NonNegativeRange = Field((0.1, 0.18), description="Sidewalk height, metres.")
     heading_jitter_deg: float = Field(

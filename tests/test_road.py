@@ -13,7 +13,7 @@ from simgen.assets import load_catalog
 from simgen.config import RoadConfig, load_config
 from simgen.errors import SimgenError
 from simgen.randomize import sample_scene
-from simgen.randomize.road import _footprint, road_poses, sample_layout
+from simgen.randomize.road import _footprint, _zone_spot, road_poses, sample_layout
 
 KITTI = Path(__file__).resolve().parents[1] / "scenes" / "kitti.yaml"
 
@@ -85,6 +85,30 @@ def test_lane_traffic_heads_with_its_lane() -> None:
         lane = int((pose[0, 3] - layout.left) // layout.lane_width)
         lane = min(max(lane, 0), layout.lanes - 1)
         assert pose[1, 0] == pytest.approx(-1.0 if lane < layout.oncoming else 1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("power", [1.0, 1.5, 3.0])
+@pytest.mark.parametrize("zone", ["lane", "parked", "sidewalk"])
+def test_distance_power_crowds_objects_near_the_camera(zone: str, power: float) -> None:
+    config = RoadConfig(distance_power=power)
+    rng = np.random.default_rng(11)
+    layout = sample_layout(config, rng)
+    start = layout.behind + (config.lane_clearance if zone == "lane" else 0.0)
+    end = layout.behind + layout.length
+    ys = np.array([_zone_spot(zone, layout, config, rng)[1] for _ in range(400)])
+    u = (ys - start) / (end - start)
+    assert np.all((u >= 0) & (u <= 1))
+    # start + span * u ** p: the fraction within the nearest tenth is 0.1 ** (1 / p)
+    expected = 0.1 ** (1 / power)
+    assert abs(np.mean(u <= 0.1) - expected) <= 3 * math.sqrt(expected * (1 - expected) / 400)
+
+
+def test_distance_power_one_keeps_the_uniform_draws() -> None:
+    """The default power draws exactly what ``rng.uniform(start, end)`` drew before it."""
+    config = RoadConfig()
+    layout = sample_layout(config, np.random.default_rng(0))
+    y = _zone_spot("parked", layout, config, np.random.default_rng(4))[1]
+    assert y == np.random.default_rng(4).uniform(layout.behind, layout.behind + layout.length)
 
 
 @pytest.mark.parametrize("seed", [0, 5])

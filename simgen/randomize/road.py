@@ -111,14 +111,24 @@ def _overlaps(box: np.ndarray, placed: list[np.ndarray]) -> bool:
     )
 
 
+def _ahead(start: float, span: float, power: float, rng: np.random.Generator) -> float:
+    """A distance along the road in ``[start, start + span]``: ``start + span * u ** power``.
+
+    ``power`` 1 is uniform; above 1 the draws crowd towards ``start`` (the camera).
+    """
+    u = float(rng.uniform())
+    return start + span * (u if power == 1.0 else u**power)
+
+
 def _zone_spot(
     zone: str, layout: RoadLayout, config: RoadConfig, rng: np.random.Generator
 ) -> tuple[float, float, float, float]:
     """``(x, y, ground z, yaw)`` for one instance in ``zone``."""
     jitter = math.radians(config.heading_jitter_deg)
-    y = float(rng.uniform(layout.behind, layout.behind + layout.length))
+    y = _ahead(layout.behind, layout.length, config.distance_power, rng)
     if zone == "lane":
-        y = float(rng.uniform(layout.behind + config.lane_clearance, layout.behind + layout.length))
+        start = layout.behind + config.lane_clearance
+        y = _ahead(start, layout.behind + layout.length - start, config.distance_power, rng)
         lane = int(rng.integers(0, layout.lanes))
         x = layout.lane_centre(lane) + float(rng.normal(0.0, 0.15 * layout.lane_width))
         return x, y, 0.0, layout.heading(lane) + float(rng.uniform(-jitter, jitter))
