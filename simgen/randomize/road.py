@@ -16,7 +16,8 @@ Zones (a catalog entry's ``zones``; one is drawn per instance):
 * ``roadside``: on the sidewalk at the curb's edge, facing the road (signs, lights, hydrants).
 
 Footprints are the objects' boxes turned by their yaw; no two overlap (with ``gap``). Objects
-start ``behind`` metres ahead of the camera's y = 0 and stay within ``length``.
+start ``behind`` metres ahead of the camera's y = 0 and stay within ``length``; ``distance_power``
+shapes how they spread over it (1: evenly; above 1: more of them near the camera).
 """
 
 from __future__ import annotations
