@@ -117,8 +117,7 @@ def _ahead(start: float, span: float, power: float, rng: np.random.Generator) ->
 
     ``power`` 1 is uniform; above 1 the draws crowd towards ``start`` (the camera).
     """
-    u = float(rng.uniform())
-    return start + span * (u if power == 1.0 else u**power)
+    return start + span * float(rng.uniform()) ** power
 
 
 def _zone_spot(
