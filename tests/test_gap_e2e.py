@@ -54,6 +54,7 @@ def test_lite0_learns_far_above_chance(gap_sets, tmp_path):
     assert row["AP50"] > 0.5, row
     assert result["settings"]["cached_copies"] == {"test": 1, "synthetic": 2}
     assert result["settings"]["synthetic_passes"] == 150 * 16 / (64 * 2)
+    assert result["settings"]["head"] == {"channels": 64, "blocks": 1}
 
 
 @pytest.mark.parametrize(("steps", "noted"), [(2, True), (4, False)])

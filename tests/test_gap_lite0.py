@@ -239,6 +239,39 @@ def test_wide_inputs_cache_wide_maps_and_train_and_predict(lite0):
                        rng=np.random.default_rng(0))  # fmt: skip
 
 
+@pytest.mark.parametrize(("neck", "blocks"), [(64, 1), (32, 1), (16, 3)])
+def test_head_shape_follows_its_channels_and_blocks(neck, blocks):
+    torch.manual_seed(0)
+    head = FPNHead(3, neck=neck, blocks=blocks)
+    assert len(head.shared) == 6 * blocks  # one flat Sequential: one block keeps its layout
+    depthwise = [m for m in head.shared if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    assert [m.groups for m in depthwise] == [neck] * blocks
+    assert head.heat.in_channels == head.size.in_channels == neck
+    levels = [torch.zeros(2, 40, 4, 10), torch.zeros(2, 112, 2, 5), torch.zeros(2, 320, 1, 3)]
+    out = head(levels)
+    assert out["heat"].shape == (2, 3, 4, 10)
+    assert out["size"].shape == out["offset"].shape == (2, 2, 4, 10)
+
+
+def test_default_head_keeps_its_layout():
+    """The default head's tensors, in creation order (which fixes their seeded initial values)."""
+    layout = [(k, tuple(v.shape)) for k, v in FPNHead(2).state_dict().items()]
+    assert [k for k, _ in layout if not k.endswith(("running_mean", "running_var", "tracked"))] == [
+        "lateral.0.weight", "lateral.0.bias", "lateral.1.weight", "lateral.1.bias",
+        "lateral.2.weight", "lateral.2.bias", "shared.0.weight", "shared.1.weight",
+        "shared.1.bias", "shared.3.weight", "shared.4.weight", "shared.4.bias",
+        "heat.weight", "heat.bias", "size.weight", "size.bias", "offset.weight", "offset.bias",
+    ]  # fmt: skip
+    shapes = dict(layout)
+    assert shapes["shared.0.weight"] == (64, 1, 3, 3)
+    assert shapes["shared.3.weight"] == (64, 64, 1, 1)
+    torch.manual_seed(7)
+    default = FPNHead(2).state_dict()
+    torch.manual_seed(7)
+    explicit = FPNHead(2, neck=64, blocks=1).state_dict()
+    assert all(torch.equal(default[k], explicit[k]) for k in default)
+
+
 def test_cache_copies_are_bounded_by_memory():
     per = bytes_per_entry(320)
     assert per == 2 * (40 * 40 * 40 + 112 * 20 * 20 + 320 * 10 * 10)

@@ -92,6 +92,24 @@ def register(app: typer.Typer) -> None:
                 help="lite0: train the backbone's last N stages too (0: frozen, features cached).",
             ),
         ] = 0,
+        head_channels: Annotated[
+            int,
+            typer.Option(
+                "--head-channels",
+                min=8,
+                max=512,
+                help="lite0: channels of the head's neck and shared convs.",
+            ),
+        ] = 64,
+        head_blocks: Annotated[
+            int,
+            typer.Option(
+                "--head-blocks",
+                min=1,
+                max=8,
+                help="lite0: depthwise-separable blocks in the head's shared part.",
+            ),
+        ] = 1,
         flip: Annotated[
             bool,
             typer.Option(
@@ -237,6 +255,8 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 steps=steps,
                 finetune_stages=finetune_stages,
+                head_channels=head_channels,
+                head_blocks=head_blocks,
                 augment=config,
                 copies=copies,
                 real_copies=real_copies or REAL_COPIES,

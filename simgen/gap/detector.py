@@ -1,9 +1,10 @@
 """The ``lite0`` detector: a pretrained EfficientNet-Lite0, a small FPN neck and CenterNet heads.
 
 The backbone (:mod:`simgen.gap.backbone`) gives features at strides 8, 16 and 32. The neck maps
-each to :data:`NECK` channels with a 1x1 conv, adds them top-down (nearest upsampling) to stride
-8, and one shared depthwise-separable conv (3x3 depthwise, 1x1 pointwise, each with BatchNorm and
-ReLU; a full 3x3 conv at stride 8 cost most of a head step on a CPU) feeds the three 1x1 heads of
+each to :data:`NECK` channels (``neck``) with a 1x1 conv, adds them top-down (nearest upsampling)
+to stride 8, and one shared depthwise-separable conv (``blocks``; 3x3 depthwise, 1x1 pointwise,
+each with BatchNorm and ReLU; a full 3x3 conv at stride 8 cost most of a head step on a CPU)
+feeds the three 1x1 heads of
 :class:`simgen.gap.model.CenterNet`: per-class centre heat maps, log box size and sub-cell offset,
 all at stride :data:`STRIDE`. Loss and decoding are the CenterNet ones of :mod:`simgen.gap.model`.
 
@@ -30,13 +31,26 @@ NECK = 64
 """Channels of the FPN neck and the shared head conv."""
 
 
+def _separable(channels: int) -> list:
+    """The layers of one block: 3x3 depthwise then 1x1 pointwise conv, each with BN and ReLU."""
+    return [
+        nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(channels, channels, 1, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
+    ]
+
+
 class FPNHead(nn.Module):
     """FPN neck (strides 8/16/32 -> 8) plus CenterNet heads.
 
     Args:
         num_classes: heat-map channels.
         channels: channels of the three input feature maps (finest first).
-        neck: channels of the neck.
+        neck: channels of the neck and of the shared convs.
+        blocks: depthwise-separable blocks in the shared part, one after the other.
 
     ``forward`` takes ``[c8 (B, 40, H/8, W/8), c16 (B, 112, H/16, W/16), c32 (B, 320, H/32,
     W/32)]`` (any float dtype; cast to float32) and returns ``heat`` (B, C, H/8, W/8) logits,
@@ -44,18 +58,16 @@ class FPNHead(nn.Module):
     """
 
     def __init__(
-        self, num_classes: int, channels: tuple[int, ...] = FEATURE_CHANNELS, neck: int = NECK
+        self,
+        num_classes: int,
+        channels: tuple[int, ...] = FEATURE_CHANNELS,
+        neck: int = NECK,
+        blocks: int = 1,
     ) -> None:
         super().__init__()
         self.lateral = nn.ModuleList(nn.Conv2d(c, neck, 1) for c in channels)
-        self.shared = nn.Sequential(
-            nn.Conv2d(neck, neck, 3, padding=1, groups=neck, bias=False),
-            nn.BatchNorm2d(neck),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(neck, neck, 1, bias=False),
-            nn.BatchNorm2d(neck),
-            nn.ReLU(inplace=True),
-        )
+        # One flat Sequential (six layers per block), so one block keeps the layout it had.
+        self.shared = nn.Sequential(*(layer for _ in range(blocks) for layer in _separable(neck)))
         self.heat = nn.Conv2d(neck, num_classes, 1)
         self.size = nn.Conv2d(neck, 2, 1)
         self.offset = nn.Conv2d(neck, 2, 1)
@@ -79,18 +91,28 @@ class Lite0Detector(nn.Module):
         finetune_stages: how many of the backbone's last stages train (0: frozen).
         backbone: an already loaded :class:`~simgen.gap.backbone.EfficientNetLite0` (its
             weights are copied); default: :func:`~simgen.gap.backbone.load_lite0`.
+        neck: channels of the head's neck (:class:`FPNHead`).
+        blocks: depthwise-separable blocks of the head's shared part.
     """
 
     stride = STRIDE
 
-    def __init__(self, num_classes: int, finetune_stages: int = 0, backbone=None) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        finetune_stages: int = 0,
+        backbone=None,
+        *,
+        neck: int = NECK,
+        blocks: int = 1,
+    ) -> None:
         super().__init__()
         import copy
 
         self.backbone = copy.deepcopy(backbone) if backbone is not None else load_lite0()
         self.finetune_stages = finetune_stages
         set_trainable(self.backbone, finetune_stages)
-        self.head = FPNHead(num_classes)
+        self.head = FPNHead(num_classes, neck=neck, blocks=blocks)
 
     def train(self, mode: bool = True):
         """Train the head; the backbone's frozen stages stay in eval mode (fixed statistics)."""

@@ -144,6 +144,8 @@ class Lite0Judge(ImageJudge):
             through BatchNorm statistics of :data:`DOMAIN_IMAGES` of its own images, every
             other set's through those of the ``unlabeled`` set (real images), instead of
             ImageNet's for both (:func:`simgen.gap.features.domain_backbone`).
+        neck: channels of the head's neck (:class:`~simgen.gap.detector.FPNHead`).
+        blocks: depthwise-separable blocks of the head's shared part.
     """
 
     name = "lite0"
@@ -158,6 +160,8 @@ class Lite0Judge(ImageJudge):
         cache_bytes: int = 4 << 30,
         cache_seed: int = 0,
         domain_statistics: bool = False,
+        neck: int = 64,
+        blocks: int = 1,
     ) -> None:
         from simgen.gap.augment import AugmentConfig
         from simgen.gap.backbone import load_lite0
@@ -168,6 +172,7 @@ class Lite0Judge(ImageJudge):
             )
         super().__init__(settings)
         self.domain_statistics = domain_statistics
+        self.neck, self.blocks = neck, blocks
         self.finetune_stages = finetune_stages
         self.augment = augment if augment is not None else AugmentConfig()
         self.copies = copies or {}
@@ -247,9 +252,13 @@ class Lite0Judge(ImageJudge):
 
         torch.manual_seed(seed)
         if self.frozen:
-            return FPNHead(self.settings.num_classes)
+            return FPNHead(self.settings.num_classes, neck=self.neck, blocks=self.blocks)
         return Lite0Detector(
-            self.settings.num_classes, self.finetune_stages, backbone=self.backbone
+            self.settings.num_classes,
+            self.finetune_stages,
+            backbone=self.backbone,
+            neck=self.neck,
+            blocks=self.blocks,
         )
 
     def fit(

@@ -97,6 +97,8 @@ def run_gap(
     seed: int = 0,
     steps: int = 500,
     finetune_stages: int = 0,
+    head_channels: int = 64,
+    head_blocks: int = 1,
     augment=None,
     copies: int | None = None,
     real_copies: int = REAL_COPIES,
@@ -137,6 +139,8 @@ def run_gap(
         seed: the first seed.
         steps: optimizer steps of every row.
         finetune_stages: lite0 backbone stages that train (0: frozen, features cached).
+        head_channels: channels of the lite0 head's neck and shared convs.
+        head_blocks: depthwise-separable blocks in the lite0 head's shared part.
         augment: :class:`~simgen.gap.augment.AugmentConfig` (default: its defaults).
         copies: augmented copies cached per synthetic image (default: enough for about
             ``cached_images`` cached entries, 1 to 16).
@@ -275,6 +279,8 @@ def run_gap(
             cache_bytes=cache_mib << 20,
             cache_seed=seed,
             domain_statistics=adabn_backbone,
+            neck=head_channels,
+            blocks=head_blocks,
         )
     else:
         judge = ScratchJudge(settings, width=width)
@@ -455,6 +461,9 @@ def run_gap(
         "settings": {
             "backbone": backbone,
             "finetune_stages": finetune_stages if backbone == "lite0" else None,
+            "head": {"channels": head_channels, "blocks": head_blocks}
+            if backbone == "lite0"
+            else None,
             "real_counts": counts,
             "real_pool": pool,
             "seeds": list(range(seed, seed + seeds)),
