@@ -10,7 +10,8 @@
    ``--difficulty LEVEL`` both are scored as KITTI scores that level (objects too small,
    occluded or truncated for it are ignored, and detections lower than its minimum height),
    while the real rows still train on every labelled object of the pool;
-4. ``WORK/summary.md``: one table of every row.
+4. ``WORK/summary.md``: one table of every row (COCO's AP and AP50, and KITTI's own Car AP:
+   40 recall points at IoU 0.7, ``kitti_AP_R40`` of ``gap.json``).
 
 Rows (the ablation of the scene):
 
@@ -239,8 +240,9 @@ def row_line(name: str, result: dict) -> list[str]:
         per_class = row.get("per_class_AP50") or {}
         cells = [name, row["train"], str(row["real_images"]), str(row["seeds"])]
         cells += [f"{row[m]:.3f} ± {row[m + '_std']:.3f}" for m in ("AP", "AP50")]
-        for key in ("per_class", "per_class_AP50"):
-            mean, spread = row[key].get("Car"), (row.get(f"{key}_std") or {}).get("Car")
+        for key in ("per_class", "per_class_AP50", "kitti_AP_R40"):  # older gap.json: no R40
+            mean = (row.get(key) or {}).get("Car")
+            spread = (row.get(f"{key}_std") or {}).get("Car")
             cells.append("-" if mean is None else f"{mean:.3f} ± {spread or 0.0:.3f}")
         cells += [f"{per_class.get(c):.3f}" if per_class.get(c) is not None else "-"
                   for c in CLASSES[1:]]  # fmt: skip
@@ -296,8 +298,8 @@ def main() -> None:
         val_first, test_rest = split(scored / "annotations.json", 25)
     header = [
         "| row | training data | real frames | seeds | AP | AP50 | Car AP | Car AP50 "
-        "| Pedestrian AP50 | Cyclist AP50 | pool AP50 | pool Car AP50 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| Car AP_R40 (KITTI) | Pedestrian AP50 | Cyclist AP50 | pool AP50 | pool Car AP50 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes: list[str] = []
     suffix = f"_{args.tag}" if args.tag else ""

@@ -149,3 +149,9 @@ def test_gap_json_names_the_level_its_test_set_was_scored_at(
     written = json.loads((tmp_path / "out" / "gap.json").read_text())["conventions"]
     assert written == result["conventions"]
     assert written.get("kitti_difficulty") == (DIFFICULTIES[level].info() if level else None)
+    # A KITTI test set: KITTI's own AP is scored and named too, per row and on the curve.
+    assert "40 recall points" in written["kitti_AP_R40"]
+    classes = set(written["classes"])
+    assert set(result["rows"][0]["kitti_AP_R40"]) == classes and "Car" in classes
+    assert set(result["curve"][0]["kitti_AP_R40_std"]) == classes
+    assert result["rows"][0]["kitti_AP_R40"]["Car"] is not None

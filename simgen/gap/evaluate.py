@@ -8,7 +8,9 @@ IoU is computed as usual (``iscrowd`` stays 0). Crowd regions (``iscrowd`` 1, e.
 DontCare imported by ``simgen import-kitti``) keep pycocotools' meaning: a detection inside one
 (intersection over the detection's area) is neither a true nor a false positive. A test set
 imported with a KITTI difficulty level (``simgen import-kitti --difficulty``) ignores, as KITTI
-does, detections lower than the level's minimum height: they are dropped before scoring.
+does, detections lower than the level's minimum height: they are dropped before scoring. On a
+test set imported from KITTI, KITTI's own AP_R40 at its per-class IoU is reported too
+(:mod:`simgen.gap.kitti_metric`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from simgen.formats.kitti_difficulty import min_detection_height
 from simgen.gap.data import BoxKind, DetectionSet
+from simgen.gap.kitti_metric import is_kitti_import, kitti_ap
 
 
 def ground_truth(dataset: DetectionSet, boxes: BoxKind) -> dict[str, Any]:
@@ -82,7 +85,9 @@ def evaluate(
     Returns:
         ``{"AP", "AP50", "AP75", "per_class": {name: AP or None}, "per_class_AP50": {name:
         AP50 or None}, "pr": {name: [precision at 101 recall points, IoU 0.5]}}``; AP values
-        are in [0, 1]; a class without ground truth gets ``None``.
+        are in [0, 1]; a class without ground truth gets ``None``. A test set imported by
+        ``simgen import-kitti`` adds ``"kitti_AP_R40": {name: AP or None}``, KITTI's AP (40
+        recall points, IoU 0.7 for cars, 0.5 for people; :func:`simgen.gap.kitti_metric.kitti_ap`).
     """
     from pycocotools.coco import COCO
 
@@ -117,6 +122,7 @@ def evaluate(
             dt.createIndex()
         evaluator = _coco_eval_class()(gt, dt, flags)
         evaluator.evaluate()
+        kitti = kitti_ap(evaluator, list(dataset.categories)) if is_kitti_import(gt_dict) else None
         evaluator.accumulate()
         evaluator.summarize()
     precision = evaluator.eval["precision"]  # (T, R, K, A, M)
@@ -137,4 +143,5 @@ def evaluate(
         "per_class": per_class,
         "per_class_AP50": per_class_50,
         "pr": curves,
+        **({"kitti_AP_R40": kitti} if kitti is not None else {}),
     }

@@ -203,12 +203,16 @@ def print_table(result: dict[str, Any]) -> None:
     for metric in ("AP", "AP50", "AP75"):
         table.add_column(metric, justify="right")
     classes = result["conventions"]["classes"]
-    for name in classes:
-        table.add_column(f"{name} AP50", justify="right")
+    keys = ["per_class_AP50"]
+    if "kitti_AP_R40" in result["curve"][0]:  # a KITTI test set: KITTI's own AP too
+        keys.append("kitti_AP_R40")
+    for key in keys:
+        for name in classes:
+            title = "AP50" if key == "per_class_AP50" else "AP_R40 (KITTI)"
+            table.add_column(f"{name} {title}", justify="right")
     for row in result["curve"]:
         per_class = [
-            "-" if row["per_class_AP50"][n] is None else f"{row['per_class_AP50'][n]:.3f}"
-            for n in classes
+            "-" if row[key][n] is None else f"{row[key][n]:.3f}" for key in keys for n in classes
         ]
         table.add_row(
             row["train"],

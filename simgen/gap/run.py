@@ -27,6 +27,7 @@ from typing import Any
 from simgen.errors import SimgenError
 from simgen.formats.kitti_difficulty import recorded_level
 from simgen.gap.data import BoxKind, input_size, load_detection_set, prepare, size_text
+from simgen.gap.kitti_metric import KITTI_CONVENTION
 
 CONVENTIONS_IGNORE = (
     "instances flagged ignore (visib_fract < 0.1) neither reward nor penalize (BOP's rule: "
@@ -327,6 +328,8 @@ def run_gap(
             )
             row.update({f"val_{m}": on_val[m] for m in ("AP", "AP50", "AP75")})
             row["val_per_class_AP50"] = on_val["per_class_AP50"]
+            if "kitti_AP_R40" in on_val:
+                row["val_kitti_AP_R40"] = on_val["kitti_AP_R40"]
         rows.append(row)
         key = f"{name} k={k} seed={run_seed}"
         detections[key] = found
@@ -456,6 +459,7 @@ def run_gap(
             "test_images": len(sets["test"].samples),
             "test_instances": int(sum(len(s.boxes) for s in sets["test"].samples)),
             **({"kitti_difficulty": level} if level is not None else {}),
+            **({"kitti_AP_R40": KITTI_CONVENTION} if "kitti_AP_R40" in rows[0] else {}),
         },
         "training": training,
         "settings": {
