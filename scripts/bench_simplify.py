@@ -15,7 +15,7 @@
    median ratio over the rounds.
 
 Needs ``shared/datasets/lmo-dev`` beside the repository (research-only data: referred to by
-path, never copied) and the test extras (the box helpers of tests/test_import_bop.py).
+path, never copied).
 
 Usage: python scripts/bench_simplify.py [--fractions 0.5,0.25,0.15] [--num 1000]
        [--rounds 2] [--workers 2] [--lmo ../shared/datasets/lmo-dev]
@@ -69,8 +69,7 @@ def agreement(lmo: Path, fractions: list[float], work: Path) -> list[dict]:
     import numpy as np
     from pycocotools import mask as mask_utils
 
-    from simgen.formats.bop_import import import_bop
-    from tests.test_import_bop import IMAGE_SIZE, bop_box_xyxy, coco_box_xyxy, iou
+    from simgen.formats.bop_import import bop_box_to_coco, import_bop
 
     info = json.loads((lmo / "test" / "000002" / "scene_gt_info.json").read_text())
     imported = {}
@@ -87,12 +86,16 @@ def agreement(lmo: Path, fractions: list[float], work: Path) -> list[dict]:
             {(ids[a["image_id"]], a["bop_gt_index"]): a for a in coco["annotations"]},
         )
     full_faces, full = imported[1.0]
+    sizes = {i["bop_im_id"]: (i["width"], i["height"]) for i in coco["images"]}  # same photos
     rows = []
     for fraction, (faces, anns) in imported.items():
         to_bop = [
-            iou(
-                coco_box_xyxy(a["bbox_amodal"]),
-                bop_box_xyxy(info[str(im)][k]["bbox_obj"], *IMAGE_SIZE),
+            float(
+                mask_utils.iou(
+                    [a["bbox_amodal"]],
+                    [bop_box_to_coco(info[str(im)][k]["bbox_obj"], *sizes[im])],
+                    [0],
+                )[0][0]
             )
             for (im, k), a in anns.items()
             if info[str(im)][k]["bbox_obj"][2] >= 0

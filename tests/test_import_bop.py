@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from simgen.errors import SimgenError
-from simgen.formats.bop_import import import_bop
+from simgen.formats.bop_import import bop_box_to_coco, import_bop
 from tests.helpers import SHARED_DATASETS, require_shared
 
 LMO = SHARED_DATASETS / "lmo-dev"
@@ -37,8 +37,7 @@ def lmo_scene() -> Path:
 def bop_box_xyxy(box: list[int], width: int, height: int) -> tuple[int, int, int, int]:
     """BOP ``[x, y, w, h]`` (w = x_max - x_min of pixel indices, unclipped) -> half-open
     ``(x0, y0, x1, y1)`` clipped to the image."""
-    x, y, w, h = box
-    return max(x, 0), max(y, 0), min(x + w + 1, width), min(y + h + 1, height)
+    return coco_box_xyxy(bop_box_to_coco(box, width, height))
 
 
 def coco_box_xyxy(box: list[int]) -> tuple[int, int, int, int]:

@@ -117,6 +117,14 @@ def category_name(obj_id: int) -> str:
     return f"obj_{obj_id:06d}"
 
 
+def bop_box_to_coco(box: Sequence[int], width: int, height: int) -> list[int]:
+    """BOP's ``[x, y, w, h]`` (``w = x_max - x_min`` of pixel indices, not clipped) as a COCO box
+    ``[x, y, w, h]`` (``w`` = pixels covered) clipped to a ``width`` x ``height`` image."""
+    x, y, w, h = (int(v) for v in box)
+    x0, y0 = max(x, 0), max(y, 0)
+    return [x0, y0, min(x + w + 1, width) - x0, min(y + h + 1, height) - y0]
+
+
 def simgen_intrinsics(cam_K: Sequence[float] | np.ndarray) -> np.ndarray:
     """(3, 3) float64 simgen ``K`` from BOP's row-major ``cam_K`` (9 floats).
 
