@@ -46,6 +46,18 @@ def coco_box_xyxy(box: list[int]) -> tuple[int, int, int, int]:
     return x, y, x + w, y + h
 
 
+@pytest.mark.parametrize(
+    ("box", "coco"),
+    [
+        ([10, 20, 29, 9], [10, 20, 30, 10]),  # BOP's w is x_max - x_min: one pixel more
+        ([-5, -3, 9, 4], [0, 0, 5, 2]),  # clipped at the top left
+        ([630, 470, 19, 19], [630, 470, 10, 10]),  # and at the bottom right of 640x480
+    ],
+)
+def test_bop_box_to_coco(box: list[int], coco: list[int]) -> None:
+    assert bop_box_to_coco(box, *IMAGE_SIZE) == coco
+
+
 def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     """Intersection over union of two half-open integer boxes."""
     iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
