@@ -220,6 +220,10 @@ def test_bad_gap_input(gap_sets, tmp_path):
                 gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2,
                 real_train=gap_sets / "test", real_counts="0", adabn_backbone=True, **wrong,
             )  # fmt: skip
+    for wrong, option in (({"head_channels": 128}, "channels"), ({"head_blocks": 2}, "blocks")):
+        with pytest.raises(SimgenError, match=f"--head-{option}: a head's size is a lite0 setting"):
+            run_gap(gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2,
+                    backbone="scratch", **wrong)  # fmt: skip
     for wrong, message in (
         ({"self_train": 1.5}, "expected a score between 0 and 1, got 1.5"),
         ({"self_train": 0.3, "backbone": "scratch"}, "self-training needs the frozen lite0"),

@@ -237,6 +237,11 @@ def run_gap(
                 file=sets[name].source,
                 field="annotations",
             )
+    if backbone != "lite0" and (head_channels, head_blocks) != (64, 1):
+        raise SimgenError(
+            "a head's size is a lite0 setting (--backbone scratch sets --width)",
+            file="--head-channels" if head_channels != 64 else "--head-blocks",
+        )
     if adabn_backbone:
         if backbone != "lite0" or finetune_stages:
             raise SimgenError(
