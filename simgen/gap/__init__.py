@@ -8,6 +8,12 @@ augmentation, targets), :mod:`model` (a CenterNet-style detector in plain PyTorc
 
 TORCH_REQUIREMENT = "torch==2.13.0"
 
+HEAD_CHANNELS = 64
+"""The lite0 head's default neck width (``--head-channels``; torch-free, for the CLI)."""
+
+HEAD_BLOCKS = 1
+"""The lite0 head's default number of depthwise-separable blocks (``--head-blocks``)."""
+
 
 def import_torch():
     """Import torch or explain how to install it."""

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from simgen.gap import HEAD_BLOCKS, HEAD_CHANNELS
+
 
 def _progress_factory(console):
     """``(description, total) -> advance(n)`` backed by one rich Progress display."""
@@ -100,7 +102,7 @@ def register(app: typer.Typer) -> None:
                 max=512,
                 help="lite0: channels of the head's neck and shared convs.",
             ),
-        ] = 64,
+        ] = HEAD_CHANNELS,
         head_blocks: Annotated[
             int,
             typer.Option(
@@ -109,7 +111,7 @@ def register(app: typer.Typer) -> None:
                 max=8,
                 help="lite0: depthwise-separable blocks in the head's shared part.",
             ),
-        ] = 1,
+        ] = HEAD_BLOCKS,
         flip: Annotated[
             bool,
             typer.Option(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from simgen.gap import import_torch
+from simgen.gap import HEAD_BLOCKS, HEAD_CHANNELS, import_torch
 from simgen.gap.backbone import FEATURE_CHANNELS, backbone_train_mode, load_lite0, set_trainable
 
 torch = import_torch()
@@ -27,7 +27,7 @@ F = torch.nn.functional
 STRIDE = 8
 """Output stride of the lite0 detector's heat maps."""
 
-NECK = 64
+NECK = HEAD_CHANNELS
 """Channels of the FPN neck and the shared head conv."""
 
 
@@ -62,7 +62,7 @@ class FPNHead(nn.Module):
         num_classes: int,
         channels: tuple[int, ...] = FEATURE_CHANNELS,
         neck: int = NECK,
-        blocks: int = 1,
+        blocks: int = HEAD_BLOCKS,
     ) -> None:
         super().__init__()
         self.lateral = nn.ModuleList(nn.Conv2d(c, neck, 1) for c in channels)
@@ -104,7 +104,7 @@ class Lite0Detector(nn.Module):
         backbone=None,
         *,
         neck: int = NECK,
-        blocks: int = 1,
+        blocks: int = HEAD_BLOCKS,
     ) -> None:
         super().__init__()
         import copy

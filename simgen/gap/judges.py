@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simgen.errors import SimgenError
-from simgen.gap import import_torch
+from simgen.gap import HEAD_BLOCKS, HEAD_CHANNELS, import_torch
 from simgen.gap.data import Prepared, subset_prepared
 from simgen.gap.train import TrainResult
 
@@ -160,8 +160,8 @@ class Lite0Judge(ImageJudge):
         cache_bytes: int = 4 << 30,
         cache_seed: int = 0,
         domain_statistics: bool = False,
-        neck: int = 64,
-        blocks: int = 1,
+        neck: int = HEAD_CHANNELS,
+        blocks: int = HEAD_BLOCKS,
     ) -> None:
         from simgen.gap.augment import AugmentConfig
         from simgen.gap.backbone import load_lite0

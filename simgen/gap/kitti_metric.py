@@ -75,7 +75,7 @@ def interpolated_ap(
     false = np.cumsum(~hit, dtype=np.float64)
     recall = true / positives
     precision = true / np.maximum(true + false, np.finfo(np.float64).eps)
-    envelope = np.maximum.accumulate(precision[::-1])[::-1] if len(precision) else precision
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
     at = np.searchsorted(recall, recall_points, side="left")
     reached = at < len(envelope)
     values = np.zeros(len(recall_points), dtype=np.float64)
@@ -96,7 +96,7 @@ def kitti_ap(evaluator, classes: list[str]) -> dict[str, float | None]:
     """
     params = evaluator.params
     grid = np.asarray(params.iouThrs, dtype=np.float64)
-    images, areas, max_det = len(params.imgIds), len(params.areaRng), params.maxDets[-1]
+    images, areas = len(params.imgIds), len(params.areaRng)
     out: dict[str, float | None] = {}
     for k, name in enumerate(classes):
         t = int(np.argmin(np.abs(grid - min_iou(name))))
@@ -105,11 +105,10 @@ def kitti_ap(evaluator, classes: list[str]) -> dict[str, float | None]:
         for entry in evaluator.evalImgs[first : first + images]:
             if entry is None:
                 continue
-            kept = np.argsort(-np.asarray(entry["dtScores"]), kind="mergesort")[:max_det]
-            counts = ~np.asarray(entry["dtIgnore"], dtype=bool)[t, kept]
-            matched = np.asarray(entry["dtMatches"])[t, kept] > 0
-            scores.append(np.asarray(entry["dtScores"], dtype=np.float64)[kept][counts])
-            hits.append(matched[counts])
+            # pycocotools keeps each image's best maxDets[-1] detections, sorted by score.
+            counts = ~np.asarray(entry["dtIgnore"], dtype=bool)[t]
+            scores.append(np.asarray(entry["dtScores"], dtype=np.float64)[counts])
+            hits.append(np.asarray(entry["dtMatches"])[t][counts] > 0)
             positives += int((~np.asarray(entry["gtIgnore"], dtype=bool)).sum())
         out[name] = interpolated_ap(
             np.concatenate(scores) if scores else np.zeros(0),

@@ -26,6 +26,7 @@ from typing import Any
 
 from simgen.errors import SimgenError
 from simgen.formats.kitti_difficulty import recorded_level
+from simgen.gap import HEAD_BLOCKS, HEAD_CHANNELS
 from simgen.gap.data import BoxKind, input_size, load_detection_set, prepare, size_text
 from simgen.gap.kitti_metric import KITTI_CONVENTION
 
@@ -98,8 +99,8 @@ def run_gap(
     seed: int = 0,
     steps: int = 500,
     finetune_stages: int = 0,
-    head_channels: int = 64,
-    head_blocks: int = 1,
+    head_channels: int = HEAD_CHANNELS,
+    head_blocks: int = HEAD_BLOCKS,
     augment=None,
     copies: int | None = None,
     real_copies: int = REAL_COPIES,
@@ -237,10 +238,10 @@ def run_gap(
                 file=sets[name].source,
                 field="annotations",
             )
-    if backbone != "lite0" and (head_channels, head_blocks) != (64, 1):
+    if backbone != "lite0" and (head_channels, head_blocks) != (HEAD_CHANNELS, HEAD_BLOCKS):
         raise SimgenError(
             "a head's size is a lite0 setting (--backbone scratch sets --width)",
-            file="--head-channels" if head_channels != 64 else "--head-blocks",
+            file="--head-channels" if head_channels != HEAD_CHANNELS else "--head-blocks",
         )
     if adabn_backbone:
         if backbone != "lite0" or finetune_stages:
