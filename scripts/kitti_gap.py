@@ -33,7 +33,11 @@ Rows (the ablation of the scene):
   scores a Van as an ignored Car, so learning to pass over them looked like a cost; measured,
   they are useful hard negatives: the pool AP50 fell);
 * ``contrast``: ``parked`` with KITTI's harder contrast (every render through
-  ``brightness_contrast``, darker and steeper; see :data:`CONTRAST`).
+  ``brightness_contrast``, darker and steeper; see :data:`CONTRAST`);
+* ``random_paint``: ``parked`` with the randomly coloured cars painted, not flat: glass, tyres
+  and trim kept (see :data:`RANDOM_PAINT`);
+* ``contact``: ``parked`` with a dark patch on the ground under every object (the sky light it
+  blocks; ``placement.road.contact_shadow`` with its defaults).
 
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
@@ -210,6 +214,18 @@ standard deviation 78.6 in the photos, 43.3 in the recipe's renders, 60.8 with t
 95th percentile 13 / 64 / 255, 44 / 96 / 183 and 8 / 88 / 224 (40 renders each)."""
 
 ROWS["contrast"] = (ROWS["parked"][0], [*ROWS["parked"][1], *CONTRAST])
+RANDOM_PAINT = [
+    *(f"objects.catalog.{i}.color=paint" for i in CARS),
+    "materials.paint.colors=random",
+    "materials.paint.keep_p=0.5",
+]
+"""Row ``random_paint``: every car that does not keep its mesh's colours (half, as the recipe's
+``keep_original_p``) is repainted with a random colour of any hue, keeping its glass, tyres and
+trim (``color: paint`` with ``materials.paint.colors: random``), instead of one flat colour over
+the whole mesh."""
+
+ROWS["random_paint"] = (ROWS["parked"][0], [*ROWS["parked"][1], *RANDOM_PAINT])
+ROWS["contact"] = (ROWS["parked"][0], [*ROWS["parked"][1], "placement.road.contact_shadow={}"])
 
 
 def simgen(*args: str) -> None:

@@ -272,6 +272,12 @@ class PaintConfig(_Model):
         min_length=1,
         description="Paint colours (sRGB) and weights; default: a car fleet's.",
     )
+    colors: Literal["palette", "random"] = Field(
+        "palette",
+        description="'palette': paints from the palette above; 'random': each paint is the "
+        "instance's random colour (any hue, materials.saturation and materials.value), so the "
+        "dark details stay while the colours range as widely as 'random' entries'.",
+    )
     keep_p: float = Field(
         0.2, ge=0, le=1, description="Probability that an instance keeps the mesh's own colours."
     )
@@ -445,6 +451,22 @@ class BackgroundConfig(_Model):
     mode: Literal["composite", "dome"] = "composite"
 
 
+class ContactShadowConfig(_Model):
+    """Dark patches on the ground under every placed object of a road scene: the sky's light
+    that the object blocks (ambient occlusion, which the renderer's ambient term lacks), so
+    the gap under a car reads dark as it does in photographs, not as lit road."""
+
+    value: ZeroOneRange = Field(
+        (0.02, 0.1), description="sRGB grey level of a patch, drawn per object."
+    )
+    grow: PositiveRange = Field(
+        (1.0, 1.15), description="A patch's size over the object's footprint, drawn per object."
+    )
+    thickness: float = Field(
+        0.01, gt=0, le=0.05, description="Metres; the patch lies on the surface under the object."
+    )
+
+
 class RoadConfig(_Model):
     """``placement.mode: road``: a straight road along world +y with lanes, curbs, sidewalks
     and building blocks (structured placement, :mod:`simgen.randomize.road`). Lane lines come
@@ -485,6 +507,9 @@ class RoadConfig(_Model):
     sidewalk_color: RGB = Field((0.55, 0.54, 0.52), description="sRGB of the sidewalks.")
     building_texture: TextureConfig | None = Field(
         None, description="Texture of the building faces (e.g. kinds: [image], folder: ...)."
+    )
+    contact_shadow: ContactShadowConfig | None = Field(
+        None, description="Dark patches under the placed objects (none by default)."
     )
 
 

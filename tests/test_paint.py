@@ -95,6 +95,30 @@ def test_other_colour_modes_draw_exactly_as_before(seed, color):
     assert rng.bit_generator.state == twin.bit_generator.state
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_paints_are_the_materials_colour_and_keep_the_dark_details(seed):
+    """``colors: random``: a painted instance's paint is the material colour it drew first
+    (any hue, within materials.saturation/value), with the palette's keep_below."""
+    config = _painted_config(f"seed={seed}", "materials.paint.colors=random")
+    entry = config.objects.catalog[0]
+    asset = load_catalog(config, source=KITTI)[0]
+    rng, twin = np.random.default_rng(seed), np.random.default_rng(seed)
+    looks = [_object_color(entry, asset, config, rng) for _ in range(200)]
+    painted = [look for look in looks if look.paint is not None]
+    assert 0.1 < 1 - len(painted) / len(looks) < 0.3  # keep_p 0.2 (the default)
+    for look in looks:
+        rgba, metallic, roughness = sample_material(config.materials, twin)
+        twin.random()  # the keep_original_p draw
+        assert look.metallic == metallic and look.roughness == roughness
+        if twin.random() >= config.materials.paint.keep_p:  # painted, no palette draw
+            assert look.rgba == rgba and look.paint == config.materials.paint.keep_below
+        else:
+            assert look.rgba is None and look.paint is None
+    assert rng.bit_generator.state == twin.bit_generator.state
+    hues = {round(float(np.argmax(look.rgba[:3]))) for look in painted}
+    assert hues == {0, 1, 2}  # red-, green- and blue-dominant paints: not a palette's
+
+
 def test_sample_paint_is_seeded():
     paint = load_config(KITTI, []).materials.paint
     draws = [sample_paint(paint, np.random.default_rng(3)) for _ in range(2)]

@@ -149,3 +149,38 @@ def test_unknown_asset_mesh_is_one_line(tmp_path: Path, capsys) -> None:
     assert len(errors) == 1 and "objects.catalog.0.mesh" in errors[0]
     assert "unknown asset file 'driving/cars/no_such_car.ply'" in errors[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("seed", [0, 5, 9])
+def test_contact_shadows_lie_under_every_object_and_change_nothing_else(kitti, seed: int) -> None:
+    config, assets = kitti
+    plain = config.model_copy(update={"seed": seed})
+    shaded = load_config(KITTI, [f"seed={seed}", "placement.road.contact_shadow={}"])
+    before, after = sample_scene(plain, assets, 2), sample_scene(shaded, assets, 2)
+    assert len(before.objects) > 5
+    for a, b in zip(after.props, before.props, strict=False):  # same street, same draws
+        assert (a.extents, a.color, a.texture, a.tile) == (b.extents, b.color, b.texture, b.tile)
+        np.testing.assert_array_equal(a.pose, b.pose)
+    assert [o.instance_id for o in after.objects] == [o.instance_id for o in before.objects]
+    for a, b in zip(after.objects, before.objects, strict=True):
+        np.testing.assert_array_equal(a.pose, b.pose)
+    patches = after.props[len(before.props) :]
+    assert len(patches) == len(after.objects)
+    limits = shaded.placement.road.contact_shadow
+    assert limits is not None
+    for obj, patch in zip(after.objects, patches, strict=True):
+        ext = obj.scale * assets[obj.catalog_index].extents
+        bottom = obj.pose[2, 3] - ext[2] / 2
+        assert patch.pose[2, 3] - patch.extents[2] / 2 == pytest.approx(bottom, abs=1e-9)
+        np.testing.assert_allclose(patch.pose[:2, 3], obj.pose[:2, 3], atol=1e-12)
+        np.testing.assert_allclose(patch.pose[:3, :3], obj.pose[:3, :3], atol=1e-12)
+        grow = np.array(patch.extents[:2]) / ext[:2]
+        assert grow[0] == pytest.approx(grow[1]) and limits.grow[0] <= grow[0] <= limits.grow[1]
+        assert patch.extents[2] == limits.thickness
+        grey = patch.color[0]
+        assert patch.color == (grey, grey, grey, 1.0) and limits.value[0] <= grey <= limits.value[1]
+
+
+def test_contact_shadow_rejects_unknown_keys() -> None:
+    with pytest.raises(SimgenError, match="contact_shadow"):
+        load_config(KITTI, ["placement.road.contact_shadow={darkness: 0.5}"])

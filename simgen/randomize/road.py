@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simgen.config import RoadCameraConfig, RoadConfig
+from simgen.config import ContactShadowConfig, RoadCameraConfig, RoadConfig
 from simgen.geometry import pose_matrix
 from simgen.randomize.pose import yaw_rotation
 from simgen.scene import Prop
@@ -239,6 +239,41 @@ def road_props(
             y += length + float(rng.uniform(*config.building_gap))
             if y > end:
                 break
+    return tuple(props)
+
+
+def contact_shadows(
+    extents: np.ndarray,
+    poses: list[np.ndarray],
+    config: ContactShadowConfig,
+    rng: np.random.Generator,
+) -> tuple[Prop, ...]:
+    """One dark, flat box under each placed object (:class:`ContactShadowConfig`).
+
+    Args:
+        extents: (N, 3) float, the objects' scaled box sizes in their own frames (metres).
+        poses: N (4, 4) world-from-object transforms of upright objects (box centred at the
+            origin, as :func:`road_poses` places them).
+        config: the patches' grey level, growth and thickness ranges.
+        rng: draws two values per object, in order: the grey level, then the growth.
+
+    Returns:
+        N props: each the object's footprint times its growth, ``thickness`` tall, its bottom
+        on the surface the object stands on, turned with the object.
+    """
+    props = []
+    for ext, pose in zip(np.asarray(extents, dtype=np.float64), poses, strict=True):
+        grey = float(rng.uniform(*config.value))
+        grow = float(rng.uniform(*config.grow))
+        bottom = float(pose[2, 3]) - ext[2] / 2.0
+        centre = np.array([pose[0, 3], pose[1, 3], bottom + config.thickness / 2.0])
+        props.append(
+            Prop(
+                extents=(float(ext[0] * grow), float(ext[1] * grow), config.thickness),
+                pose=pose_matrix(np.asarray(pose)[:3, :3], centre),
+                color=(grey, grey, grey, 1.0),
+            )
+        )
     return tuple(props)
 
 

@@ -27,7 +27,13 @@ from simgen.randomize.pose import (
     upright_poses,
     volume_poses,
 )
-from simgen.randomize.road import RoadLayout, road_poses, road_props, sample_layout
+from simgen.randomize.road import (
+    RoadLayout,
+    contact_shadows,
+    road_poses,
+    road_props,
+    sample_layout,
+)
 from simgen.randomize.texture import TextureConfig, sample_texture, validate_texture_folder
 from simgen.rng import scene_rng
 from simgen.scene import ObjectInstance, PartColours, Prop, SceneSample
@@ -117,6 +123,8 @@ def _object_color(
         paint = config.materials.paint
         if rng.random() < paint.keep_p:
             return _Look(None, metallic, roughness, parts=own)
+        if paint.colors == "random":  # the material's colour, drawn above
+            return _Look(rgba, metallic, roughness, paint.keep_below)
         return _Look((*sample_paint(paint, rng), 1.0), metallic, roughness, paint.keep_below)
     if entry.color == "parts":
         return _Look(None, metallic, roughness, parts=sample_parts(config.materials.parts, rng))
@@ -285,6 +293,11 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
             sample_view(config.camera, config.image, rng) for _ in range(config.views_per_scene)
         )
     kept = [(obj, pose) for obj, pose in zip(objects, poses, strict=True) if pose is not None]
+    shadow = config.placement.road.contact_shadow
+    if layout is not None and shadow is not None:  # drawn last: other draws stay as they were
+        placed = [(i, pose) for i, pose in enumerate(poses) if pose is not None]
+        rows = [i for i, _ in placed]
+        props += contact_shadows(extents[rows], [pose for _, pose in placed], shadow, rng)
     sample = SceneSample(
         scene_index=scene_index,
         seed=config.seed,
