@@ -37,7 +37,8 @@ Rows (the ablation of the scene):
 * ``random_paint``: ``parked`` with the randomly coloured cars painted, not flat: glass, tyres
   and trim kept (see :data:`RANDOM_PAINT`);
 * ``contact``: ``parked`` with a dark patch on the ground under every object (the sky light it
-  blocks; ``placement.road.contact_shadow`` with its defaults).
+  blocks; ``placement.road.contact_shadow`` with its defaults);
+* ``plates``: ``parked`` with white number plates on every vehicle (see :data:`PLATES`).
 
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
@@ -226,6 +227,14 @@ the whole mesh."""
 
 ROWS["random_paint"] = (ROWS["parked"][0], [*ROWS["parked"][1], *RANDOM_PAINT])
 ROWS["contact"] = (ROWS["parked"][0], [*ROWS["parked"][1], "placement.road.contact_shadow={}"])
+PLATES = [
+    *(f"objects.catalog.{i}.plates=[0.28,0.4]" for i in CARS),
+    *(f"distractors.catalog.{i}.plates=[0.2,0.2]" for i in VEHICLES),
+]
+"""Row ``plates``: number plates on every car (centred at 0.28 and 0.4 of its height, front and
+back) and every van, truck and bus (0.2 of its height); white whatever colour the vehicle takes."""
+
+ROWS["plates"] = (ROWS["parked"][0], [*ROWS["parked"][1], *PLATES])
 
 
 def simgen(*args: str) -> None:

@@ -31,9 +31,14 @@ class Asset:
         name: human-readable source (file path or ``primitive:box``).
         vertices: (N, 3) float64 vertex positions in metres, object frame.
         faces: (M, 3) int64 triangle vertex indices.
-        mesh: the ``trimesh.Trimesh`` in the same frame, with its original visuals.
+        mesh: the ``trimesh.Trimesh`` in the same frame, with its original visuals (without
+            the decals).
         primitive: primitive name or ``None`` for a mesh file.
         textured: whether the mesh carries its own texture image or vertex colours.
+        decals: ``None``, or a vertex-coloured ``trimesh.Trimesh`` added to the mesh (number
+            plates, :mod:`simgen.plates`): its vertices and faces come last in ``vertices``
+            and ``faces`` (labels include them), and it is drawn in its own colours whatever
+            colour an instance takes.
     """
 
     name: str
@@ -42,6 +47,7 @@ class Asset:
     mesh: Any = field(repr=False)
     primitive: str | None = None
     textured: bool = False
+    decals: Any = field(default=None, repr=False)
 
     @functools.cached_property
     def extents(self) -> np.ndarray:
@@ -213,7 +219,22 @@ def load_entry(
         if longest <= 0:
             raise SimgenError("mesh is degenerate (zero size)", file=source, field=field_name)
         mesh.apply_scale(entry.size / longest)
-    return _asset_from_mesh(name, mesh, entry.primitive)
+    asset = _asset_from_mesh(name, mesh, entry.primitive)
+    if entry.plates is not None:
+        from simgen.plates import plate_mesh
+
+        decals = plate_mesh(asset.vertices, asset.faces, entry.plates)
+        if decals is not None:
+            asset = Asset(
+                name=name,
+                vertices=np.vstack([asset.vertices, decals.vertices]),
+                faces=np.vstack([asset.faces, np.asarray(decals.faces) + len(asset.vertices)]),
+                mesh=mesh,
+                primitive=entry.primitive,
+                textured=asset.textured,
+                decals=decals,
+            )
+    return asset
 
 
 _CACHE: dict[tuple, Asset] = {}
@@ -234,7 +255,15 @@ def load_catalog(config: SceneConfig, *, source: str | Path | None = None) -> li
     """Load every mesh of a scene once per process; errors name e.g. ``objects.catalog.I.mesh``."""
     assets = []
     for path, entry in catalog_entries(config):
-        key = (entry.mesh, entry.primitive, entry.units, entry.size, entry.aspect, entry.simplify)
+        key = (
+            entry.mesh,
+            entry.primitive,
+            entry.units,
+            entry.size,
+            entry.aspect,
+            entry.simplify,
+            entry.plates,
+        )
         if key not in _CACHE:
             _CACHE[key] = load_entry(entry, source=source, field_name=f"{path}.mesh")
         asset = _CACHE[key]

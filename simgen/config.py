@@ -152,6 +152,15 @@ class MeshSource(_Model):
         "turns the unit box into a car-shaped box.",
     )
     scale: PositiveRange = Field((1.0, 1.0), description="Random scale factor per instance.")
+    plates: (
+        tuple[Annotated[float, Field(gt=0, lt=1)], Annotated[float, Field(gt=0, lt=1)]] | None
+    ) = Field(
+        None,
+        description="Number plates (white, a European plate's size) on the front and back of a "
+        "vehicle mesh heading +x with vertex colours, centred at these fractions of its height "
+        "(front, back), on its outermost surface there; part of the mesh and its labels "
+        "(simgen.plates).",
+    )
     color: ColorSpec = "random"
     metallic: ZeroOneRange | None = Field(
         None,

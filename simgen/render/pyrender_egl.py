@@ -138,6 +138,8 @@ class PyrenderRenderer:
         self._size: tuple[int, int] | None = None
         self._templates: dict[int, object] = {}
         self._originals: dict[int, object] = {}
+        self._decal_cache: dict[int, object] = {}
+        self._plated: dict[int, object] = {}  # _originals with their decals
         self._uv_cache: dict[int, np.ndarray] = {}
         self._cached: tuple[int, object, dict, object] | None = None
         self._backdrop: tuple[SceneSample, np.ndarray] | None = None
@@ -205,7 +207,7 @@ class PyrenderRenderer:
             import trimesh
 
             asset = self._assets[index]
-            plain = trimesh.Trimesh(asset.vertices, asset.faces, process=False)
+            plain = trimesh.Trimesh(asset.mesh.vertices, asset.mesh.faces, process=False)
             self._templates[index] = self._pyrender.Mesh.from_trimesh(
                 plain, smooth=asset.primitive not in FLAT_SHADED
             ).primitives[0]
@@ -268,6 +270,44 @@ class PyrenderRenderer:
         return self._rebuilt(obj, relit)
 
     def _mesh(self, obj):
+        """The pyrender mesh of one instance: :meth:`_coloured`, plus its asset's decals."""
+        index = obj.catalog_index
+        mesh = self._coloured(obj)
+        decals = self._decals(index)
+        if decals is None:
+            return mesh
+        shared = mesh is self._originals.get(index)  # one mesh for every such instance
+        if shared and index in self._plated:
+            return self._plated[index]
+        own = self._pyrender.Primitive(  # a primitive binds to one mesh: share its arrays
+            positions=decals.positions,
+            normals=decals.normals,
+            color_0=decals.color_0,
+            indices=decals.indices,
+            material=decals.material,
+        )
+        plated = self._pyrender.Mesh([*mesh.primitives, own])
+        if shared:
+            self._plated[index] = plated
+        return plated
+
+    def _decals(self, index: int):
+        """The primitive of an asset's decals in their own (linear) vertex colours, lit as a
+        dielectric, or ``None`` (built once)."""
+        if index not in self._decal_cache:
+            source = self._assets[index].decals
+            primitive = None
+            if source is not None:
+                mesh = self._pyrender.Mesh.from_trimesh(source, smooth=False)
+                linearize_vertex_colors(mesh)
+                primitive = mesh.primitives[0]
+                primitive.material.metallicFactor = 0.0
+                primitive.material.roughnessFactor = 0.6
+            self._decal_cache[index] = primitive
+        return self._decal_cache[index]
+
+    def _coloured(self, obj):
+        """The instance's own mesh in its colour mode (without decals)."""
         pyrender = self._pyrender
         if obj.parts == ():  # own colours, lit with the instance's material
             return self._relit(obj)
