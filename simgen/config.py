@@ -157,7 +157,7 @@ class MeshSource(_Model):
     ) = Field(
         None,
         description="Number plates (white, a European plate's size) on the front and back of a "
-        "vehicle mesh heading +x with vertex colours, centred at these fractions of its height "
+        "vehicle mesh heading +x, centred at these fractions of its height "
         "(front, back), on its outermost surface there; part of the mesh and its labels "
         "(simgen.plates).",
     )

@@ -1,11 +1,11 @@
 """Number plates on vehicle meshes (a catalog entry's ``plates``).
 
 Nearly every car seen from ahead or behind in a street photograph shows a white number plate;
-the low-poly models of simgen's asset library have none (at most a dark recess). :func:`add_plates`
-puts one on the front and one on the back of a mesh whose heading is +x (as
+the low-poly models of simgen's asset library have none (at most a dark recess). :func:`plate_mesh`
+builds one for the front and one for the back of a mesh whose heading is +x (as
 ``scripts/convert_driving_assets.py`` writes them): a white rectangle of a European plate's size
 with a dark band of characters, standing on the mesh's outermost surface at the plate's height
-(found by casting rays along x through the plate's corners), a few millimetres out, An asset keeps
+(found by casting rays along x through the plate's corners), a few millimetres out. An asset keeps
 them as its ``decals``: they are part of its vertices and faces (so its labels, masks and
 occlusion include them) and are drawn in their own colours whatever colour the instance takes.
 """
@@ -47,11 +47,12 @@ def surface_x(
     tri = vertices[faces]  # (M, 3, 3)
     a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
     out = np.full(len(y), np.nan)
+    # twice the signed area of each triangle projected to the yz plane (0: seen edge-on)
+    d = (b[:, 1] - a[:, 1]) * (c[:, 2] - a[:, 2]) - (c[:, 1] - a[:, 1]) * (b[:, 2] - a[:, 2])
+    ok = np.abs(d) > 1e-12
+    safe = np.where(ok, d, 1.0)
     for k, (py, pz) in enumerate(zip(y, z, strict=True)):
-        # barycentric coordinates of (py, pz) in each triangle projected to the yz plane
-        d = (b[:, 1] - a[:, 1]) * (c[:, 2] - a[:, 2]) - (c[:, 1] - a[:, 1]) * (b[:, 2] - a[:, 2])
-        ok = np.abs(d) > 1e-12
-        safe = np.where(ok, d, 1.0)
+        # barycentric coordinates of (py, pz) in each projected triangle
         u = ((py - a[:, 1]) * (c[:, 2] - a[:, 2]) - (c[:, 1] - a[:, 1]) * (pz - a[:, 2])) / safe
         v = ((b[:, 1] - a[:, 1]) * (pz - a[:, 2]) - (py - a[:, 1]) * (b[:, 2] - a[:, 2])) / safe
         inside = ok & (u >= 0) & (v >= 0) & (u + v <= 1)
