@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "simgen.io",
             "simgen.ply_ascii",
             "simgen.simplify",
+            "simgen.plates",
             "simgen.errors",
             "simgen.logs",
         ],
