@@ -47,13 +47,11 @@ HEIGHTS = ((25, 40), (40, 60), (60, 100), (100, 10_000))
 
 
 def box_iou(coco_box: list[float], xyxy: np.ndarray) -> float:
-    """IoU of a COCO ``[x, y, w, h]`` box and an ``(x0, y0, x1, y1)`` box."""
-    x, y, w, h = coco_box
-    iw = max(0.0, min(x + w, float(xyxy[2])) - max(x, float(xyxy[0])))
-    ih = max(0.0, min(y + h, float(xyxy[3])) - max(y, float(xyxy[1])))
-    inter = iw * ih
-    union = w * h + float((xyxy[2] - xyxy[0]) * (xyxy[3] - xyxy[1])) - inter
-    return inter / union if union > 0 else 0.0
+    """IoU of a COCO ``[x, y, w, h]`` box and an ``(x0, y0, x1, y1)`` box (pycocotools')."""
+    from pycocotools import mask as mask_utils
+
+    x0, y0, x1, y1 = (float(v) for v in xyxy)
+    return float(mask_utils.iou([[x0, y0, x1 - x0, y1 - y0]], [list(coco_box)], [0])[0, 0])
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ and optionally rescaled to a target size; imported models (BOP) keep their frame
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -225,13 +226,10 @@ def load_entry(
 
         decals = plate_mesh(asset.vertices, asset.faces, entry.plates)
         if decals is not None:
-            asset = Asset(
-                name=name,
+            asset = dataclasses.replace(
+                asset,
                 vertices=np.vstack([asset.vertices, decals.vertices]),
                 faces=np.vstack([asset.faces, np.asarray(decals.faces) + len(asset.vertices)]),
-                mesh=mesh,
-                primitive=entry.primitive,
-                textured=asset.textured,
                 decals=decals,
             )
     return asset

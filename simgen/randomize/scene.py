@@ -295,9 +295,8 @@ def sample_scene(config: SceneConfig, assets: Sequence[Asset], scene_index: int)
     kept = [(obj, pose) for obj, pose in zip(objects, poses, strict=True) if pose is not None]
     shadow = config.placement.road.contact_shadow
     if layout is not None and shadow is not None:  # drawn last: other draws stay as they were
-        placed = [(i, pose) for i, pose in enumerate(poses) if pose is not None]
-        rows = [i for i, _ in placed]
-        props += contact_shadows(extents[rows], [pose for _, pose in placed], shadow, rng)
+        rows = [i for i, pose in enumerate(poses) if pose is not None]  # those of ``kept``
+        props += contact_shadows(extents[rows], [pose for _, pose in kept], shadow, rng)
     sample = SceneSample(
         scene_index=scene_index,
         seed=config.seed,
