@@ -35,18 +35,21 @@ VAN = "Van 0.00 0 -1.50 100.00 20.00 149.00 69.00 2.00 1.80 4.50 3.00 1.60 20.00
     "level, truncated, occluded, height, scored",
     [
         ("easy", 0.0, 0, 40.5, True),
-        ("easy", 0.0, 0, 40.0, False),  # the devkit: height <= MIN_HEIGHT is ignored
+        ("easy", 0.0, 0, 40.0, True),  # the C++ devkit ignores height < MIN_HEIGHT only
+        ("easy", 0.0, 0, 39.5, False),
         ("easy", 0.15, 0, 50.0, True),
         ("easy", 0.16, 0, 50.0, False),
         ("easy", 0.0, 1, 50.0, False),
         ("moderate", 0.30, 1, 25.5, True),
-        ("moderate", 0.0, 0, 25.0, False),
+        ("moderate", 0.0, 0, 25.0, True),
+        ("moderate", 0.0, 0, 24.9, False),
         ("moderate", 0.31, 0, 50.0, False),
         ("moderate", 0.0, 2, 50.0, False),
         ("hard", 0.50, 2, 25.5, True),
         ("hard", 0.51, 0, 50.0, False),
         ("hard", 0.0, 3, 50.0, False),
-        ("hard", 0.0, 0, 25.0, False),
+        ("hard", 0.0, 0, 25.0, True),
+        ("hard", 0.0, 0, 24.9, False),
     ],
 )
 def test_levels_follow_the_devkit(
@@ -150,8 +153,9 @@ def test_gap_json_names_the_level_its_test_set_was_scored_at(
     assert written == result["conventions"]
     assert written.get("kitti_difficulty") == (DIFFICULTIES[level].info() if level else None)
     # A KITTI test set: KITTI's own AP is scored and named too, per row and on the curve.
-    assert "40 recall points" in written["kitti_AP_R40"]
+    assert "object devkit" in written["kitti_AP_R40"]
     classes = set(written["classes"])
-    assert set(result["rows"][0]["kitti_AP_R40"]) == classes and "Car" in classes
-    assert set(result["curve"][0]["kitti_AP_R40_std"]) == classes
+    for key in ("kitti_AP_R40", "kitti_AP_R40_easy", "kitti_AP_R40_hard"):  # every level
+        assert set(result["rows"][0][key]) == classes and "Car" in classes
+        assert set(result["curve"][0][f"{key}_std"]) == classes
     assert result["rows"][0]["kitti_AP_R40"]["Car"] is not None

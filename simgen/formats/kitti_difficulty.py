@@ -14,9 +14,10 @@ moderate   25                  1              0.30
 hard       25                  2              0.50
 =========  ==================  =============  ==============
 
-An object is scored at a level when its height is *above* the minimum, its occlusion level at
+An object is scored at a level when its height is at least the minimum, its occlusion level at
 most the maximum and its truncation at most the maximum; a detection counts when its height is
-at least the minimum (both as in the devkit). ``simgen import-kitti --difficulty`` flags the
+at least the minimum (both as in the C++ devkit's ``cleanData``; its Python ports ignore an object
+exactly at the minimum). ``simgen import-kitti --difficulty`` flags the
 other objects ``ignore`` and records the level under the COCO ``info`` key
 :data:`INFO_KEY`, from which :func:`simgen.gap.evaluate.evaluate` takes the detections' minimum
 height.
@@ -55,7 +56,7 @@ class Difficulty:
         return (
             occluded <= self.max_occluded
             and truncated <= self.max_truncated
-            and height > self.min_height
+            and height >= self.min_height
         )
 
     def info(self) -> dict[str, Any]:

@@ -288,6 +288,7 @@ def coco_box(box: Sequence[float]) -> list[float]:
 def _kitti_fields(obj: KittiObject) -> dict[str, Any]:
     return {
         "type": obj.type,
+        "box": list(obj.box),
         "truncated": obj.truncated,
         "occluded": obj.occluded,
         "alpha": obj.alpha,

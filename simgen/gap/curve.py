@@ -85,7 +85,7 @@ def aggregate(rows: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[di
         rows: one row per trained model with ``train``, ``real_images``, ``seed``, ``backbone``,
             the :data:`METRICS` (and ``val_`` + each, when a validation set was scored),
             ``per_class`` and ``per_class_AP50`` (and ``val_per_class_AP50``, ``kitti_AP_R40``,
-            ``val_kitti_AP_R40`` where scored).
+            ``kitti_AP_R40_easy``, ``kitti_AP_R40_hard``, ``val_kitti_AP_R40`` where scored).
         classes: class names (for the per-class means).
 
     Returns:
@@ -93,7 +93,7 @@ def aggregate(rows: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[di
         metric's mean and its ``_std`` (population standard deviation over seeds; 0 for one
         seed), ``per_class`` and ``per_class_AP50`` means (``None`` where a class has no
         ground truth) and their spreads ``per_class_std`` and ``per_class_AP50_std`` (and the
-        same for ``val_per_class_AP50``, ``kitti_AP_R40`` and ``val_kitti_AP_R40``).
+        same for ``val_per_class_AP50``, the ``kitti_AP_R40`` keys and ``val_kitti_AP_R40``).
     """
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for row in rows:
@@ -111,7 +111,13 @@ def aggregate(rows: Sequence[dict[str, Any]], classes: Sequence[str]) -> list[di
             values = [m[metric] for m in members]
             entry[metric] = statistics.fmean(values)
             entry[f"{metric}_std"] = statistics.pstdev(values)
-        optional = ("val_per_class_AP50", "kitti_AP_R40", "val_kitti_AP_R40")
+        optional = (
+            "val_per_class_AP50",
+            "kitti_AP_R40",
+            "kitti_AP_R40_easy",
+            "kitti_AP_R40_hard",
+            "val_kitti_AP_R40",
+        )
         per_class = ["per_class", "per_class_AP50", *(k for k in optional if k in members[0])]
         for key in per_class:
             means, spreads = {}, {}

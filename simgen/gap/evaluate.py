@@ -10,7 +10,7 @@ DontCare imported by ``simgen import-kitti``) keep pycocotools' meaning: a detec
 imported with a KITTI difficulty level (``simgen import-kitti --difficulty``) ignores, as KITTI
 does, detections lower than the level's minimum height: they are dropped before scoring. On a
 test set imported from KITTI, KITTI's own AP_R40 at its per-class IoU is reported too
-(:mod:`simgen.gap.kitti_metric`).
+(:mod:`simgen.gap.kitti_metric`), at its three difficulty levels.
 """
 
 from __future__ import annotations
@@ -86,8 +86,10 @@ def evaluate(
         ``{"AP", "AP50", "AP75", "per_class": {name: AP or None}, "per_class_AP50": {name:
         AP50 or None}, "pr": {name: [precision at 101 recall points, IoU 0.5]}}``; AP values
         are in [0, 1]; a class without ground truth gets ``None``. A test set imported by
-        ``simgen import-kitti`` adds ``"kitti_AP_R40": {name: AP or None}``, KITTI's AP (40
-        recall points, IoU 0.7 for cars, 0.5 for people; :func:`simgen.gap.kitti_metric.kitti_ap`).
+        ``simgen import-kitti`` adds ``"kitti_AP_R40"``, ``"kitti_AP_R40_easy"`` and
+        ``"kitti_AP_R40_hard"``, each ``{name: AP or None}``: KITTI's AP as its devkit computes
+        it at the moderate, easy and hard levels (:func:`simgen.gap.kitti_metric.kitti_ap`),
+        whatever level the import flagged for the COCO scores.
     """
     from pycocotools.coco import COCO
 
@@ -122,9 +124,12 @@ def evaluate(
             dt.createIndex()
         evaluator = _coco_eval_class()(gt, dt, flags)
         evaluator.evaluate()
-        kitti = kitti_ap(evaluator, list(dataset.categories)) if is_kitti_import(gt_dict) else None
         evaluator.accumulate()
         evaluator.summarize()
+    kitti: dict[str, Any] = {}
+    if is_kitti_import(gt_dict):
+        image_ids = [sample.image_id for sample in dataset.samples]
+        kitti = kitti_ap(dataset.coco, image_ids, detections, list(dataset.categories))
     precision = evaluator.eval["precision"]  # (T, R, K, A, M)
     per_class, per_class_50, curves = {}, {}, {}
     for k, name in enumerate(dataset.categories):
@@ -143,5 +148,5 @@ def evaluate(
         "per_class": per_class,
         "per_class_AP50": per_class_50,
         "pr": curves,
-        **({"kitti_AP_R40": kitti} if kitti is not None else {}),
+        **kitti,
     }
