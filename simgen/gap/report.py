@@ -205,10 +205,10 @@ def print_table(result: dict[str, Any]) -> None:
     classes = result["conventions"]["classes"]
     keys = ["per_class_AP50"]
     if "kitti_AP_R40" in result["curve"][0]:  # a KITTI test set: KITTI's own AP too
-        keys.append("kitti_AP_R40")
+        keys.append("kitti_AP_R40")  # the level KITTI ranks by; easy and hard in gap.json
     for key in keys:
         for name in classes:
-            title = "AP50" if key == "per_class_AP50" else "AP_R40 (KITTI)"
+            title = "AP50" if key == "per_class_AP50" else "AP_R40 (KITTI moderate)"
             table.add_column(f"{name} {title}", justify="right")
     for row in result["curve"]:
         per_class = [
