@@ -32,12 +32,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simgen.formats.kitti_difficulty import DIFFICULTIES
+from simgen.formats.kitti_import import KITTI_IGNORE_AS as NEIGHBOUR
 from simgen.gap.kitti_metric import TruthFrame, devkit_ap
 
 TYPES = ["Car"] * 5 + ["Van", "Pedestrian", "Pedestrian", "Person_sitting", "Cyclist", "Truck"]
 TYPES += ["DontCare"]
 CLASSES = ["Car", "Pedestrian", "Cyclist"]
-NEIGHBOUR = {"Van": "Car", "Person_sitting": "Pedestrian"}
 
 
 def random_box(rng: np.random.Generator) -> list[float]:

@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 
 from simgen.formats.kitti_difficulty import DIFFICULTIES
-from simgen.formats.kitti_import import import_kitti
+from simgen.formats.kitti_import import import_kitti, kitti_box
 from simgen.gap.kitti_metric import (
     LEVEL_KEYS,
     TruthFrame,
     box_overlaps,
     devkit_ap,
     is_kitti_import,
-    kitti_box,
     min_iou,
     score_thresholds,
     truth_frames,

@@ -285,6 +285,13 @@ def coco_box(box: Sequence[float]) -> list[float]:
     return [left, top, round(right - left + 1.0, 6), round(bottom - top + 1.0, 6)]
 
 
+def kitti_box(coco: Sequence[float]) -> tuple[float, float, float, float]:
+    """KITTI's inclusive ``(left, top, right, bottom)`` of a COCO ``[x, y, w, h]`` (the inverse
+    of :func:`coco_box`)."""
+    x, y, w, h = (float(v) for v in coco)
+    return x, y, x + w - 1.0, y + h - 1.0
+
+
 def _kitti_fields(obj: KittiObject) -> dict[str, Any]:
     return {
         "type": obj.type,

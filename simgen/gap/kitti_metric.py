@@ -49,15 +49,13 @@ from typing import Any
 import numpy as np
 
 from simgen.formats.kitti_difficulty import DIFFICULTIES, Difficulty
+from simgen.formats.kitti_import import KITTI_IGNORE_AS, kitti_box
 
 KITTI_MIN_IOU = {"Car": 0.7, "Van": 0.7, "Truck": 0.7, "Tram": 0.7}
 """The devkit's minimum IoU for a hit, per class; every other class: :data:`DEFAULT_MIN_IOU`."""
 
 DEFAULT_MIN_IOU = 0.5
 """The devkit's minimum IoU of Pedestrian, Cyclist and the rest."""
-
-DEFAULT_IGNORE_AS = {"Van": "Car", "Person_sitting": "Pedestrian"}
-"""The devkit's neighbouring types, for an import that did not record its ``ignore_as``."""
 
 SAMPLE_POINTS = 41
 """The devkit's ``N_SAMPLE_PTS``: recall 0, 1/40, ..., 1; AP_R40 leaves out the first."""
@@ -107,12 +105,6 @@ class TruthFrame:
     dontcare: np.ndarray
 
 
-def kitti_box(coco_box: Sequence[float]) -> tuple[float, float, float, float]:
-    """KITTI's inclusive ``(left, top, right, bottom)`` of a COCO ``[x, y, w, h]``."""
-    x, y, w, h = (float(v) for v in coco_box)
-    return x, y, x + w - 1.0, y + h - 1.0
-
-
 def truth_frames(coco: Mapping[str, Any], image_ids: Sequence[int]) -> list[TruthFrame]:
     """The labels of the frames ``image_ids`` (in that order) of a ``simgen import-kitti`` COCO.
 
@@ -121,7 +113,7 @@ def truth_frames(coco: Mapping[str, Any], image_ids: Sequence[int]) -> list[Trut
     region, copied to every category by the import, is kept once.
     """
     names = {c["id"]: c["name"] for c in coco["categories"]}
-    ignore_as = (coco.get("info") or {}).get("ignore_as", DEFAULT_IGNORE_AS)
+    ignore_as = (coco.get("info") or {}).get("ignore_as", KITTI_IGNORE_AS)
     by_image: dict[int, list[dict[str, Any]]] = {i: [] for i in image_ids}
     for ann in coco["annotations"]:
         if ann["image_id"] in by_image and "kitti" in ann:
@@ -223,29 +215,37 @@ class FrameCounts:
     scores: np.ndarray
 
 
-def frame_counts(
-    iou: np.ndarray,
-    object_flag: np.ndarray,
-    scores: np.ndarray,
-    detection_flag: np.ndarray,
-    in_dontcare: np.ndarray,
-    threshold: float | None,
-    min_overlap: float,
-) -> FrameCounts:
+@dataclass(frozen=True)
+class ClassFrame:
+    """One frame prepared for one class and level: what ``computeStatistics`` reads.
+
+    Attributes:
+        iou: (G, N) float64 IoU of each object with each detection.
+        objects: (G,) int8 from :func:`object_flags`.
+        scores: (N,) float64 detection scores.
+        detections: (N,) int8 from :func:`detection_flags`.
+        in_dontcare: (R, N) float64, each ``DontCare`` region's overlap with each detection
+            (intersection over the detection's area).
+    """
+
+    iou: np.ndarray
+    objects: np.ndarray
+    scores: np.ndarray
+    detections: np.ndarray
+    in_dontcare: np.ndarray
+
+
+def frame_counts(frame: ClassFrame, threshold: float | None, min_overlap: float) -> FrameCounts:
     """The devkit's ``computeStatistics`` for one frame, class and level.
 
     Args:
-        iou: (G, N) float64 IoU of each object with each detection.
-        object_flag: (G,) int8 from :func:`object_flags`.
-        scores: (N,) float64 detection scores.
-        detection_flag: (N,) int8 from :func:`detection_flags`.
-        in_dontcare: (R, N) float64, each ``DontCare`` region's overlap with each detection
-            (intersection over the detection's area).
+        frame: from :func:`devkit_ap`'s preparation.
         threshold: ``None`` for the pass that collects the true positives' scores (a match is
             the highest-scoring detection); else detections scoring below it are left out and
             a match is the detection overlapping most, false positives counted.
         min_overlap: the class's IoU; a candidate overlaps by more than it.
     """
+    iou, scores, detection_flag = frame.iou, frame.scores, frame.detections
     collecting = threshold is None
     usable = detection_flag != -1
     if not collecting:
@@ -253,7 +253,7 @@ def frame_counts(
     assigned = np.zeros(len(scores), dtype=bool)
     tp = fn = 0
     hits: list[float] = []
-    for i, flag in enumerate(object_flag):
+    for i, flag in enumerate(frame.objects):
         if flag == -1:
             continue
         candidates = usable & ~assigned & (iou[i] > min_overlap)
@@ -279,7 +279,7 @@ def frame_counts(
     if not collecting:
         open_ = ~assigned & (detection_flag == 0) & usable
         fp = int(open_.sum())
-        for region in in_dontcare:
+        for region in frame.in_dontcare:
             inside = open_ & (region > min_overlap)
             open_ &= ~inside
             fp -= int(inside.sum())
@@ -304,15 +304,6 @@ def score_thresholds(scores: np.ndarray, positives: int) -> np.ndarray:
     return np.asarray(kept, dtype=np.float64)
 
 
-@dataclass(frozen=True)
-class _Frame:
-    iou: np.ndarray
-    objects: np.ndarray
-    scores: np.ndarray
-    detections: np.ndarray
-    in_dontcare: np.ndarray
-
-
 def devkit_ap(
     frames: Sequence[TruthFrame],
     detections: Sequence[tuple[np.ndarray, np.ndarray, Sequence[str]]],
@@ -332,42 +323,27 @@ def devkit_ap(
         AP_R40 in [0, 1], or ``None`` when no object of the class counts at this level.
     """
     overlap = min_iou(name)
-    prepared, positives, found = [], 0, []
+    prepared = []
     for frame, (boxes, scores, labels) in zip(frames, detections, strict=True):
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        objects = object_flags(frame, name, level)
-        flags = detection_flags(boxes, labels, name, level)
-        item = _Frame(
-            iou=box_overlaps(frame.boxes, boxes),
-            objects=objects,
-            scores=np.asarray(scores, dtype=np.float64).reshape(-1),
-            detections=flags,
-            in_dontcare=box_overlaps(boxes, frame.dontcare, over="first").T,
+        prepared.append(
+            ClassFrame(
+                iou=box_overlaps(frame.boxes, boxes),
+                objects=object_flags(frame, name, level),
+                scores=np.asarray(scores, dtype=np.float64).reshape(-1),
+                detections=detection_flags(boxes, labels, name, level),
+                in_dontcare=box_overlaps(boxes, frame.dontcare, over="first").T,
+            )
         )
-        positives += int((objects == 0).sum())
-        found.append(
-            frame_counts(
-                item.iou, objects, item.scores, flags, item.in_dontcare, None, overlap
-            ).scores
-        )
-        prepared.append(item)
+    positives = sum(int((item.objects == 0).sum()) for item in prepared)
     if positives == 0:
         return None
+    found = [frame_counts(item, None, overlap).scores for item in prepared]
     thresholds = score_thresholds(np.concatenate(found), positives)[:SAMPLE_POINTS]
     precision = np.zeros(SAMPLE_POINTS, dtype=np.float64)
     for t, threshold in enumerate(thresholds):
-        tp = fp = 0
-        for item in prepared:
-            counts = frame_counts(
-                item.iou,
-                item.objects,
-                item.scores,
-                item.detections,
-                item.in_dontcare,
-                threshold,
-                overlap,
-            )
-            tp, fp = tp + counts.tp, fp + counts.fp
+        counts = [frame_counts(item, threshold, overlap) for item in prepared]
+        tp, fp = sum(c.tp for c in counts), sum(c.fp for c in counts)
         precision[t] = tp / (tp + fp) if tp + fp else 0.0
     envelope = np.maximum.accumulate(precision[::-1])[::-1]
     return float(envelope[1:].sum() / (SAMPLE_POINTS - 1))
@@ -395,7 +371,7 @@ def kitti_ap(
     converted = []
     for boxes, scores, labels in detections:
         b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).copy()
-        b[:, 2:] -= 1.0  # continuous edges -> KITTI's inclusive pixel indices
+        b[:, 2:] -= 1.0  # continuous edges -> KITTI's inclusive pixel indices (as kitti_box)
         converted.append((b, scores, [classes[int(k)] for k in labels]))
     return {
         key: {name: devkit_ap(frames, converted, name, DIFFICULTIES[level]) for name in classes}
