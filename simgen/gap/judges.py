@@ -52,6 +52,9 @@ class JudgeSettings:
     size: tuple[int, int]
     device: str = "cpu"
     batch_size: int = 16
+    test_scales: tuple[float, ...] = (1.0,)
+    """Input scales the scored sets are predicted at (:mod:`simgen.gap.multiscale`); each scale
+    other than 1 needs the set prepared as ``scaled_name(name, scale)``."""
 
 
 class ImageJudge:
@@ -119,7 +122,35 @@ class ImageJudge:
         return adapt_batchnorm(model, batches)
 
     def predict(self, model, name: str = "test"):
-        """Detections on a scored set, ``test`` or ``val`` (:func:`simgen.gap.train.predict`)."""
+        """Detections on a scored set, ``test`` or ``val``: one list entry per image, each
+        ``(boxes (K, 4), scores (K,), labels (K,))`` in original pixels; with several
+        ``settings.test_scales``, every scale's pass merged, the shrunken ones keeping their
+        tall detections only (:mod:`simgen.gap.multiscale`)."""
+        from simgen.gap.multiscale import (
+            MIN_SHRUNK_HEIGHT,
+            keep_tall,
+            merge_detections,
+            scaled_name,
+        )
+
+        passes = [self.predict_pass(model, name)]
+        for scale in self.settings.test_scales:
+            if scale != 1.0:
+                shrunk = scaled_name(name, scale)
+                found = self.predict_pass(model, shrunk)
+                scales = self.prepared[shrunk].scales
+                passes.append(
+                    [
+                        keep_tall(f, float(s), MIN_SHRUNK_HEIGHT)
+                        for f, s in zip(found, scales, strict=True)
+                    ]
+                )
+        if len(passes) == 1:
+            return passes[0]
+        return [merge_detections(parts) for parts in zip(*passes, strict=True)]
+
+    def predict_pass(self, model, name: str):
+        """Detections on one prepared set (:func:`simgen.gap.train.predict`)."""
         from simgen.gap.train import predict
 
         return predict(model, self.prepared[name], device=self.settings.device)
@@ -189,7 +220,8 @@ class Lite0Judge(ImageJudge):
     def prepare(self, prepared: dict[str, Prepared], progress: Progress = _no_progress) -> None:
         """Keep the prepared sets; with a frozen backbone, cache their features.
 
-        The scored sets (``test``, ``val``) and ``unlabeled`` are cached as one plain copy each.
+        The scored sets (``test``, ``val``, and each at its extra test scales, ``test@0.5``)
+        and ``unlabeled`` are cached as one plain copy each.
         """
         from simgen.gap.features import (
             bytes_per_entry,
@@ -224,10 +256,13 @@ class Lite0Judge(ImageJudge):
         plain_sets = ("test", "unlabeled", "val")
         # ``val`` goes last, so the training sets' cache seeds do not depend on it: a run with
         # --val trains exactly the models of the same run without it.
-        order = ["test", "unlabeled", *(n for n in prepared if n not in plain_sets), "val"]
+        # The scaled scored sets go after it, for the same reason.
+        scaled = [n for n in prepared if "@" in n]
+        trained = [n for n in prepared if n not in plain_sets and n not in scaled]
+        order = ["test", "unlabeled", *trained, "val", *scaled]
         for index, name in enumerate(n for n in order if n in prepared):
             data = prepared[name]
-            plain = name in plain_sets
+            plain = name.split("@")[0] in plain_sets
             wanted = 1 if plain else self.copies.get(name, 1)
             copies = fitting_copies(len(data.images), wanted, self.settings.size, budget)
             budget -= copies * len(data.images) * bytes_per_entry(self.settings.size)
@@ -342,10 +377,11 @@ class Lite0Judge(ImageJudge):
         )
         return sum(len(b) for b in boxes)
 
-    def predict(self, model, name: str = "test"):
-        """Detections on a scored set, ``test`` or ``val`` (:func:`simgen.gap.train.predict`)."""
+    def predict_pass(self, model, name: str):
+        """Detections on one prepared set, from its cached features when the backbone is frozen
+        (:func:`simgen.gap.train_head.predict_features`)."""
         if not self.frozen:
-            return super().predict(model, name)
+            return super().predict_pass(model, name)
         from simgen.gap.train_head import predict_features
 
         return predict_features(

@@ -119,6 +119,7 @@ def run_gap(
     honour_ignore: bool = True,
     kinds: Sequence[str] | None = None,
     mix: float = 0.5,
+    test_scales: Sequence[float] = (1.0,),
     log: Callable[[str], None] | None = None,
     progress=None,
 ) -> dict[str, Any]:
@@ -173,6 +174,9 @@ def run_gap(
         kinds: train only these kinds at k > 0 (of ``real``, ``synthetic→real``,
             ``synthetic+real``; ``->`` is accepted for the arrow).
         mix: the share of synthetic images in each ``synthetic+real`` batch (0 < mix < 1).
+        test_scales: input scales the test and val images are predicted at, 1 among them;
+            with more than one, every scale's detections are merged
+            (:mod:`simgen.gap.multiscale`).
         log: called with one line per phase and row.
         progress: ``progress(description, total) -> advance(n)`` for progress bars.
 
@@ -183,6 +187,7 @@ def run_gap(
     from simgen.gap.curve import KINDS, aggregate, nested_subsets, parse_counts, summary_sentence
     from simgen.gap.evaluate import evaluate
     from simgen.gap.judges import JudgeSettings, Lite0Judge, ScratchJudge
+    from simgen.gap.multiscale import check_scales, scaled_name, scaled_size
     from simgen.gap.report import write_report
     from simgen.gap.train import pick_device
 
@@ -206,6 +211,7 @@ def run_gap(
         )
     if not 0.0 < mix < 1.0:
         raise SimgenError(f"expected a share between 0 and 1, got {mix}", file="--mix")
+    test_scales = check_scales(test_scales)
     wanted = list(KINDS) if kinds is None else [k.replace("->", "→") for k in kinds]
     for name in wanted:
         if name not in KINDS:
@@ -273,7 +279,7 @@ def run_gap(
     device = pick_device(device)
     torch.set_num_threads(threads or os.cpu_count() or 1)
     batch = batch_size or 16
-    settings = JudgeSettings(len(classes), size, device, batch)
+    settings = JudgeSettings(len(classes), size, device, batch, test_scales)
     if backbone == "lite0":
         synthetic_copies = copies or int(
             min(16, max(1, round(cached_images / len(sets["synthetic"].samples))))
@@ -296,6 +302,14 @@ def run_gap(
     for name, data in sets.items():
         advance = bar(f"loading {name} images", len(data.samples))
         prepared[name] = prepare(data, size, progress=advance)
+    for scale in test_scales:
+        for name in ("test", "val"):
+            if scale != 1.0 and name in sets:
+                scaled = scaled_size(size, scale)
+                advance = bar(
+                    f"loading {name} images at {size_text(scaled)}", len(sets[name].samples)
+                )
+                prepared[scaled_name(name, scale)] = prepare(sets[name], scaled, progress=advance)
     judge.prepare(prepared, bar)
     copies: dict[str, int] = getattr(judge, "cached_copies", {})  # judges that cache features
     entries = len(sets["synthetic"].samples) * copies.get("synthetic", 1)
@@ -483,6 +497,7 @@ def run_gap(
             "synthetic_share": mix,
             "learning_rate": lr,
             "input_size": size[0] if size[0] == size[1] else size_text(size),
+            "test_scales": list(test_scales),
             "device": device,
             "threads": torch.get_num_threads(),
             "cached_copies": copies or None,
