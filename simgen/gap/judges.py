@@ -264,8 +264,9 @@ class Lite0Judge(ImageJudge):
             data = prepared[name]
             plain = name.split("@")[0] in plain_sets
             wanted = 1 if plain else self.copies.get(name, 1)
-            copies = fitting_copies(len(data.images), wanted, self.settings.size, budget)
-            budget -= copies * len(data.images) * bytes_per_entry(self.settings.size)
+            size = data.images.shape[1:3]  # the input size, smaller for a scaled scored set
+            copies = fitting_copies(len(data.images), wanted, size, budget)
+            budget -= copies * len(data.images) * bytes_per_entry(size)
             self.cached_copies[name] = copies
             rng = np.random.default_rng([self.cache_seed, index, 0xFEA7])
             self.features[name] = cache_features(
