@@ -15,7 +15,6 @@ from simgen.formats.kitti_import import import_kitti, kitti_box
 from simgen.gap.kitti_metric import (
     LEVEL_KEYS,
     TruthFrame,
-    box_overlaps,
     devkit_ap,
     is_kitti_import,
     min_iou,
@@ -181,11 +180,7 @@ def test_score_thresholds_thin_to_recall_steps() -> None:
     assert len(score_thresholds(np.array([0.3, 0.9]), 10)) == 2  # few hits: every one kept
 
 
-def test_box_overlaps_as_the_devkit() -> None:
-    a = np.array([[0.0, 0.0, 10.0, 10.0]])
-    b = np.array([[5.0, 0.0, 15.0, 10.0], [10.0, 0.0, 20.0, 10.0], [0.0, 0.0, 5.0, 5.0]])
-    assert box_overlaps(a, b)[0] == pytest.approx([50 / 150, 0.0, 25 / 100])
-    assert box_overlaps(b, a, over="first")[:, 0] == pytest.approx([0.5, 0.0, 1.0])
+def test_kitti_box_is_inclusive() -> None:
     assert kitti_box([10.0, 20.0, 60.0, 40.0]) == (10.0, 20.0, 69.0, 59.0)
 
 

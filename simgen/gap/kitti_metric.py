@@ -50,6 +50,7 @@ import numpy as np
 
 from simgen.formats.kitti_difficulty import DIFFICULTIES, Difficulty
 from simgen.formats.kitti_import import KITTI_IGNORE_AS, kitti_box
+from simgen.gap.boxes import box_overlaps
 
 KITTI_MIN_IOU = {"Car": 0.7, "Van": 0.7, "Truck": 0.7, "Tram": 0.7}
 """The devkit's minimum IoU for a hit, per class; every other class: :data:`DEFAULT_MIN_IOU`."""
@@ -149,32 +150,6 @@ def truth_frames(coco: Mapping[str, Any], image_ids: Sequence[int]) -> list[Trut
             )
         )
     return frames
-
-
-def box_overlaps(a: np.ndarray, b: np.ndarray, over: str = "union") -> np.ndarray:
-    """Overlaps of KITTI boxes as the devkit measures them (``right - left`` wide, no +1).
-
-    Args:
-        a: (N, 4) float64 boxes; b: (M, 4) float64 boxes.
-        over: ``union`` (IoU) or ``first`` (intersection over the area of ``a``'s box).
-
-    Returns:
-        (N, M) float64; 0 where the boxes do not overlap with positive width and height.
-    """
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.where((w > 0) & (h > 0), w * h, 0.0)
-    area_a = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
-    if over == "first":
-        denominator = np.broadcast_to(area_a, inter.shape)
-    else:
-        area_b = ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))[None, :]
-        denominator = area_a + area_b - inter
-    out = np.zeros(inter.shape, dtype=np.float64)
-    np.divide(inter, denominator, out=out, where=inter > 0)
-    return out
 
 
 def object_flags(frame: TruthFrame, name: str, level: Difficulty) -> np.ndarray:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from simgen.errors import SimgenError
+from simgen.gap.boxes import box_overlaps
 
 Detections = tuple[np.ndarray, np.ndarray, np.ndarray]
 """One image's detections: ``(boxes (K, 4) float32 x0, y0, x1, y1 in original pixels, scores
@@ -92,16 +93,6 @@ def keep_tall(detections: Detections, input_scale: float, min_height: float) -> 
     return boxes[keep], scores[keep], labels[keep]
 
 
-def box_overlaps(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """IoU of each of ``boxes`` (N, 4) with one ``box`` (4,), all ``x0, y0, x1, y1``: (N,)."""
-    width = np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0])
-    height = np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1])
-    inter = np.clip(width, 0.0, None) * np.clip(height, 0.0, None)
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    union = areas + (box[2] - box[0]) * (box[3] - box[1]) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-
-
 def merge_detections(
     parts: Sequence[Detections], *, iou: float = MERGE_IOU, top_k: int = TOP_K
 ) -> Detections:
@@ -128,7 +119,7 @@ def merge_detections(
         if len(kept) == top_k:
             break
         same = [k for k in kept if labels[k] == labels[index]]
-        if same and box_overlaps(boxes[same], boxes[index]).max() > iou:
+        if same and box_overlaps(boxes[same], boxes[index], dtype=np.float32).max() > iou:
             continue
         kept.append(int(index))
     pick = np.asarray(kept, dtype=np.int64)
