@@ -32,7 +32,7 @@ def box_overlaps(
     b = np.asarray(b, dtype=dtype).reshape(-1, 4)
     w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
     h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.where((w > 0) & (h > 0), w * h, 0).astype(dtype)
+    inter = np.where((w > 0) & (h > 0), w * h, 0.0)  # stays in dtype
     area_a = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
     if over == "first":
         denominator = np.broadcast_to(area_a, inter.shape)
