@@ -23,6 +23,7 @@ from simgen.gap.data import (  # noqa: E402
     letterbox,
     load_detection_set,
     make_targets,
+    prepare,
     size_text,
 )
 from simgen.gap.evaluate import evaluate  # noqa: E402
@@ -120,6 +121,23 @@ def test_letterbox_keeps_the_aspect_and_pads_right_and_bottom(shape, size, conte
     assert (out[content[0] :] == 114).all() and (out[:, content[1] :] == 114).all()
 
 
+@pytest.mark.parametrize("size", [(320, 1024), 512, (64, 64)])
+def test_a_mirrored_prepare_mirrors_the_content_and_its_boxes(gap_sets, size):
+    data = load_detection_set(gap_sets / "test")
+    plain, mirrored = prepare(data, size), prepare(data, size, mirror=True)
+    np.testing.assert_array_equal(mirrored.scales, plain.scales)
+    for i, sample in enumerate(data.samples):
+        width = min(mirrored.images.shape[2], round(sample.width * plain.scales[i]))
+        content = plain.images[i, :, :width]
+        # Mirroring before the letterbox or after it differs by the resampling only.
+        diff = np.abs(mirrored.images[i, :, :width].astype(int) - content[:, ::-1].astype(int))
+        assert diff.mean() < 2.0
+        assert (mirrored.images[i, :, width:] == 114).all()
+        expected = plain.boxes[i].copy()
+        expected[:, [0, 2]] = sample.width * plain.scales[i] - plain.boxes[i][:, [2, 0]]
+        np.testing.assert_allclose(mirrored.boxes[i], expected, rtol=0, atol=1e-4)
+
+
 def test_wide_targets_have_wide_maps_and_peak_at_box_centres():
     boxes = [np.array([[200.0, 8.0, 232.0, 24.0]], np.float32)]
     targets = make_targets(boxes, [np.array([0])], [np.array([False])], 1, size=(64, 256))
@@ -209,6 +227,8 @@ def test_bad_gap_input(gap_sets, tmp_path):
         run_gap(gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2, mix=1.0)
     with pytest.raises(SimgenError, match=r"--test-scales: the scales must include 1"):
         run_gap(gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2, test_scales=[0.5])
+    with pytest.raises(SimgenError, match=r"--test-flip: mirrored test passes need .* flips"):
+        run_gap(gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2, test_flip=True)
     with pytest.raises(SimgenError, match=r"--real-counts: 5: counts above 0 need real training"):
         run_gap(gap_sets / "train", gap_sets / "test", tmp_path / "o1", steps=2, real_counts="0,5")
     with pytest.raises(SimgenError, match=r"k = 65 is larger than the real training set \(64"):
@@ -243,7 +263,14 @@ def test_bad_gap_input(gap_sets, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "case", ["empty_test_folder", "k_too_large", "no_shared_category", "scales_without_1"]
+    "case",
+    [
+        "empty_test_folder",
+        "k_too_large",
+        "no_shared_category",
+        "scales_without_1",
+        "flip_untrained",
+    ],
 )
 def test_bad_gap_command_input_is_one_line_and_writes_nothing(gap_sets, tmp_path, capsys, case):
     from simgen.cli import main
@@ -257,6 +284,8 @@ def test_bad_gap_command_input_is_one_line_and_writes_nothing(gap_sets, tmp_path
         extra += ["--real-counts", "0,100"]
     elif case == "scales_without_1":
         extra += ["--test-scales", "0.5,0.7"]
+    elif case == "flip_untrained":  # mirrored test passes for a detector that never saw one
+        extra += ["--test-flip"]
     else:
         coco = json.loads((gap_sets / "test" / "annotations.json").read_text())
         coco["categories"] = [{"id": c["id"], "name": "x" + c["name"]} for c in coco["categories"]]

@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from simgen.gap.augment import AugmentConfig  # noqa: E402
 from simgen.gap.data import load_detection_set, prepare  # noqa: E402
 from simgen.gap.evaluate import evaluate  # noqa: E402
 from simgen.gap.model import CenterNet  # noqa: E402
@@ -143,6 +144,14 @@ def test_val_set_is_scored_like_the_test_set(gap_sets, tmp_path, backbone):
     assert scaled["settings"]["test_scales"] == [1.0, 0.5]
     assert result["settings"]["test_scales"] == [1.0]
     for row in scaled["rows"]:  # both scored sets predicted at both scales, merged alike
+        assert row["val_AP"] == row["AP"] and row["val_AP50"] == row["AP50"]
+    mirrored = run_gap(
+        gap_sets / "train", gap_sets / "test", tmp_path / "out4", val=gap_sets / "test",
+        backbone=backbone, steps=4, size=64, seeds=1, copies=1, test_scales=(1.0, 0.5),
+        test_flip=True, augment=AugmentConfig(flip=True),
+    )  # fmt: skip
+    assert mirrored["settings"]["test_flip"] and not scaled["settings"]["test_flip"]
+    for row in mirrored["rows"]:  # mirrored passes of both scored sets, merged alike
         assert row["val_AP"] == row["AP"] and row["val_AP50"] == row["AP50"]
 
 

@@ -40,7 +40,7 @@ from simgen.gap.features import (  # noqa: E402
     fitting_copies,
 )
 from simgen.gap.judges import JudgeSettings, Lite0Judge  # noqa: E402
-from simgen.gap.multiscale import keep_tall, merge_detections  # noqa: E402
+from simgen.gap.multiscale import keep_tall, merge_detections, mirror_detections  # noqa: E402
 from simgen.gap.train import train  # noqa: E402
 from simgen.gap.train_head import adapt_batchnorm, predict_features, train_head  # noqa: E402
 from tests.helpers import SHARED_DATASETS, require_shared  # noqa: E402
@@ -292,6 +292,50 @@ def test_test_scales_merge_every_pass_and_leave_the_training_cache_alone(
             np.testing.assert_array_equal(x, y)
     for got, plain in zip(single.predict(model), full, strict=True):
         for x, y in zip(got, plain, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def _mirrored(prepared: Prepared) -> Prepared:
+    """``prepared`` with every (unpadded, 64 px wide) image and its boxes mirrored."""
+    boxes = []
+    for b in prepared.boxes:
+        m = b.copy()
+        m[:, [0, 2]] = prepared.images.shape[2] - b[:, [2, 0]]
+        boxes.append(m)
+    return Prepared(prepared.dataset, np.ascontiguousarray(prepared.images[:, :, ::-1]), boxes,
+                    prepared.labels, prepared.ignore, prepared.scales)  # fmt: skip
+
+
+@pytest.mark.parametrize("finetune", [0, 1])
+def test_test_flip_merges_each_pass_with_its_mirror_mapped_back(lite0, finetune):
+    test = _tiny_prepared(size=64, seed=7)
+    prepared = {"synthetic": _tiny_prepared(count=6, seed=3), "test": test,
+                "test+flip": _mirrored(test), "test@0.5": _halved(test),
+                "test@0.5+flip": _mirrored(_halved(test))}  # fmt: skip
+    settings = JudgeSettings(2, 64, "cpu", 2, (1.0, 0.5), test_flip=True)
+    judge = Lite0Judge(settings, finetune_stages=finetune, copies={"synthetic": 2})
+    judge.prepare(prepared)
+    plain = Lite0Judge(JudgeSettings(2, 64, "cpu", 2), finetune_stages=finetune,
+                       copies={"synthetic": 2})  # fmt: skip
+    plain.prepare({name: prepared[name] for name in ("synthetic", "test")})
+    if finetune == 0:  # the mirrored sets are cached plain, after the training sets
+        for a, b in zip(plain.features["synthetic"].levels, judge.features["synthetic"].levels,
+                        strict=True):  # fmt: skip
+            assert torch.equal(a, b)
+        assert judge.cached_copies["test@0.5+flip"] == 1
+    model = judge.new_model(0)
+    passes = {name: judge.predict_pass(model, name) for name in prepared if name != "synthetic"}
+    # The mirrored half-size pass maps back into the original 64 px image's right half too.
+    assert any((b[:, 2] > 32).any() for b, _, _ in passes["test@0.5+flip"])
+    merged = judge.predict(model)
+    floor = multiscale.MIN_SHRUNK_HEIGHT
+    for i, got in enumerate(merged):
+        expected = merge_detections(
+            [passes["test"][i], mirror_detections(passes["test+flip"][i], 64.0),
+             keep_tall(passes["test@0.5"][i], 0.5, floor),
+             keep_tall(mirror_detections(passes["test@0.5+flip"][i], 64.0), 0.5, floor)]
+        )  # fmt: skip
+        for x, y in zip(got, expected, strict=True):
             np.testing.assert_array_equal(x, y)
 
 

@@ -8,9 +8,13 @@ import pytest
 from simgen.errors import SimgenError
 from simgen.gap.boxes import box_overlaps
 from simgen.gap.multiscale import (
+    is_extra_pass,
     keep_tall,
     merge_detections,
+    mirror_detections,
+    mirrored_name,
     parse_scales,
+    pass_base,
     scaled_name,
     scaled_size,
 )
@@ -108,3 +112,24 @@ def test_a_shrunken_pass_keeps_detections_tall_in_its_own_input(input_scale, kep
     boxes, scores, labels = keep_tall(found, input_scale, 20.0)
     np.testing.assert_array_equal(scores, np.float32(kept))
     assert boxes.shape == (len(kept), 4) and len(labels) == len(kept)
+
+
+def test_mirrored_boxes_map_back_and_twice_is_the_identity():
+    found = _dets([[10, 5, 40, 25], [0, 0, 100, 50]], [0.9, 0.4], [1, 0])
+    boxes, scores, labels = mirror_detections(found, 100.0)
+    np.testing.assert_array_equal(boxes, np.float32([[60, 5, 90, 25], [0, 0, 100, 50]]))
+    np.testing.assert_array_equal(scores, found[1])
+    np.testing.assert_array_equal(labels, found[2])
+    again = mirror_detections((boxes, scores, labels), 100.0)
+    np.testing.assert_array_equal(again[0], found[0])
+    assert mirror_detections(_dets([], [], []), 64.0)[0].shape == (0, 4)
+
+
+@pytest.mark.parametrize(
+    ("name", "base", "extra"),
+    [("test", "test", False), ("val@0.5", "val", True), (mirrored_name("test"), "test", True),
+     (mirrored_name(scaled_name("val", 0.5)), "val", True), ("synthetic", "synthetic", False)],
+)  # fmt: skip
+def test_pass_names_lead_back_to_their_scored_set(name, base, extra):
+    assert pass_base(name) == base
+    assert is_extra_pass(name) is extra

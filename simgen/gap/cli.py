@@ -204,6 +204,13 @@ def register(app: typer.Typer) -> None:
                 help="Input scales to predict test images at, merged (e.g. 1,0.5; default 1).",
             ),
         ] = "1",
+        test_flip: Annotated[
+            bool,
+            typer.Option(
+                "--test-flip",
+                help="Also predict test images mirrored, merged (needs --flip in training).",
+            ),
+        ] = False,
         stock_ignore: Annotated[
             bool,
             typer.Option(
@@ -286,6 +293,7 @@ def register(app: typer.Typer) -> None:
                 kinds=None if rows is None else [r.strip() for r in rows.split(",") if r.strip()],
                 mix=mix,
                 test_scales=scales,
+                test_flip=test_flip,
                 log=lambda message: display.console.print(message),
                 progress=factory,
             )

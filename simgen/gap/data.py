@@ -242,22 +242,33 @@ class Prepared:
     scales: np.ndarray = field(repr=False)
 
 
-def prepare(dataset: DetectionSet, size: int | InputSize, progress=None) -> Prepared:
+def prepare(
+    dataset: DetectionSet, size: int | InputSize, progress=None, *, mirror: bool = False
+) -> Prepared:
     """Decode and letterbox every image once to ``size`` (``S`` or ``(height, width)``).
 
-    ``progress(1)`` is called after each image.
+    ``progress(1)`` is called after each image. ``mirror``: each image mirrored left to right
+    before the letterbox, its boxes with it (a mirrored test pass, :mod:`simgen.gap.multiscale`).
     """
     height, width = input_size(size)
     images = np.zeros((len(dataset.samples), height, width, 3), dtype=np.uint8)
     scales = np.zeros(len(dataset.samples))
+    boxes = []
     for i, sample in enumerate(dataset.samples):
-        images[i], scales[i] = letterbox(read_rgb(sample.path), size)
+        rgb = read_rgb(sample.path)
+        found = sample.boxes
+        if mirror:
+            rgb = np.ascontiguousarray(rgb[:, ::-1])
+            found = found.copy()
+            found[:, [0, 2]] = rgb.shape[1] - sample.boxes[:, [2, 0]]
+        images[i], scales[i] = letterbox(rgb, size)
+        boxes.append(found * scales[i])
         if progress is not None:
             progress(1)
     return Prepared(
         dataset=dataset,
         images=images,
-        boxes=[s.boxes * scales[i] for i, s in enumerate(dataset.samples)],
+        boxes=boxes,
         labels=[s.labels for s in dataset.samples],
         ignore=[s.ignore for s in dataset.samples],
         scales=scales,

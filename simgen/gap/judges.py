@@ -55,6 +55,9 @@ class JudgeSettings:
     test_scales: tuple[float, ...] = (1.0,)
     """Input scales the scored sets are predicted at (:mod:`simgen.gap.multiscale`); each scale
     other than 1 needs the set prepared as ``scaled_name(name, scale)``."""
+    test_flip: bool = False
+    """Also predict each scale's pass on the images mirrored; each needs its set prepared as
+    ``mirrored_name(name)`` or ``mirrored_name(scaled_name(name, scale))``."""
 
 
 class ImageJudge:
@@ -125,26 +128,35 @@ class ImageJudge:
         """Detections on a scored set, ``test`` or ``val``: one list entry per image, each
         ``(boxes (K, 4), scores (K,), labels (K,))`` in original pixels; with several
         ``settings.test_scales``, every scale's pass merged, the shrunken ones keeping their
-        tall detections only (:mod:`simgen.gap.multiscale`)."""
+        tall detections only; with ``settings.test_flip``, each scale's mirrored pass too, its
+        boxes mirrored back (:mod:`simgen.gap.multiscale`)."""
         from simgen.gap.multiscale import (
             MIN_SHRUNK_HEIGHT,
             keep_tall,
             merge_detections,
+            mirror_detections,
+            mirrored_name,
             scaled_name,
         )
 
-        passes = [self.predict_pass(model, name)]
+        widths = [sample.width for sample in self.prepared[name].dataset.samples]
+        passes = []
         for scale in self.settings.test_scales:
-            if scale != 1.0:
-                shrunk = scaled_name(name, scale)
-                found = self.predict_pass(model, shrunk)
-                scales = self.prepared[shrunk].scales
-                passes.append(
-                    [
+            pass_name = name if scale == 1.0 else scaled_name(name, scale)
+            mirrors = (False, True) if self.settings.test_flip else (False,)
+            for mirrored in mirrors:
+                found = self.predict_pass(
+                    model, mirrored_name(pass_name) if mirrored else pass_name
+                )
+                if mirrored:
+                    found = [mirror_detections(f, w) for f, w in zip(found, widths, strict=True)]
+                if scale != 1.0:
+                    scales = self.prepared[pass_name].scales
+                    found = [
                         keep_tall(f, float(s), MIN_SHRUNK_HEIGHT)
                         for f, s in zip(found, scales, strict=True)
                     ]
-                )
+                passes.append(found)
         if len(passes) == 1:
             return passes[0]
         return [merge_detections(parts) for parts in zip(*passes, strict=True)]
@@ -229,6 +241,7 @@ class Lite0Judge(ImageJudge):
             domain_backbone,
             fitting_copies,
         )
+        from simgen.gap.multiscale import is_extra_pass, pass_base
 
         self.prepared = prepared
         if not self.frozen:
@@ -257,12 +270,12 @@ class Lite0Judge(ImageJudge):
         # ``val`` goes last, so the training sets' cache seeds do not depend on it: a run with
         # --val trains exactly the models of the same run without it.
         # The scaled scored sets go after it, for the same reason.
-        scaled = [n for n in prepared if "@" in n]
+        scaled = [n for n in prepared if is_extra_pass(n)]
         trained = [n for n in prepared if n not in plain_sets and n not in scaled]
         order = ["test", "unlabeled", *trained, "val", *scaled]
         for index, name in enumerate(n for n in order if n in prepared):
             data = prepared[name]
-            plain = name.split("@")[0] in plain_sets
+            plain = pass_base(name) in plain_sets
             wanted = 1 if plain else self.copies.get(name, 1)
             size = data.images.shape[1:3]  # the input size, smaller for a scaled scored set
             copies = fitting_copies(len(data.images), wanted, size, budget)

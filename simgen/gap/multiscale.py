@@ -7,6 +7,10 @@ pixels tall in its own input (as SNIP's valid ranges, Singh & Davis 2018: object
 that are the full-size pass's to find); then the detections of all passes, each mapped back to
 the original image's pixels, are merged by greedy non-maximum suppression per class.
 
+With mirrored passes (``simgen gap --test-flip``), every scale is also predicted on the image
+mirrored left to right; :func:`mirror_detections` maps those boxes back before the merge. Only
+for detectors trained with flips (an object class without a handedness, as cars and people).
+
 Pure numpy; the judges (:mod:`simgen.gap.judges`) call :func:`merge_detections` on their
 per-scale predictions and :func:`scaled_size` to size the extra passes.
 """
@@ -78,6 +82,41 @@ def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
 def scaled_name(name: str, scale: float) -> str:
     """The prepared set holding scored set ``name`` at ``scale`` (``"test@0.5"``)."""
     return f"{name}@{scale:g}"
+
+
+def mirrored_name(name: str) -> str:
+    """The prepared set holding prepared set ``name`` mirrored (``"test+flip"``,
+    ``"test@0.5+flip"``)."""
+    return f"{name}+flip"
+
+
+def pass_base(name: str) -> str:
+    """The scored set an extra pass's prepared set belongs to (``"test@0.5+flip"`` -> ``"test"``);
+    any other name unchanged."""
+    return name.split("@")[0].removesuffix("+flip")
+
+
+def is_extra_pass(name: str) -> bool:
+    """Whether ``name`` is a shrunken or mirrored pass's prepared set (not a set of its own)."""
+    return pass_base(name) != name
+
+
+def mirror_detections(detections: Detections, width: float) -> Detections:
+    """Detections on a mirrored image, mapped back to the image itself.
+
+    Args:
+        detections: one image's :data:`Detections` in the mirrored image's original pixels.
+        width: that image's original width in pixels.
+
+    Returns:
+        The same detections with ``x0, x1`` replaced by ``width - x1, width - x0`` (float32).
+    """
+    boxes, scores, labels = detections
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    back = boxes.copy()
+    back[:, 0] = width - boxes[:, 2]
+    back[:, 2] = width - boxes[:, 0]
+    return back, scores, labels
 
 
 def keep_tall(detections: Detections, input_scale: float, min_height: float) -> Detections:

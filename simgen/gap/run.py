@@ -120,6 +120,7 @@ def run_gap(
     kinds: Sequence[str] | None = None,
     mix: float = 0.5,
     test_scales: Sequence[float] = (1.0,),
+    test_flip: bool = False,
     log: Callable[[str], None] | None = None,
     progress=None,
 ) -> dict[str, Any]:
@@ -177,6 +178,9 @@ def run_gap(
         test_scales: input scales the test and val images are predicted at, 1 among them;
             with more than one, every scale's detections are merged
             (:mod:`simgen.gap.multiscale`).
+        test_flip: also predict every test and val pass on the images mirrored, merged with
+            the others (the lite0 judge needs ``augment.flip``: the detector must have seen
+            mirror images; the scratch detector's own augmentation flips).
         log: called with one line per phase and row.
         progress: ``progress(description, total) -> advance(n)`` for progress bars.
 
@@ -184,10 +188,11 @@ def run_gap(
         SimgenError: bad input (one line naming the file or option).
     """
     from simgen.gap import import_torch
+    from simgen.gap.augment import DEFAULT_AUGMENT
     from simgen.gap.curve import KINDS, aggregate, nested_subsets, parse_counts, summary_sentence
     from simgen.gap.evaluate import evaluate
     from simgen.gap.judges import JudgeSettings, Lite0Judge, ScratchJudge
-    from simgen.gap.multiscale import check_scales, scaled_name, scaled_size
+    from simgen.gap.multiscale import check_scales, mirrored_name, scaled_name, scaled_size
     from simgen.gap.report import write_report
     from simgen.gap.train import pick_device
 
@@ -212,6 +217,10 @@ def run_gap(
     if not 0.0 < mix < 1.0:
         raise SimgenError(f"expected a share between 0 and 1, got {mix}", file="--mix")
     test_scales = check_scales(test_scales)
+    if test_flip and backbone == "lite0" and not (augment or DEFAULT_AUGMENT).flip:
+        raise SimgenError(
+            "mirrored test passes need a detector trained with flips (--flip)", file="--test-flip"
+        )
     wanted = list(KINDS) if kinds is None else [k.replace("->", "→") for k in kinds]
     for name in wanted:
         if name not in KINDS:
@@ -279,7 +288,7 @@ def run_gap(
     device = pick_device(device)
     torch.set_num_threads(threads or os.cpu_count() or 1)
     batch = batch_size or 16
-    settings = JudgeSettings(len(classes), size, device, batch, test_scales)
+    settings = JudgeSettings(len(classes), size, device, batch, test_scales, test_flip)
     if backbone == "lite0":
         synthetic_copies = copies or int(
             min(16, max(1, round(cached_images / len(sets["synthetic"].samples))))
@@ -310,6 +319,18 @@ def run_gap(
                     f"loading {name} images at {size_text(scaled)}", len(sets[name].samples)
                 )
                 prepared[scaled_name(name, scale)] = prepare(sets[name], scaled, progress=advance)
+    for scale in test_scales if test_flip else ():
+        for name in ("test", "val"):
+            if name in sets:
+                scaled = size if scale == 1.0 else scaled_size(size, scale)
+                advance = bar(
+                    f"loading {name} images mirrored at {size_text(scaled)}",
+                    len(sets[name].samples),
+                )
+                pass_name = name if scale == 1.0 else scaled_name(name, scale)
+                prepared[mirrored_name(pass_name)] = prepare(
+                    sets[name], scaled, progress=advance, mirror=True
+                )
     judge.prepare(prepared, bar)
     copies: dict[str, int] = getattr(judge, "cached_copies", {})  # judges that cache features
     entries = len(sets["synthetic"].samples) * copies.get("synthetic", 1)
@@ -498,6 +519,7 @@ def run_gap(
             "learning_rate": lr,
             "input_size": size[0] if size[0] == size[1] else size_text(size),
             "test_scales": list(test_scales),
+            "test_flip": test_flip,
             "device": device,
             "threads": torch.get_num_threads(),
             "cached_copies": copies or None,
