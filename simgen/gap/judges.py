@@ -140,10 +140,10 @@ class ImageJudge:
         )
 
         widths = [sample.width for sample in self.prepared[name].dataset.samples]
+        mirrors = (False, True) if self.settings.test_flip else (False,)
         passes = []
         for scale in self.settings.test_scales:
             pass_name = name if scale == 1.0 else scaled_name(name, scale)
-            mirrors = (False, True) if self.settings.test_flip else (False,)
             for mirrored in mirrors:
                 found = self.predict_pass(
                     model, mirrored_name(pass_name) if mirrored else pass_name

@@ -311,25 +311,21 @@ def run_gap(
     for name, data in sets.items():
         advance = bar(f"loading {name} images", len(data.samples))
         prepared[name] = prepare(data, size, progress=advance)
-    for scale in test_scales:
-        for name in ("test", "val"):
-            if scale != 1.0 and name in sets:
-                scaled = scaled_size(size, scale)
-                advance = bar(
-                    f"loading {name} images at {size_text(scaled)}", len(sets[name].samples)
-                )
-                prepared[scaled_name(name, scale)] = prepare(sets[name], scaled, progress=advance)
-    for scale in test_scales if test_flip else ():
+    # The shrunken passes, then (with --test-flip) every scale's mirrored pass.
+    extra = [(scale, False) for scale in test_scales if scale != 1.0]
+    extra += [(scale, True) for scale in test_scales] if test_flip else []
+    for scale, mirrored in extra:
         for name in ("test", "val"):
             if name in sets:
                 scaled = size if scale == 1.0 else scaled_size(size, scale)
+                pass_name = name if scale == 1.0 else scaled_name(name, scale)
                 advance = bar(
-                    f"loading {name} images mirrored at {size_text(scaled)}",
+                    f"loading {name} images{' mirrored' if mirrored else ''} at "
+                    f"{size_text(scaled)}",
                     len(sets[name].samples),
                 )
-                pass_name = name if scale == 1.0 else scaled_name(name, scale)
-                prepared[mirrored_name(pass_name)] = prepare(
-                    sets[name], scaled, progress=advance, mirror=True
+                prepared[mirrored_name(pass_name) if mirrored else pass_name] = prepare(
+                    sets[name], scaled, progress=advance, mirror=mirrored
                 )
     judge.prepare(prepared, bar)
     copies: dict[str, int] = getattr(judge, "cached_copies", {})  # judges that cache features
