@@ -77,6 +77,40 @@ def test_ignored_instances_neither_reward_nor_penalize(tmp_path, honour):
         assert missed_ignored["AP"] < 0.7
 
 
+@pytest.mark.parametrize("category_id", [1, 7])
+def test_written_detections_score_alike_with_stock_pycocotools(tmp_path, category_id):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from simgen.gap.report import detections_name, write_detections
+
+    path = _tiny_coco(tmp_path, [False, False, False])
+    coco = json.loads(path.read_text())
+    coco["categories"][0]["id"] = category_id
+    for ann in coco["annotations"]:
+        ann["category_id"] = category_id
+    path.write_text(json.dumps(coco))
+    data = load_detection_set(path)
+    # one hit, one loose box, one miss and a box without area (left out)
+    found = _detections([[10, 10, 15, 15], [32, 12, 15, 15], [80, 80, 0, 5]])
+    rows = [{"train": "synthetic→real", "real_images": 5, "seed": 2}]
+    write_detections(tmp_path / "detections", data, rows, {"synthetic→real k=5 seed=2": found})
+    name = detections_name("synthetic→real", 5, 2)
+    assert name == "synthetic-to-real_k5_seed2.json"
+    assert detections_name("synthetic+real", 25, 0) == "synthetic-plus-real_k25_seed0.json"
+    written = json.loads((tmp_path / "detections" / name).read_text())
+    assert [d["category_id"] for d in written] == [category_id] * 2
+    assert [d["bbox"] for d in written] == [[10, 10, 15, 15], [32, 12, 15, 15]]
+    gt = COCO(str(path))
+    stock = COCOeval(gt, gt.loadRes(str(tmp_path / "detections" / name)), "bbox")
+    stock.evaluate()
+    stock.accumulate()
+    stock.summarize()
+    ours = evaluate(data, found, honour_ignore=False)
+    assert stock.stats[0] == pytest.approx(ours["AP"], abs=1e-9)
+    assert stock.stats[1] == pytest.approx(ours["AP50"], abs=1e-9)
+
+
 def test_targets_peak_at_box_centres_and_skip_ignored_regions():
     boxes = [np.array([[8.0, 8.0, 40.0, 24.0], [60.0, 60.0, 100.0, 100.0]], np.float32)]
     targets = make_targets(

@@ -43,6 +43,8 @@ def test_quick_mode_learns_far_above_an_untrained_model(gap_sets, tmp_path):
     for picture in ("per_class_ap.png", "pr_curves.png", "predictions.png", "label_efficiency.png"):
         image = cv2.imread(str(tmp_path / "out" / picture))
         assert image is not None and image.shape[0] > 100 and image.std() > 10
+    found = json.loads((tmp_path / "out" / "detections" / "synthetic_k0_seed0.json").read_text())
+    assert {d["image_id"] for d in found} <= {s.image_id for s in test.samples} and found
 
 
 def test_lite0_learns_far_above_chance(gap_sets, tmp_path):

@@ -73,6 +73,50 @@ def _coco_eval_class():
     return IgnoreAwareCOCOeval
 
 
+def coco_results(
+    dataset: DetectionSet,
+    detections: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    *,
+    min_height: float | None = None,
+    own_ids: bool = True,
+) -> list[dict[str, Any]]:
+    """Detections as a COCO results list (``[{image_id, category_id, bbox, score}]``).
+
+    Args:
+        dataset: the scored set; ``detections[i]`` belongs to ``dataset.samples[i]``.
+        detections: per sample ``(boxes (N, 4) float [x0, y0, x1, y1] in original image
+            pixels, scores (N,) float, labels (N,) int indexing ``dataset.categories``)``.
+        min_height: drop detections lower than this (KITTI's height: bottom - top - 1).
+        own_ids: category ids of ``dataset.coco`` (so that ``COCO(file).loadRes`` of the
+            set's own annotation file reads them), else 1..C in ``dataset.categories``' order
+            (as :func:`ground_truth` numbers them).
+
+    Boxes without area are left out; ``bbox`` is ``[x, y, width, height]``.
+    """
+    if own_ids:
+        by_name = {c["name"]: c["id"] for c in dataset.coco["categories"]}
+        ids = [int(by_name[name]) for name in dataset.categories]
+    else:
+        ids = list(range(1, len(dataset.categories) + 1))
+    results = []
+    for sample, (b, s, lab) in zip(dataset.samples, detections, strict=True):
+        for box, score, label in zip(b, s, lab, strict=True):
+            x0, y0, x1, y1 = (float(v) for v in box)
+            if x1 - x0 <= 0 or y1 - y0 <= 0:
+                continue
+            if min_height is not None and y1 - y0 - 1.0 < min_height:
+                continue
+            results.append(
+                {
+                    "image_id": sample.image_id,
+                    "category_id": ids[int(label)],
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "score": float(score),
+                }
+            )
+    return results
+
+
 def evaluate(
     dataset: DetectionSet,
     detections: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -98,22 +142,7 @@ def evaluate(
         a["id"]: bool(a.get("ignore", False)) and honour_ignore for a in gt_dict["annotations"]
     }
     floor = min_detection_height(dataset.coco) if honour_ignore else None
-    results = []
-    for sample, (b, s, lab) in zip(dataset.samples, detections, strict=True):
-        for box, score, label in zip(b, s, lab, strict=True):
-            x0, y0, x1, y1 = (float(v) for v in box)
-            if x1 - x0 <= 0 or y1 - y0 <= 0:
-                continue
-            if floor is not None and y1 - y0 - 1.0 < floor:  # KITTI's height: bottom - top
-                continue
-            results.append(
-                {
-                    "image_id": sample.image_id,
-                    "category_id": int(label) + 1,
-                    "bbox": [x0, y0, x1 - x0, y1 - y0],
-                    "score": float(score),
-                }
-            )
+    results = coco_results(dataset, detections, min_height=floor, own_ids=False)
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = gt_dict

@@ -1,4 +1,5 @@
-"""Pictures of a gap run: per-class AP bars, precision-recall curves, predictions vs truth."""
+"""Outputs of a gap run: per-class AP bars, precision-recall curves, predictions vs truth, and
+every model's test detections as COCO results."""
 
 from __future__ import annotations
 
@@ -153,6 +154,41 @@ def label_efficiency_plot(path: Path, curve: list[dict[str, Any]], metric: str =
     plt.close(fig)
 
 
+DETECTIONS_DIR = "detections"
+"""Folder of ``simgen gap``'s output holding each model's test detections."""
+
+
+def detections_name(train: str, real_images: int, seed: int) -> str:
+    """The file of one model's test detections: ``synthetic-plus-real_k25_seed0.json``."""
+    kind = train.replace("→", "-to-").replace("->", "-to-").replace("+", "-plus-")
+    return f"{kind}_k{real_images}_seed{seed}.json"
+
+
+def write_detections(
+    folder: Path, test: DetectionSet, rows: list[dict[str, Any]], detections: dict[str, list]
+) -> None:
+    """Write each row's test detections to ``folder`` (:func:`detections_name`), as COCO
+    results with the test set's own image and category ids, every detection kept (no score or
+    KITTI height threshold): ``COCO(test annotations).loadRes(file)`` reads them, for one's
+    own error analysis.
+
+    Args:
+        folder: created if missing; each file is written whole (atomically).
+        test: the scored test set.
+        rows: ``gap.json``'s rows (``train``, ``real_images``, ``seed``).
+        detections: per row key ``"{train} k={k} seed={seed}"``, one ``(boxes, scores,
+            labels)`` per test sample.
+    """
+    from simgen.gap.evaluate import coco_results
+    from simgen.io import atomic_write_text, dump_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for row in rows:
+        key = f"{row['train']} k={row['real_images']} seed={row['seed']}"
+        name = detections_name(row["train"], row["real_images"], row["seed"])
+        atomic_write_text(folder / name, dump_json(coco_results(test, detections[key])))
+
+
 def write_report(
     out: Path,
     result: dict[str, Any],
@@ -160,12 +196,14 @@ def write_report(
     test: DetectionSet,
     detections: dict[str, list],
 ) -> None:
-    """Write ``label_efficiency.png``, ``per_class_ap.png``, ``pr_curves.png`` and
-    ``predictions.png`` into ``out``.
+    """Write ``label_efficiency.png``, ``per_class_ap.png``, ``pr_curves.png``,
+    ``predictions.png`` and every model's test detections (:func:`write_detections`) into
+    ``out``.
 
     The per-class bars show the seed means at k = 0 and at the largest count; the
     precision-recall curves and the prediction sheet are the first seed's models.
     """
+    write_detections(out / DETECTIONS_DIR, test, rows, detections)
     classes = result["conventions"]["classes"]
     curve = result["curve"]
     label_efficiency_plot(out / "label_efficiency.png", curve)
