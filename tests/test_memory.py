@@ -57,3 +57,46 @@ def test_heap_trimmer_always_trims_when_the_resident_set_is_unknown():
 
 def test_resident_mib_reads_this_process():
     assert resident_mib() == pytest.approx(rss_mib(), rel=0.05)
+
+
+KEEP_CHECK = """
+import ctypes, ctypes.util, json
+from simgen.memory import keep_freed_memory
+
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+names = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+         "fordblks", "keepcost")
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in names]
+libc.mallinfo2.restype = Info
+
+def big_block():
+    before = libc.mallinfo2().hblks  # blocks served by their own mmap
+    block = bytearray(64 << 20)
+    during = libc.mallinfo2().hblks
+    del block
+    return during - before, libc.mallinfo2().fordblks  # and the free bytes the heap keeps
+
+plain = big_block()
+took = keep_freed_memory()
+kept = big_block()
+print(json.dumps({"took": took, "again": keep_freed_memory(), "plain": plain, "kept": kept}))
+"""
+
+
+def test_keep_freed_memory_serves_big_blocks_from_the_heap_and_keeps_them():
+    import ctypes.util
+    import json
+    import subprocess
+    import sys
+
+    name = ctypes.util.find_library("c")
+    if name is None or not hasattr(__import__("ctypes").CDLL(name), "mallinfo2"):
+        pytest.skip("not glibc 2.33 or later")
+    # its own process: the setting is process-wide
+    done = subprocess.run([sys.executable, "-c", KEEP_CHECK], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["took"] and found["again"]
+    assert found["plain"][0] == 1 and found["plain"][1] < 64 << 20  # own mmap, unmapped
+    assert found["kept"][0] == 0 and found["kept"][1] >= 64 << 20  # from the heap, kept
