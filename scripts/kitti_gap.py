@@ -40,6 +40,8 @@ Rows (the ablation of the scene):
 * ``contact``: ``parked`` with a dark patch on the ground under every object (the sky light it
   blocks; ``placement.road.contact_shadow`` with its defaults);
 * ``plates``: ``parked`` with white number plates on every vehicle (see :data:`PLATES`).
+* ``flying``: ``parked`` with flying distractors: random primitives in random colours in the
+  air over the street, turned at random (zone ``flying``; Tremblay et al. 2018).
 
 Usage: python scripts/kitti_gap.py [--kitti ../shared/datasets/kitti-dev] [--work out/kitti_gap]
        [--rows boxes,meshes,structured] [--num 1000] [--steps 500] [--size 1024x320]
@@ -236,6 +238,38 @@ PLATES = [
 back) and every van, truck and bus (0.2 of its height); white whatever colour the vehicle takes."""
 
 ROWS["plates"] = (ROWS["parked"][0], [*ROWS["parked"][1], *PLATES])
+
+
+def _with_flying(scene: Path) -> list[str]:
+    """Overrides adding flying distractors to ``scene``: five primitives (box, sphere,
+    cylinder, cone, capsule), each as it is and stretched (2.5 : 1 : 0.6), 0.6 to 2.55 m
+    long, randomly coloured, in the air over the street (zone ``flying``), turned at random;
+    a quarter of the distractors, and 3 to 8 more of them per scene, so the others (vans,
+    trucks, props) keep their numbers on average."""
+    import json
+
+    import yaml
+
+    data = yaml.safe_load(scene.read_text())["distractors"]
+    flying = [
+        {"primitive": shape, "size": 1.5, "scale": [0.4, 1.7], "zones": ["flying"],
+         "weight": 0.5, **({"aspect": [2.5, 1.0, 0.6]} if stretched else {})}
+        for shape in ("box", "sphere", "cylinder", "cone", "capsule")
+        for stretched in (False, True)
+    ]  # fmt: skip
+    low, high = data["count"]
+    return [
+        f"distractors.catalog={json.dumps(data['catalog'] + flying)}",
+        f"distractors.count=[{low + 3}, {high + 8}]",
+    ]
+
+
+ROWS["flying"] = (
+    ROWS["parked"][0],
+    [*ROWS["parked"][1], *_with_flying(ROOT / "scenes" / "kitti.yaml")],
+)
+"""``parked`` with flying distractors (Tremblay et al. 2018): random shapes in random colours
+floating over the street, occluding and to be passed over."""
 
 
 def simgen(*args: str) -> None:

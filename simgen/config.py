@@ -110,7 +110,7 @@ class CameraConfig(_Model):
 
 Primitive = Literal["box", "sphere", "cylinder", "capsule", "cone"]
 
-RoadZone = Literal["lane", "parked", "bike", "sidewalk", "crossing", "roadside"]
+RoadZone = Literal["lane", "parked", "bike", "sidewalk", "crossing", "roadside", "flying"]
 """Where a road placement puts an instance (:mod:`simgen.randomize.road`)."""
 
 
@@ -181,7 +181,8 @@ class MeshSource(_Model):
         min_length=1,
         description="placement.mode road: where instances may stand (one drawn per instance): "
         "lane (driving along it), parked (at the curb), bike (the lane's edge), sidewalk, "
-        "crossing (across the road), roadside (the curb's edge of the sidewalk).",
+        "crossing (across the road), roadside (the curb's edge of the sidewalk), flying (in "
+        "the air over the street, turned at random: flying distractors).",
     )
 
     @model_validator(mode="after")

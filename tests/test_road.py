@@ -74,6 +74,38 @@ def test_objects_stand_in_their_zone(seed: int, zone: str, where: str) -> None:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_flying_objects_float_turned_over_the_street_clear_of_the_rest(seed: int) -> None:
+    from simgen.randomize.road import FLYING_CLEARANCE, FLYING_MARGIN, FLYING_TOP
+
+    config = RoadConfig()
+    rng = np.random.default_rng(seed)
+    layout = sample_layout(config, rng)
+    extents = np.array([[4.5, 1.8, 1.5]] * 6 + [[1.0, 0.6, 0.3]] * 20)
+    zones = [["parked", "lane"]] * 6 + [["flying"]] * 20
+    poses = road_poses(extents, zones, layout, config, 0.3, 100, rng)
+    assert all(p is not None for p in poses)
+    cars = [_footprint(p[:2, 3], e, math.atan2(p[1, 0], p[0, 0]), 0.3)
+            for p, e in zip(poses[:6], extents[:6], strict=True)]  # fmt: skip
+    tilted = 0
+    for pose, ext in zip(poses[6:], extents[6:], strict=True):
+        rotation = pose[:3, :3]
+        np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-9)
+        assert np.linalg.det(rotation) == pytest.approx(1.0)
+        corners = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)])
+        world = (corners * ext / 2) @ rotation.T + pose[:3, 3]
+        assert world[:, 2].min() >= FLYING_CLEARANCE - 1e-9
+        assert pose[2, 3] <= FLYING_TOP + 1e-9
+        assert layout.left - FLYING_MARGIN <= pose[0, 3] <= layout.right + FLYING_MARGIN
+        assert layout.behind <= pose[1, 3] <= layout.behind + layout.length
+        tilted += abs(rotation[2, 2]) < 0.99
+        reach = np.linalg.norm(ext) / 2  # no car's footprint within the object's reach
+        for car in cars:
+            assert (pose[0, 3] + reach <= car[0] or car[2] <= pose[0, 3] - reach
+                    or pose[1, 3] + reach <= car[1] or car[3] <= pose[1, 3] - reach)  # fmt: skip
+    assert tilted >= 15  # turned at random, not upright
+
+
 def test_lane_traffic_heads_with_its_lane() -> None:
     config = RoadConfig(lanes=(4, 4), oncoming_p=(0.5, 0.5), heading_jitter_deg=0.0)
     rng = np.random.default_rng(3)

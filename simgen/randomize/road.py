@@ -14,8 +14,13 @@ Zones (a catalog entry's ``zones``; one is drawn per instance):
 * ``sidewalk``: anywhere on a sidewalk, facing a random way (half of them along the road);
 * ``crossing``: on the road across one crossing band, heading across it;
 * ``roadside``: on the sidewalk at the curb's edge, facing the road (signs, lights, hydrants).
+* ``flying``: in the air anywhere across the street, turned at random (not upright): the
+  flying distractors of domain randomization (Tremblay et al. 2018), shapes that occlude and
+  that the detector must learn to pass over; its box's lowest corner at least
+  ``FLYING_CLEARANCE`` above the ground, its centre at most ``FLYING_TOP`` m up.
 
-Footprints are the objects' boxes turned by their yaw; no two overlap (with ``gap``). Objects
+Footprints are the objects' boxes turned by their yaw; no two overlap (with ``gap``); a
+flying object's footprint is its bounding circle's square, so it floats clear of the others. Objects
 start ``behind`` metres ahead of the camera's y = 0 and stay within ``length``; ``distance_power``
 shapes how they spread over it (1: evenly; above 1: more of them near the camera).
 """
@@ -30,7 +35,7 @@ import numpy as np
 
 from simgen.config import ContactShadowConfig, RoadCameraConfig, RoadConfig
 from simgen.geometry import pose_matrix
-from simgen.randomize.pose import yaw_rotation
+from simgen.randomize.pose import uniform_rotation, yaw_rotation
 from simgen.scene import Prop
 
 
@@ -112,6 +117,16 @@ def _overlaps(box: np.ndarray, placed: list[np.ndarray]) -> bool:
     )
 
 
+FLYING_CLEARANCE = 0.3
+"""A flying object's lowest point is at least this high above the ground (metres)."""
+
+FLYING_TOP = 4.5
+"""A flying object's centre is at most this high above the ground (metres), when it fits."""
+
+FLYING_MARGIN = 3.0
+"""Flying objects spread this far beyond each road edge, over the sidewalks (metres)."""
+
+
 def _ahead(start: float, span: float, power: float, rng: np.random.Generator) -> float:
     """A distance along the road in ``[start, start + span]``: ``start + span * u ** power``.
 
@@ -160,6 +175,21 @@ def _zone_spot(
     return x, y, layout.curb, yaw
 
 
+def _flying_spot(
+    extents: np.ndarray, layout: RoadLayout, config: RoadConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(centre (3,) float64, rotation (3, 3) float64)`` of one flying object of box sizes
+    ``extents`` (3,): uniform over the street's width (plus :data:`FLYING_MARGIN` each side),
+    ahead as the other zones, its centre between its bounding radius plus
+    :data:`FLYING_CLEARANCE` and :data:`FLYING_TOP`, turned uniformly at random."""
+    radius = 0.5 * float(np.linalg.norm(extents))
+    x = float(rng.uniform(layout.left - FLYING_MARGIN, layout.right + FLYING_MARGIN))
+    y = _ahead(layout.behind, layout.length, config.distance_power, rng)
+    low = radius + FLYING_CLEARANCE
+    z = float(rng.uniform(low, max(low, FLYING_TOP)))
+    return np.array([x, y, z]), uniform_rotation(rng)
+
+
 def road_poses(
     extents: np.ndarray,
     zones: list[list[str]],
@@ -182,6 +212,15 @@ def road_poses(
         pose = None
         for _ in range(max_tries):
             zone = allowed[int(rng.integers(0, len(allowed)))]
+            if zone == "flying":
+                centre, rotation = _flying_spot(ext, layout, config, rng)
+                side = float(np.linalg.norm(ext))  # any turn of the box fits in this square
+                box = _footprint(centre[:2], np.array([side, side, side]), 0.0, gap)
+                if not _overlaps(box, placed):
+                    placed.append(box)
+                    pose = pose_matrix(rotation, centre)
+                    break
+                continue
             x, y, z, yaw = _zone_spot(zone, layout, config, rng)
             box = _footprint(np.array([x, y]), ext, yaw, gap)
             if not _overlaps(box, placed):
