@@ -1,5 +1,4 @@
-"""Give freed heap memory back to the operating system between scenes, or keep it for reuse in
-a training process (:func:`keep_freed_memory`).
+"""Give freed heap memory back to the operating system between scenes.
 
 A worker's heap churns: every scene allocates meshes, textures, images and masks, and Mesa's
 llvmpipe compiles shaders on its own threads, each of which allocates from its own glibc malloc
@@ -48,46 +47,6 @@ def _malloc_trim():
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
     return trim
-
-
-M_TRIM_THRESHOLD = -1
-"""glibc ``mallopt`` parameter: free memory at the top of the main heap above this is trimmed."""
-
-M_MMAP_MAX = -4
-"""glibc ``mallopt`` parameter: how many allocations may be served by their own ``mmap``."""
-
-KEEP_TRIM_THRESHOLD = 2**31 - 1
-"""The trim threshold :func:`keep_freed_memory` sets (bytes; ``mallopt`` takes an ``int``)."""
-
-
-@functools.cache
-def keep_freed_memory() -> bool:
-    """Make glibc keep freed memory for reuse instead of unmapping it: for a training process.
-
-    By default glibc serves every allocation over 32 MiB by its own ``mmap`` and unmaps it when
-    freed, so each batch's big activation tensors arrive as fresh pages, each one faulted in and
-    zeroed by the kernel; on a virtual machine that reclaims free guest pages (a balloon) the
-    faults are dearer still. The judge's feature caching at KITTI's full size spent most of its
-    time in the kernel this way (docs/benchmarks.md, "Freed memory kept"). With
-    ``mallopt(M_MMAP_MAX, 0)`` big blocks come from the heap and, with the trim threshold at
-    2 GiB, stay there once freed, so the next batch reuses them. The resident set then stays
-    near its peak instead of falling between batches. Called once, at the start of
-    :func:`simgen.gap.run.run_gap`; later calls do nothing.
-
-    Returns:
-        ``True`` when both settings took, ``False`` on a C library without ``mallopt``
-        (musl, macOS), where nothing changes.
-    """
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name is not None else None
-    except (OSError, AttributeError):
-        mallopt = None
-    if mallopt is None:
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_TRIM_THRESHOLD))
 
 
 def release_free_heap() -> bool:

@@ -195,10 +195,8 @@ def run_gap(
     from simgen.gap.multiscale import check_scales, mirrored_name, scaled_name, scaled_size
     from simgen.gap.report import write_report
     from simgen.gap.train import pick_device
-    from simgen.memory import keep_freed_memory
 
     torch = import_torch()
-    keep_freed_memory()  # big tensors reused, not faulted in afresh every batch
     started = time.perf_counter()
     say = log or (lambda message: None)
     bar = progress or (lambda description, total: lambda n: None)
