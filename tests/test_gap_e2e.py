@@ -14,6 +14,7 @@ from simgen.gap.augment import AugmentConfig  # noqa: E402
 from simgen.gap.data import load_detection_set, prepare  # noqa: E402
 from simgen.gap.evaluate import evaluate  # noqa: E402
 from simgen.gap.model import CenterNet  # noqa: E402
+from simgen.gap.report import detections_name  # noqa: E402
 from simgen.gap.run import run_gap  # noqa: E402
 from simgen.gap.train import predict  # noqa: E402
 
@@ -43,7 +44,8 @@ def test_quick_mode_learns_far_above_an_untrained_model(gap_sets, tmp_path):
     for picture in ("per_class_ap.png", "pr_curves.png", "predictions.png", "label_efficiency.png"):
         image = cv2.imread(str(tmp_path / "out" / picture))
         assert image is not None and image.shape[0] > 100 and image.std() > 10
-    found = json.loads((tmp_path / "out" / "detections" / "synthetic_k0_seed0.json").read_text())
+    found = json.loads((tmp_path / "out" / "detections" / "test" / "synthetic_k0_seed0.json")
+                       .read_text())  # fmt: skip
     assert {d["image_id"] for d in found} <= {s.image_id for s in test.samples} and found
 
 
@@ -137,6 +139,11 @@ def test_val_set_is_scored_like_the_test_set(gap_sets, tmp_path, backbone):
         steps=4, size=64, seeds=2, copies=1,
     )  # fmt: skip
     assert [r["AP"] for r in without["rows"]] == [r["AP"] for r in result["rows"]]
+    for row in result["rows"]:  # each model's detections on both sets, the same set: alike
+        name = detections_name(row["train"], row["real_images"], row["seed"])
+        folder = tmp_path / "out" / "detections"
+        assert (folder / "val" / name).read_bytes() == (folder / "test" / name).read_bytes()
+    assert not (tmp_path / "out2" / "detections" / "val").exists()
     if backbone == "lite0":  # the cached judge, whose cache seeds must not depend on --val
         assert any(r["AP"] > 0 for r in result["rows"]), "too few steps to compare anything"
     scaled = run_gap(

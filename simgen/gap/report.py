@@ -155,7 +155,8 @@ def label_efficiency_plot(path: Path, curve: list[dict[str, Any]], metric: str =
 
 
 DETECTIONS_DIR = "detections"
-"""Folder of ``simgen gap``'s output holding each model's test detections."""
+"""Folder of ``simgen gap``'s output holding each model's detections: ``test/`` on the test
+set, ``val/`` on the ``--val`` set when there is one."""
 
 
 def detections_name(train: str, real_images: int, seed: int) -> str:
@@ -167,17 +168,17 @@ def detections_name(train: str, real_images: int, seed: int) -> str:
 def write_detections(
     folder: Path, test: DetectionSet, rows: list[dict[str, Any]], detections: dict[str, list]
 ) -> None:
-    """Write each row's test detections to ``folder`` (:func:`detections_name`), as COCO
-    results with the test set's own image and category ids, every detection kept (no score or
-    KITTI height threshold): ``COCO(test annotations).loadRes(file)`` reads them, for one's
-    own error analysis.
+    """Write each row's detections on a scored set to ``folder`` (:func:`detections_name`), as
+    COCO results with the set's own image and category ids, every detection kept (no score or
+    KITTI height threshold): ``COCO(its annotations).loadRes(file)`` reads them, for one's own
+    error analysis.
 
     Args:
         folder: created if missing; each file is written whole (atomically).
-        test: the scored test set.
+        test: the scored set (the test set, or the ``--val`` set).
         rows: ``gap.json``'s rows (``train``, ``real_images``, ``seed``).
         detections: per row key ``"{train} k={k} seed={seed}"``, one ``(boxes, scores,
-            labels)`` per test sample.
+            labels)`` per sample of ``test``.
     """
     from simgen.gap.evaluate import coco_results
     from simgen.io import atomic_write_text, dump_json
@@ -197,13 +198,13 @@ def write_report(
     detections: dict[str, list],
 ) -> None:
     """Write ``label_efficiency.png``, ``per_class_ap.png``, ``pr_curves.png``,
-    ``predictions.png`` and every model's test detections (:func:`write_detections`) into
-    ``out``.
+    ``predictions.png`` and every model's test detections (:func:`write_detections`, in
+    ``detections/test``) into ``out``.
 
     The per-class bars show the seed means at k = 0 and at the largest count; the
     precision-recall curves and the prediction sheet are the first seed's models.
     """
-    write_detections(out / DETECTIONS_DIR, test, rows, detections)
+    write_detections(out / DETECTIONS_DIR / "test", test, rows, detections)
     classes = result["conventions"]["classes"]
     curve = result["curve"]
     label_efficiency_plot(out / "label_efficiency.png", curve)

@@ -193,7 +193,7 @@ def run_gap(
     from simgen.gap.evaluate import evaluate
     from simgen.gap.judges import JudgeSettings, Lite0Judge, ScratchJudge
     from simgen.gap.multiscale import check_scales, mirrored_name, scaled_name, scaled_size
-    from simgen.gap.report import write_report
+    from simgen.gap.report import DETECTIONS_DIR, write_detections, write_report
     from simgen.gap.train import pick_device
 
     torch = import_torch()
@@ -341,6 +341,7 @@ def run_gap(
     half = steps // 2
     rows: list[dict[str, Any]] = []
     detections: dict[str, list] = {}
+    val_detections: dict[str, list] = {}
     training: dict[str, dict[str, Any]] = {}
     positive = [k for k in counts if k > 0]
     adapted = 0
@@ -359,16 +360,17 @@ def run_gap(
             "backbone": backbone,
             **{key: value for key, value in scores.items()},
         }
+        key = f"{name} k={k} seed={run_seed}"
         if "val" in sets:
+            val_detections[key] = judge.predict(model, "val")
             on_val = evaluate(
-                sets["val"], judge.predict(model, "val"), boxes=boxes, honour_ignore=honour_ignore
+                sets["val"], val_detections[key], boxes=boxes, honour_ignore=honour_ignore
             )
             row.update({f"val_{m}": on_val[m] for m in ("AP", "AP50", "AP75")})
             row["val_per_class_AP50"] = on_val["per_class_AP50"]
             if "kitti_AP_R40" in on_val:
                 row["val_kitti_AP_R40"] = on_val["kitti_AP_R40"]
         rows.append(row)
-        key = f"{name} k={k} seed={run_seed}"
         detections[key] = found
         training[key] = {"steps": result_steps, "seconds": round(seconds, 1)}
         line = f"  {key}: AP {row['AP']:.3f}  AP50 {row['AP50']:.3f}  AP75 {row['AP75']:.3f}"
@@ -542,6 +544,8 @@ def run_gap(
     }
     out.mkdir(parents=True, exist_ok=True)
     write_report(out, result, rows, sets["test"], detections)
+    if "val" in sets:
+        write_detections(out / DETECTIONS_DIR / "val", sets["val"], rows, val_detections)
     result["minutes"] = round((time.perf_counter() - started) / 60.0, 2)
     from simgen.dataset.layout import GAP_FILE
     from simgen.io import atomic_write_text, dump_json
