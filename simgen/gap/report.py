@@ -1,5 +1,5 @@
 """Outputs of a gap run: per-class AP bars, precision-recall curves, predictions vs truth, and
-every model's test detections as COCO results."""
+every model's detections on the scored sets as COCO results."""
 
 from __future__ import annotations
 
@@ -160,7 +160,8 @@ set, ``val/`` on the ``--val`` set when there is one."""
 
 
 def detections_name(train: str, real_images: int, seed: int) -> str:
-    """The file of one model's test detections: ``synthetic-plus-real_k25_seed0.json``."""
+    """The file of one model's detections on a scored set (``synthetic-plus-real_k25_seed0.json``
+    for ``synthetic+real`` with 25 real images, seed 0)."""
     kind = train.replace("→", "-to-").replace("->", "-to-").replace("+", "-plus-")
     return f"{kind}_k{real_images}_seed{seed}.json"
 

@@ -19,10 +19,11 @@ Zones (a catalog entry's ``zones``; one is drawn per instance):
   that the detector must learn to pass over; its box's lowest corner at least
   ``FLYING_CLEARANCE`` above the ground, its centre at most ``FLYING_TOP`` m up.
 
-Footprints are the objects' boxes turned by their yaw; no two overlap (with ``gap``); a
-flying object's footprint is its bounding circle's square, so it floats clear of the others. Objects
-start ``behind`` metres ahead of the camera's y = 0 and stay within ``length``; ``distance_power``
-shapes how they spread over it (1: evenly; above 1: more of them near the camera).
+Footprints are the objects' boxes turned by their yaw; no two overlap (with ``gap``); a flying
+object's footprint is the square around its bounding sphere, so it floats clear of the others.
+Objects start ``behind`` metres ahead of the camera's y = 0 and stay within ``length``;
+``distance_power`` shapes how they spread over it (1: evenly; above 1: more of them near the
+camera).
 """
 
 from __future__ import annotations
