@@ -131,16 +131,26 @@ ROWS["parked_painted"] = (
 )
 
 
-def _with_plants(scene: Path) -> list[str]:
-    """Overrides adding simgen's procedural plants (trees, conifers, hedges) to ``scene``'s
-    distractors at the curbs, four more distractors per scene on average."""
+def _more_distractors(scene: Path, entries: list[dict], more: tuple[int, int]) -> list[str]:
+    """Overrides appending ``entries`` to ``scene``'s distractor catalog and raising its
+    distractor count range by ``more`` (low, high)."""
     import json
 
     import yaml
 
     data = yaml.safe_load(scene.read_text())["distractors"]
+    low, high = data["count"]
+    return [
+        f"distractors.catalog={json.dumps(data['catalog'] + entries)}",
+        f"distractors.count=[{low + more[0]}, {high + more[1]}]",
+    ]
+
+
+def _with_plants(scene: Path) -> list[str]:
+    """Overrides adding simgen's procedural plants (trees, conifers, hedges) to ``scene``'s
+    distractors at the curbs, four more distractors per scene on average."""
     plants = sorted((ROOT / "assets" / "driving" / "plants").glob("*.ply"))
-    catalog = data["catalog"] + [
+    entries = [
         {
             "mesh": f"assets:driving/plants/{p.name}",
             "scale": [0.7, 1.2],
@@ -149,11 +159,7 @@ def _with_plants(scene: Path) -> list[str]:
         }
         for p in plants
     ]
-    low, high = data["count"]
-    return [
-        f"distractors.catalog={json.dumps(catalog)}",
-        f"distractors.count=[{low + 2}, {high + 4}]",
-    ]
+    return _more_distractors(scene, entries, (2, 4))
 
 
 ROWS["trees"] = (
@@ -246,22 +252,13 @@ def _with_flying(scene: Path) -> list[str]:
     long, randomly coloured, in the air over the street (zone ``flying``), turned at random;
     a quarter of the distractors, and 3 to 8 more of them per scene, so the others (vans,
     trucks, props) keep their numbers on average."""
-    import json
-
-    import yaml
-
-    data = yaml.safe_load(scene.read_text())["distractors"]
     flying = [
         {"primitive": shape, "size": 1.5, "scale": [0.4, 1.7], "zones": ["flying"],
          "weight": 0.5, **({"aspect": [2.5, 1.0, 0.6]} if stretched else {})}
         for shape in ("box", "sphere", "cylinder", "cone", "capsule")
         for stretched in (False, True)
     ]  # fmt: skip
-    low, high = data["count"]
-    return [
-        f"distractors.catalog={json.dumps(data['catalog'] + flying)}",
-        f"distractors.count=[{low + 3}, {high + 8}]",
-    ]
+    return _more_distractors(scene, flying, (3, 8))
 
 
 ROWS["flying"] = (
