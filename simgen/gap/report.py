@@ -198,14 +198,12 @@ def write_report(
     test: DetectionSet,
     detections: dict[str, list],
 ) -> None:
-    """Write ``label_efficiency.png``, ``per_class_ap.png``, ``pr_curves.png``,
-    ``predictions.png`` and every model's test detections (:func:`write_detections`, in
-    ``detections/test``) into ``out``.
+    """Write ``label_efficiency.png``, ``per_class_ap.png``, ``pr_curves.png`` and
+    ``predictions.png`` into ``out``.
 
     The per-class bars show the seed means at k = 0 and at the largest count; the
     precision-recall curves and the prediction sheet are the first seed's models.
     """
-    write_detections(out / DETECTIONS_DIR / "test", test, rows, detections)
     classes = result["conventions"]["classes"]
     curve = result["curve"]
     label_efficiency_plot(out / "label_efficiency.png", curve)

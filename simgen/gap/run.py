@@ -544,8 +544,9 @@ def run_gap(
     }
     out.mkdir(parents=True, exist_ok=True)
     write_report(out, result, rows, sets["test"], detections)
-    if "val" in sets:
-        write_detections(out / DETECTIONS_DIR / "val", sets["val"], rows, val_detections)
+    for scored, by_row in (("test", detections), ("val", val_detections)):
+        if scored in sets:  # every model's detections on each scored set, COCO results
+            write_detections(out / DETECTIONS_DIR / scored, sets[scored], rows, by_row)
     result["minutes"] = round((time.perf_counter() - started) / 60.0, 2)
     from simgen.dataset.layout import GAP_FILE
     from simgen.io import atomic_write_text, dump_json

@@ -216,17 +216,14 @@ def road_poses(
             if zone == "flying":
                 centre, rotation = _flying_spot(ext, layout, config, rng)
                 side = float(np.linalg.norm(ext))  # any turn of the box fits in this square
-                box = _footprint(centre[:2], np.array([side, side, side]), 0.0, gap)
-                if not _overlaps(box, placed):
-                    placed.append(box)
-                    pose = pose_matrix(rotation, centre)
-                    break
-                continue
-            x, y, z, yaw = _zone_spot(zone, layout, config, rng)
-            box = _footprint(np.array([x, y]), ext, yaw, gap)
+                box = _footprint(centre[:2], np.full(3, side), 0.0, gap)
+            else:
+                x, y, z, yaw = _zone_spot(zone, layout, config, rng)
+                centre, rotation = np.array([x, y, z + ext[2] / 2.0]), yaw_rotation(yaw)
+                box = _footprint(np.array([x, y]), ext, yaw, gap)
             if not _overlaps(box, placed):
                 placed.append(box)
-                pose = pose_matrix(yaw_rotation(yaw), np.array([x, y, z + ext[2] / 2.0]))
+                pose = pose_matrix(rotation, centre)
                 break
         poses.append(pose)
     return poses
